@@ -1,0 +1,91 @@
+"""Households as columns: one numpy array per attribute, one row per household.
+
+Rows are appended cohort by cohort and never removed or reordered, so a household's row index
+is its id for the whole run (exits only clear ``alive``). That keeps ids stable for the event
+log and lets random draws be indexed by household, which is what gives two scenarios with the
+same seed common random numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+HOUSEHOLD_TYPES: tuple[str, ...] = (
+    "single_man", "single_woman", "couple_no_children", "couple_with_children", "lone_parent",
+)
+SINGLE_MAN, SINGLE_WOMAN, COUPLE, FAMILY, LONE_PARENT = range(5)
+ADULTS_BY_TYPE = np.array([1, 1, 2, 2, 1], dtype=np.int8)
+FAMILY_TYPES = (FAMILY, LONE_PARENT)
+
+COUNTRY_GROUPS: tuple[str, ...] = (
+    "syria", "eritrea", "somalia", "afghanistan", "ukraine", "other",
+)
+
+EXIT_NONE, EXIT_EMIGRATION, EXIT_DEATH = 0, 1, 2
+
+NO_MUNICIPALITY = -1
+
+
+def _col(dtype: type | str, fill: float = 0) -> np.ndarray:
+    return field(default_factory=lambda: np.full(0, fill, dtype=dtype))
+
+
+@dataclass
+class Households:
+    """All households ever settled in the run, column-wise."""
+
+    cohort: np.ndarray = _col(np.int16)  # settlement year
+    settlement: np.ndarray = _col(np.int16)  # settlement municipality (index)
+    municipality: np.ndarray = _col(np.int16)  # current municipality (index)
+    htype: np.ndarray = _col(np.int8)  # index into HOUSEHOLD_TYPES
+    group: np.ndarray = _col(np.int8)  # index into COUNTRY_GROUPS
+    size: np.ndarray = _col(np.int16)  # persons
+    age0: np.ndarray = _col(np.int16)  # head's age at settlement
+    alive: np.ndarray = _col(np.bool_)  # living in Norway
+    exit_year: np.ndarray = _col(np.int16, -1)
+    exit_reason: np.ndarray = _col(np.int8)
+    employed: np.ndarray = _col(np.bool_)
+    income: np.ndarray = _col(np.float64)  # household income this year, in G
+    productivity: np.ndarray = _col(np.float64)  # lasting individual earnings factor
+    programme_lost: np.ndarray = _col(np.bool_)  # moved away during the programme
+    rights_lost: np.ndarray = _col(np.bool_)  # moved without agreement inside the window
+    belonging: np.ndarray = _col(np.float64)
+    need_school: np.ndarray = _col(np.bool_)
+    need_higher: np.ndarray = _col(np.bool_)
+    need_health: np.ndarray = _col(np.bool_)
+    tie: np.ndarray = _col(np.int16, NO_MUNICIPALITY)  # municipality of a tie, or -1
+    moves: np.ndarray = _col(np.int16)  # number of moves so far
+    pending_event: np.ndarray = _col(np.int64, -1)  # move event awaiting income-after
+
+    def __len__(self) -> int:
+        return len(self.cohort)
+
+    def append(self, new: Households) -> None:
+        """Add a cohort's households at the end (their row indices become their ids)."""
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(new, f.name)]))
+
+    @classmethod
+    def empty(cls, n: int) -> Households:
+        """``n`` fresh rows with the column defaults, for a cohort to fill in."""
+        hh = cls()
+        for f in fields(cls):
+            column = getattr(hh, f.name)
+            fill = -1 if f.name in ("exit_year", "tie", "pending_event") else 0
+            setattr(hh, f.name, np.full(n, fill, dtype=column.dtype))
+        return hh
+
+    def years_since(self, year: int) -> np.ndarray:
+        """Years since settlement (0 in the settlement year)."""
+        return year - self.cohort.astype(np.int32)
+
+    def age(self, year: int) -> np.ndarray:
+        """Head's age this year."""
+        return self.age0 + self.years_since(year)
+
+    @property
+    def adults(self) -> np.ndarray:
+        """Adults in each household (income is per adult)."""
+        return ADULTS_BY_TYPE[self.htype]

@@ -1,0 +1,208 @@
+"""Indicators of MODEL.md section 7, computed from Results tables with the register's
+definitions. Where an indicator matches a target in register_targets.yaml it has the same id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .observe import hoover_index
+
+if TYPE_CHECKING:
+    from .results import Results
+
+OSLO = "0301"
+NAN = float("nan")
+
+
+def _pooled_retention(res: Results, k: int, cohorts: list[int]) -> float:
+    """R(k) pooled over cohorts (persons-weighted), NaN where the run is too short."""
+    panel = res.retention_panel
+    rows = panel[panel["cohort"].isin(cohorts) & (panel["year"] - panel["cohort"] == k)]
+    alive = rows["persons_alive"].sum()
+    return float(rows["persons_in_settlement"].sum() / alive) if alive else NAN
+
+
+def _cohorts_with(res: Results, k: int, first: int, last: int) -> list[int]:
+    """Cohorts in [first, last] that have k years of history in this run."""
+    return [c for c in range(max(first, res.start), last + 1) if c + k <= res.end + 1]
+
+
+def retention_curve(res: Results, cohorts: list[int], max_k: int = 13) -> dict[int, float]:
+    """Pooled R(k) for k = 1..max_k where available."""
+    out = {}
+    for k in range(1, max_k + 1):
+        usable = [c for c in cohorts if c + k <= res.end + 1]
+        if usable:
+            out[k] = _pooled_retention(res, k, usable)
+    return out
+
+
+def _move_hazard_ratio(res: Results) -> float:
+    """Yearly leaving hazard in year 6 over that in year 5 (from pooled retention)."""
+    cohorts = _cohorts_with(res, 6, res.start, res.end)
+    if not cohorts:
+        return NAN
+    r4, r5, r6 = (_pooled_retention(res, k, cohorts) for k in (4, 5, 6))
+    h5, h6 = 1 - r5 / r4, 1 - r6 / r5
+    return float(h6 / h5) if h5 > 0 else NAN
+
+
+def _by_household_type(res: Results, k: int = 5) -> dict[str, float]:
+    cohorts = _cohorts_with(res, k, res.start, res.end)
+    panel = res.retention_panel
+    rows = panel[panel["cohort"].isin(cohorts) & (panel["year"] - panel["cohort"] == k)]
+    sums = rows.groupby("household_type", observed=True)[
+        ["persons_alive", "persons_in_settlement"]].sum()
+    out = {str(t): float(r.persons_in_settlement / r.persons_alive)
+           for t, r in sums.iterrows() if r.persons_alive}
+    out["all"] = _pooled_retention(res, k, cohorts) if cohorts else NAN
+    return out
+
+
+def _destination_split(res: Results, cohorts: list[int]) -> dict[str, float]:
+    """Where persons go when they leave their settlement municipality."""
+    mv = res.moves
+    mv = mv[mv["from_settlement"] & mv["cohort"].isin(cohorts)]
+    total = mv["persons"].sum()
+    if not total:
+        return {"oslo": NAN, "same_county": NAN, "other_county": NAN}
+    county = res.municipalities.set_index("code")["county"]
+    to_oslo = mv["destination"] == OSLO
+    same = ~to_oslo & (mv["origin"].map(county) == mv["destination"].map(county))
+    return {"oslo": float(mv.loc[to_oslo, "persons"].sum() / total),
+            "same_county": float(mv.loc[same, "persons"].sum() / total),
+            "other_county": float(mv.loc[~to_oslo & ~same, "persons"].sum() / total)}
+
+
+def out_migration_shares(res: Results, first: int = 2010, last: int = 2016,
+                         observed: int = 2024) -> pd.Series:
+    """Per settlement municipality: share of persons settled in cohorts first..last (still in
+    Norway) no longer living there on 1 January ``observed`` (or the run's last 1 January)."""
+    panel = res.retention_panel
+    year = min(observed, res.end + 1)
+    rows = panel[(panel["year"] == year) & panel["cohort"].between(first, last)]
+    sums = rows.groupby("settlement_municipality")[
+        ["persons_alive", "persons_in_settlement"]].sum()
+    sums = sums[sums["persons_alive"] > 0]
+    return 1.0 - sums["persons_in_settlement"] / sums["persons_alive"]
+
+
+def _income_change(res: Results, cohorts: list[int], threshold: float) -> dict[str, float]:
+    mv = res.moves
+    mv = mv[mv["cohort"].isin(cohorts) & mv["income_after"].notna() & (mv["income_before"] > 0)]
+    total = mv["persons"].sum()
+    if not total:
+        return {"higher": NAN, "about_same": NAN, "lower": NAN}
+    ratio = mv["income_after"] / mv["income_before"]
+    higher = ratio > 1 + threshold
+    lower = ratio < 1 - threshold
+    return {"higher": float(mv.loc[higher, "persons"].sum() / total),
+            "about_same": float(mv.loc[~higher & ~lower, "persons"].sum() / total),
+            "lower": float(mv.loc[lower, "persons"].sum() / total)}
+
+
+def final_distribution(res: Results) -> pd.Series:
+    """Persons of settled households by municipality on the last 1 January of the run."""
+    stocks = res.stocks[res.stocks["year"] == res.end + 1]
+    per = stocks.groupby("municipality")["persons"].sum()
+    return per.reindex(res.municipalities["code"], fill_value=0).astype(float)
+
+
+def concentration(res: Results) -> dict[str, float]:
+    """Hoover index, central/peripheral shares and top-10 share, refugees against population."""
+    munis = res.municipalities
+    persons = final_distribution(res).to_numpy()
+    pop = munis["population"].to_numpy(dtype=float)
+    cent = munis["centrality"].to_numpy()
+    top10 = np.argsort(-pop)[:10]
+    total = persons.sum() or np.nan
+    return {
+        "hoover_index": hoover_index(persons, pop),
+        "share_centrality_1_2": float(persons[cent <= 2].sum() / total),
+        "population_share_centrality_1_2": float(pop[cent <= 2].sum() / pop.sum()),
+        "share_centrality_5_6": float(persons[cent >= 5].sum() / total),
+        "population_share_centrality_5_6": float(pop[cent >= 5].sum() / pop.sum()),
+        "share_in_10_largest": float(persons[top10].sum() / total),
+        "population_share_in_10_largest": float(pop[top10].sum() / pop.sum()),
+    }
+
+
+def location_quotients(res: Results) -> pd.DataFrame:
+    """Per municipality and country group: group's local share of persons over its national
+    share (1 = as spread as the population), on the last 1 January."""
+    stocks = res.stocks[res.stocks["year"] == res.end + 1]
+    table = stocks.pivot_table(index="municipality", columns="country_group", values="persons",
+                               aggfunc="sum", fill_value=0, observed=False)
+    table = table.reindex(res.municipalities["code"], fill_value=0)
+    pop = res.municipalities.set_index("code")["population"].astype(float)
+    local = table.div(pop, axis=0)
+    national = table.sum() / pop.sum()
+    return local.div(national.replace(0, np.nan), axis=1)
+
+
+def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
+    """All national indicators by id; values are floats or dicts of floats (NaN = not
+    observable in this run's window)."""
+    c_2010_16 = _cohorts_with(res, 0, 2010, 2016)
+    out_share = out_migration_shares(res)
+    alive = res.households[res.households["alive"] & res.households["cohort"].between(2010, 2023)]
+    ind: dict[str, Any] = {
+        "retention_7y": _pooled_retention(res, 7, _cohorts_with(res, 7, 2010, 2016)),
+        "retention_5y_cohorts_2013_2015": _pooled_retention(
+            res, 5, _cohorts_with(res, 5, 2013, 2015)),
+        "retention_5y_cohort_2010": _pooled_retention(res, 5, _cohorts_with(res, 5, 2010, 2010)),
+        "retention_3y": _pooled_retention(res, 3, _cohorts_with(res, 3, res.start, res.end)),
+        "retention_5y": _pooled_retention(res, 5, _cohorts_with(res, 5, res.start, res.end)),
+        "moved_in_settlement_year": 1.0 - _pooled_retention(
+            res, 1, _cohorts_with(res, 1, 2010, 2016)),
+        "moved_by_end_of_year_2": {c: 1.0 - _pooled_retention(res, 2, [c])
+                                   for c in (2011, 2015) if c in _cohorts_with(res, 2, c, c)},
+        "no_break_after_year_5": _move_hazard_ratio(res),
+        "retention_5y_by_household_type_2005": _by_household_type(res),
+        "destination_split_of_movers": _destination_split(res, _cohorts_with(res, 1, 2010, 2014)),
+        "municipalities_by_out_share": {
+            "at_least_80pct": int((out_share >= 0.8 - 1e-12).sum()),
+            "at_least_90pct": int((out_share >= 0.9 - 1e-12).sum()),
+            "all_100pct": int((out_share >= 1.0 - 1e-12).sum()),
+        },
+        "income_change_of_movers": _income_change(res, c_2010_16, income_threshold),
+        "settled_persons_2010_2023_still_in_norway": float(alive["persons"].sum()),
+        "moves_per_year": float(res.moves.groupby("year")["persons"].sum().reindex(
+            range(res.start, res.end + 1), fill_value=0).mean()),
+    }
+    ind.update(concentration(res))
+    return ind
+
+
+def municipality_table(res: Results) -> pd.DataFrame:
+    """Per municipality: persons settled, out-migration share (cohorts 2010-2016), net secondary
+    migration, and the welfare-pressure proxy of MODEL.md 7 (per 1,000 inhabitants)."""
+    munis = res.municipalities.set_index("code")
+    hh = res.households
+    settled = hh.groupby("settlement_municipality")["persons"].sum()
+    mv = res.moves
+    needy = ~mv["employed_after"] | mv["health_need"]
+    inflow = mv.groupby("destination")["persons"].sum()
+    outflow = mv.groupby("origin")["persons"].sum()
+    needy_in = mv[needy].groupby("destination")["persons"].sum()
+    needy_out = mv[needy].groupby("origin")["persons"].sum()
+    out = pd.DataFrame(index=munis.index)
+    out["name"] = munis["name"]
+    out["county"] = munis["county"]
+    out["centrality"] = munis["centrality"]
+    out["population"] = munis["population"]
+    out["persons_settled"] = settled.reindex(out.index, fill_value=0)
+    out["out_migration_share_2010_2016"] = out_migration_shares(res).reindex(out.index)
+    out["net_secondary_migration"] = (inflow.reindex(out.index, fill_value=0)
+                                      - outflow.reindex(out.index, fill_value=0))
+    out["net_secondary_migration_per_1000"] = 1000 * out["net_secondary_migration"] / out[
+        "population"]
+    net_needy = needy_in.reindex(out.index, fill_value=0) - needy_out.reindex(out.index,
+                                                                              fill_value=0)
+    out["net_without_work_or_with_health_needs_per_1000"] = 1000 * net_needy / out["population"]
+    out["end_stock"] = final_distribution(res).reindex(out.index)
+    return out.reset_index().rename(columns={"code": "municipality"})
