@@ -46,9 +46,9 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     persons = persons_settled * (1.0 + params.family_reunification_share)
     cat = {c: persons * s for c, s in comp.category_shares.items()}
 
-    n_adult = int(round(cat["single_adults"]))
-    n_minor = int(round(cat["unaccompanied_minors"]))
-    n_couple = int(round(cat["families_without_children"] / 2))
+    n_adult = round(cat["single_adults"])
+    n_minor = round(cat["unaccompanied_minors"])
+    n_couple = round(cat["families_without_children"] / 2)
     fam = cat["families_with_children"]
     lone_sizes = _sizes_up_to(rng, fam * comp.lone_parent_share, 1, MEAN_CHILDREN[LONE_PARENT])
     fam_sizes = _sizes_up_to(rng, fam * (1 - comp.lone_parent_share), 2, MEAN_CHILDREN[FAMILY])
@@ -125,7 +125,7 @@ def settling_municipalities(world: World, volume: float, policy: AllocationPolic
     if n_elig == 0:
         raise ValueError("the allocation policy excludes every municipality")
     floor = min(params.settling_municipalities_min, n_elig)
-    n_settle = int(round(n_elig - (n_elig - floor) * np.exp(-volume / params.settling_volume_scale)))
+    n_settle = round(n_elig - (n_elig - floor) * np.exp(-volume / params.settling_volume_scale))
     priority = np.log(pop) - 0.3 * geo.centrality + params.settlement_priority_noise * noise
     priority[~eligible] = -np.inf
     chosen = np.argsort(-priority, kind="stable")[:max(n_settle, 1)]

@@ -56,10 +56,7 @@ class EventLog:
         """All events as one array per column."""
         out: dict[str, np.ndarray] = {}
         for k, t in EVENT_COLUMNS.items():
-            if k == "income_after":
-                parts = self._income_after
-            else:
-                parts = [c[k] for c in self.chunks]
+            parts = self._income_after if k == "income_after" else [c[k] for c in self.chunks]
             out[k] = np.concatenate(parts) if parts else np.zeros(0, dtype=t)
         return out
 
