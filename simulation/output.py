@@ -1,0 +1,66 @@
+"""Writing a run's tables and figures: tidy CSVs that pandas reads directly, written into a
+temporary directory that replaces the target only when complete (no half-written output)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .figures import retention_figure
+from .results import RETENTION_DIMENSIONS, Results
+from .targets import compare
+
+
+def indicator_table(res: Results) -> pd.DataFrame:
+    """Indicators in long form (id, key, simulated) with register figures where they exist."""
+    ind = res.indicators()
+    rows = [{"id": c.id, "key": c.key, "simulated": c.simulated, "register": c.register,
+             "tolerance": c.tolerance, "compared_as": c.compared_as, "within_tolerance": c.within}
+            for c in compare(ind)]
+    compared = {r["id"] for r in rows}
+    for key, value in ind.items():
+        if key in compared:
+            continue
+        items = value.items() if isinstance(value, dict) else [("", value)]
+        rows += [{"id": key, "key": str(k), "simulated": float(v), "register": None,
+                  "tolerance": None, "compared_as": None, "within_tolerance": None}
+                 for k, v in items]
+    return pd.DataFrame(rows)
+
+
+def retention_table(res: Results) -> pd.DataFrame:
+    """Retention by every dimension, long format."""
+    return pd.concat([res.retention(by) for by in RETENTION_DIMENSIONS], ignore_index=True)
+
+
+def write_run(res: Results, out: Path) -> Path:
+    """Write all tables and figures of a run to ``out`` atomically; returns ``out``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)
+    try:
+        (tmp / "figures").mkdir()
+        indicator_table(res).to_csv(tmp / "indicators.csv", index=False)
+        retention_table(res).to_csv(tmp / "retention.csv", index=False)
+        res.municipality_indicators().to_csv(tmp / "municipalities.csv", index=False)
+        res.yearly.to_csv(tmp / "yearly.csv", index=False)
+        res.municipality_yearly.to_csv(tmp / "municipality_yearly.csv", index=False)
+        res.cohorts.to_csv(tmp / "cohorts.csv", index=False)
+        res.moves.to_csv(tmp / "moves.csv", index=False)
+        res.stocks.to_csv(tmp / "stocks.csv", index=False)
+        retention_figure(res, tmp / "figures" / "retention.png")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,125 @@
+"""Each driver of moving has its sign (MODEL.md 4.5-4.7), on full-size runs with fixed seeds.
+
+Tolerances come from sampling error: a difference of shares must exceed four standard errors
+(binomial, counted in households, since a household moves as a unit), and a difference of
+event counts four Poisson standard errors sqrt(a + b). Runs with the same seed share common
+random numbers, which only makes these bounds conservative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import simulation
+from simulation.households import COUNTRY_GROUPS
+
+SEED = 1
+
+
+def moved_share(hh, mask):
+    """Share of households in ``mask`` that moved at least once, and its standard error."""
+    n = int(mask.sum())
+    p = float((hh.loc[mask, "moves"] > 0).mean())
+    return p, np.sqrt(p * (1 - p) / n)
+
+
+def assert_greater(a, se_a, b, se_b):
+    assert a - b > 4 * np.hypot(se_a, se_b), (a, b, se_a, se_b)
+
+
+def assert_count_greater(a, b):
+    assert a - b > 4 * np.sqrt(a + b), (a, b)
+
+
+@pytest.fixture(scope="module")
+def mature(baseline):
+    """Households of cohorts with at least five years of history."""
+    hh = baseline.households
+    return hh[hh["cohort"] <= baseline.end - 4]
+
+
+def test_singles_move_more_than_couples_with_children(mature):
+    single = moved_share(mature, mature["household_type"] == "single_man")
+    family = moved_share(mature, mature["household_type"] == "couple_with_children")
+    assert_greater(*single, *family)
+
+
+def test_peripheral_settlement_gives_more_out_migration(baseline, mature):
+    cent = baseline.municipalities.set_index("code")["centrality"]
+    c = mature["settlement_municipality"].map(cent)
+    peripheral = moved_share(mature, c >= 5)
+    central = moved_share(mature, c <= 2)
+    assert_greater(*peripheral, *central)
+    r = baseline.retention("centrality")
+    r5 = r[r["years_since_settlement"] == 5].set_index("group")["share"]
+    assert r5["6"] < r5["1"]
+
+
+def test_larger_coethnic_stock_raises_a_destinations_share(baseline, baseline_inputs):
+    geo = baseline_inputs.geography
+    hamar, eritrea = geo.index_of("3403"), COUNTRY_GROUPS.index("eritrea")
+    stock = baseline_inputs.background_stock.copy()
+    stock[eritrea, hamar] += 3000
+    boosted = simulation.run(seed=SEED, inputs=replace(baseline_inputs, background_stock=stock))
+
+    def eritreans_to_hamar(res):
+        eritrean = res.households.set_index("household")["country_group"] == "eritrea"
+        mv = res.moves[eritrean.loc[res.moves["household"]].to_numpy()]
+        return int(mv.loc[mv["destination"] == "3403", "persons"].count()), len(mv)
+
+    to_hamar_boosted, n_boosted = eritreans_to_hamar(boosted)
+    to_hamar_base, n_base = eritreans_to_hamar(baseline)
+    assert_count_greater(to_hamar_boosted, to_hamar_base)
+    assert to_hamar_boosted / n_boosted > to_hamar_base / n_base
+
+
+def test_unmet_needs_raise_moving(baseline):
+    without = simulation.run({"move_unmet_need_effect": 0.0}, seed=SEED)
+    needy = lambda res: int(res.moves["health_need"].sum())  # noqa: E731
+    assert_count_greater(needy(baseline), needy(without))
+    # and a population with more health needs moves more out of places without a hospital
+    sick = simulation.run({"health_need_share": 0.5}, seed=SEED)
+    hosp = baseline.municipalities.set_index("code")["hospital"]
+    out_of_no_hospital = lambda res: int((~res.moves["origin"].map(hosp)).sum())  # noqa: E731
+    assert_count_greater(out_of_no_hospital(sick), out_of_no_hospital(baseline))
+
+
+def _dependent_moves_in_window(res, job: bool | None = None, years: int = 5):
+    mv = res.moves
+    sel = (mv["years_since_settlement"] < years) & ~mv["employed_before"]
+    if job is not None:
+        sel &= mv["job_move"] == job
+    return int(sel.sum())
+
+
+@pytest.fixture(scope="module")
+def no_rule():
+    return simulation.run({"rights_years": 0}, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def exemption():
+    return simulation.run({"job_move_exemption": True}, seed=SEED)
+
+
+def test_rights_rule_holds_benefit_dependent_households(baseline, no_rule):
+    assert_count_greater(_dependent_moves_in_window(no_rule), _dependent_moves_in_window(baseline))
+    # a longer window holds them longer still: their moves in years 5-6 fall with 7 years
+    seven = simulation.run({"rights_years": 7}, seed=SEED)
+    late = lambda res: (_dependent_moves_in_window(res, years=7)  # noqa: E731
+                        - _dependent_moves_in_window(res, years=5))
+    assert_count_greater(late(baseline), late(seven))
+
+
+def test_job_exemption_removes_the_rule_for_job_moves(baseline, no_rule, exemption):
+    with_rule = _dependent_moves_in_window(baseline, job=True)
+    exempt = _dependent_moves_in_window(exemption, job=True)
+    free = _dependent_moves_in_window(no_rule, job=True)
+    assert_count_greater(exempt, with_rule)
+    assert abs(exempt - free) <= 4 * np.sqrt(exempt + free), (exempt, free)
+    # general (non-job) moves still bear the rule under the exemption
+    assert_count_greater(_dependent_moves_in_window(no_rule, job=False),
+                         _dependent_moves_in_window(exemption, job=False))
