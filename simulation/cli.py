@@ -57,8 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         table.add_row(key, _fmt(ind[key]), "-", "-")
     console.print(table)
     out = write_run(res, Path(args.out))
+    sim_s = res.timings["simulate_s"]
     console.print(f"Wrote tables and figures to [bold]{out}[/] "
-                  f"({time.perf_counter() - t0:.1f} s; simulation {res.timings['simulate_s']:.2f} s)")
+                  f"({time.perf_counter() - t0:.1f} s; simulation {sim_s:.2f} s)")
     console.print(f"Retention curve: {out / 'figures' / 'retention.png'}")
     return 0
 
