@@ -101,24 +101,36 @@ def need_bits(world: World, rows: np.ndarray) -> np.ndarray:
             + hh.need_health[rows] * 4).astype(np.int64)
 
 
-def destination_utilities(world: World, params: Params, stock: np.ndarray, origin: np.ndarray,
-                          group: np.ndarray, needs: np.ndarray, job: np.ndarray) -> np.ndarray:
-    """Utility of every municipality (columns) for each combination (rows); origin = -inf."""
+def static_utility(world: World, params: Params) -> np.ndarray:
+    """The part of destination utility that never changes in a run, origin x destination:
+    size, centrality, Oslo, east, distance and same county (the origin itself is -inf)."""
     geo = world.geography
     base = (params.dest_size_effect * np.log(geo.population)
             + params.dest_centrality_effect * geo.centrality
             + params.dest_oslo_effect * geo.oslo + params.dest_east_effect * geo.east)
-    services = np.stack([geo.upper_secondary, geo.higher_education, geo.hospital]).astype(float)
-    need_matrix = ((needs[:, None] >> np.arange(3)) & 1).astype(float)  # (rows, 3)
     county = geo.county_index
-    u = (base[None, :]
-         + params.dest_network_effect * np.log1p(stock[group])
-         + params.dest_labour_effect * (1.0 + job)[:, None] * geo.labour_market[None, :]
-         + params.dest_service_effect * need_matrix @ services
-         + params.dest_distance_effect * np.log1p(geo.distance_km[origin])
-         + params.dest_same_county_effect * (county[origin][:, None] == county[None, :]))
-    u[np.arange(len(origin)), origin] = -np.inf
-    return u
+    od = (base[None, :] + params.dest_distance_effect * np.log1p(geo.distance_km)
+          + params.dest_same_county_effect * (county[:, None] == county[None, :]))
+    np.fill_diagonal(od, -np.inf)
+    return od
+
+
+def destination_utilities(world: World, params: Params, stock: np.ndarray, origin: np.ndarray,
+                          group: np.ndarray, needs: np.ndarray, job: np.ndarray) -> np.ndarray:
+    """Utility of every municipality (columns) for each combination (rows); origin = -inf.
+
+    Utility is additive in an origin part, a group part (network), a needs part (services) and
+    a job part (labour market), so each is a small table and a row is four gathered rows.
+    """
+    geo = world.geography
+    if world.static_utility is None:
+        world.static_utility = static_utility(world, params)
+    network = params.dest_network_effect * np.log1p(stock)  # (groups, n)
+    services = np.stack([geo.upper_secondary, geo.higher_education, geo.hospital]).astype(float)
+    bits = (np.arange(8)[:, None] >> np.arange(3)) & 1  # (8 need codes, 3 services)
+    service = params.dest_service_effect * (bits @ services)  # (8, n)
+    labour = params.dest_labour_effect * np.outer([1.0, 2.0], geo.labour_market)  # (2, n)
+    return (world.static_utility[origin] + network[group] + service[needs] + labour[job])
 
 
 def choose_destinations(world: World, params: Params, decision: MoveDecision,

@@ -83,10 +83,16 @@ class SecondaryMigrationModel(mesa.Model):
                 "settling_municipalities": lambda m: int(m.world.settling_now.sum()),
                 "hoover_index": lambda m: m.hoover(),
             },
-            agent_reporters={
-                "code": "code", "refugee_stock": "refugee_stock", "settled": "settled",
-                "moves_in": "moves_in", "moves_out": "moves_out",
-                "integration_quality": "integration_quality",
+        )
+        # yearly municipality series: one array per measure and year (vectorized; a per-agent
+        # reporter would cost a Python call per municipality and measure)
+        self.municipality_series = mesa.DataCollector(
+            model_reporters={
+                "refugee_stock": lambda m: m.stock.sum(axis=0),
+                "settled": lambda m: m.world.settled_now.copy(),
+                "moves_in": lambda m: m.world.moves_in.copy(),
+                "moves_out": lambda m: m.world.moves_out.copy(),
+                "integration_quality": lambda m: m.world.quality.copy(),
             },
         )
 
@@ -119,6 +125,7 @@ class SecondaryMigrationModel(mesa.Model):
         self.stock = w.stock()
         self.observer.observe(w, year)
         self.datacollector.collect(self)
+        self.municipality_series.collect(self)
         self.year += 1
         self.running = self.year <= inp.end
 

@@ -41,13 +41,17 @@ class Observer:
         alive = hh.alive
         home = alive & (hh.municipality == hh.settlement)
 
-        # retention panel: (cohort, type, group, settlement municipality)
-        key = (((hh.cohort.astype(np.int64) * n_t + hh.htype) * n_g + hh.group) * n
-               + hh.settlement)
-        keys, inv = np.unique(key[alive], return_inverse=True)
-        persons = np.bincount(inv, weights=size[alive])
-        at_home = np.bincount(inv, weights=(size * home)[alive], minlength=len(keys))
-        cohort = keys // (n_t * n_g * n)
+        # retention panel: (cohort, type, group, settlement municipality), dense bincount
+        first = int(hh.cohort.min())
+        n_c = year - first + 1
+        key = ((((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group) * n
+               + hh.settlement)[alive]
+        bins = n_c * n_t * n_g * n
+        persons = np.bincount(key, weights=size[alive], minlength=bins)
+        at_home = np.bincount(key, weights=(size * home)[alive], minlength=bins)
+        keys = np.flatnonzero(persons)
+        persons, at_home = persons[keys], at_home[keys]
+        cohort = first + keys // (n_t * n_g * n)
         self.panel.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
             "cohort": cohort.astype(np.int16),

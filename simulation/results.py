@@ -108,11 +108,11 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
     stocks.insert(1, "municipality", code_of[stocks.pop("municipality_index")])
     stocks["country_group"] = _categorical(stocks["country_group"].to_numpy(), COUNTRY_GROUPS)
     yearly = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    muni_yearly = model.datacollector.get_agent_vars_dataframe().reset_index()
-    muni_yearly["year"] = model.inputs.start + muni_yearly.pop("Step") - 1
-    muni_yearly = muni_yearly.drop(columns="AgentID").rename(columns={"code": "municipality"})
-    muni_yearly = muni_yearly[["year", "municipality"] + [c for c in muni_yearly.columns
-                                                          if c not in ("year", "municipality")]]
+    series = model.municipality_series.model_vars
+    years = np.repeat(np.arange(model.inputs.start, model.inputs.start + len(yearly)), geo.n)
+    muni_yearly = pd.DataFrame({"year": years, "municipality": np.tile(code_of, len(yearly))})
+    for name, values in series.items():
+        muni_yearly[name] = np.concatenate(values) if values else np.zeros(0)
     return Results(
         seed=seed, params=dict(model.params), start=model.inputs.start, end=model.inputs.end,
         municipalities=munis, households=households, moves=moves, retention_panel=panel,

@@ -74,6 +74,7 @@ class World:
     moves_in: np.ndarray  # persons moving in this year
     moves_out: np.ndarray  # persons moving out this year
     events: EventLog = field(default_factory=EventLog)
+    static_utility: np.ndarray | None = None  # destination utility that never changes, (n, n)
 
     @classmethod
     def start(cls, geography: Geography, background: np.ndarray) -> World:

@@ -131,6 +131,8 @@ def test_model_is_a_mesa_model_on_a_network():
     assert oslo.cell.coordinate == oslo.index
     assert len(oslo.cell.connections) >= 6
     model.run_model()
-    frame = model.datacollector.get_agent_vars_dataframe()
-    assert len(frame) == 2 * 357
+    series = model.municipality_series.model_vars["refugee_stock"]
+    assert len(series) == 2 and all(len(s) == 357 for s in series)
+    assert oslo.refugee_stock == series[-1][oslo.index]
+    assert len(model.datacollector.get_model_vars_dataframe()) == 2
     assert model.year == 2012 and not model.running
