@@ -1,25 +1,46 @@
-"""The `secmig` command line."""
+"""The `secmig` command line: validate, run, compare, params, template.
+
+Bad input (unknown key, wrong type, out-of-range value, malformed YAML, missing file, bad CSV)
+prints every problem with file, line and key, exits with code 2, and writes nothing;
+`--debug` shows tracebacks.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 import time
+import traceback
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from . import __version__
-from .api import run
-from .inputs import default_inputs
-from .output import write_run
 from .parameters import registry_table
-from .targets import compare
+from .yamlsource import InputError
 
 console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+BUILTIN_BASELINE = files("simulation") / "data" / "baseline.yaml"
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A command-line mistake the user can fix (exit code 2)."""
 
 
 def _fmt(x: float | None) -> str:
@@ -28,24 +49,46 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:.3f}"
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run the built-in 2010-2023 baseline and write tables and figures."""
-    inputs = default_inputs()
-    years = len(inputs.years)
-    t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]baseline"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("years"), TimeElapsedColumn(), console=console,
-                  disable=args.quiet) as bar:
-        task = bar.add_task("run", total=years)
-        res = run(seed=args.seed, inputs=inputs, on_year=lambda _y: bar.advance(task))
-    ind = res.indicators()
-    table = Table(title=f"Headline indicators, baseline {inputs.start}-{inputs.end}, "
-                        f"seed {args.seed} (not yet calibrated)")
+def _progress(label: str, disable: bool) -> Progress:
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("runs"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=err_console, disable=disable)
+
+
+def _load(path: str, **overrides: Any):
+    from .scenario import load_scenario
+
+    return load_scenario(path, **overrides)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files without running them; all problems at once."""
+    bad = 0
+    for path in args.files:
+        try:
+            scenario = _load(path)
+        except InputError as err:
+            bad += 1
+            err_console.print(f"[red]✗ {path}[/]: {len(err.problems)} problem(s)")
+            for p in err.problems:
+                err_console.print(f"  {p}", markup=False, highlight=False)
+        else:
+            console.print(f"[green]✓ {path}[/]: valid (scenario '{scenario.name}', "
+                          f"{scenario.inputs.start}-{scenario.inputs.end}, "
+                          f"{scenario.schema.replicates} replicates)")
+    return USAGE_ERROR if bad else 0
+
+
+def _headline(summary_frame: Any, title: str) -> None:
+    from .ensemble_output import _nested_means
+    from .targets import compare
+
+    table = Table(title=title)
     table.add_column("indicator", no_wrap=True)
     for col in ("simulated", "register", "within"):
         table.add_column(col, justify="right", no_wrap=True)
     last_id = None
-    for c in compare(ind):
+    for c in compare(_nested_means(summary_frame)):
         mark = {True: "[green]yes", False: "[red]no", None: "-"}[c.within]
         if c.key and c.id != last_id:
             table.add_row(c.id, "", "", "")
@@ -54,13 +97,79 @@ def cmd_run(args: argparse.Namespace) -> int:
         table.add_row(name, _fmt(c.simulated), f"{_fmt(c.register)} ± {_fmt(c.tolerance)}", mark)
     for key in ("hoover_index", "share_in_10_largest", "share_centrality_5_6",
                 "moves_per_year"):
-        table.add_row(key, _fmt(ind[key]), "-", "-")
+        if key in summary_frame:
+            table.add_row(key, _fmt(float(summary_frame[key].mean())), "-", "-")
     console.print(table)
-    out = write_run(res, Path(args.out))
-    sim_s = res.timings["simulate_s"]
-    console.print(f"Wrote tables and figures to [bold]{out}[/] "
-                  f"({time.perf_counter() - t0:.1f} s; simulation {sim_s:.2f} s)")
-    console.print(f"Retention curve: {out / 'figures' / 'retention.png'}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a scenario's ensemble of replicates and write its output folder."""
+    from .ensemble import default_jobs, indicator_frame, run_ensemble
+    from .ensemble_output import write_ensemble
+    from .output import OutputExistsError
+
+    path = args.file or str(BUILTIN_BASELINE)
+    scenario = _load(path, seed=args.seed, replicates=args.replicates)
+    sch = scenario.schema
+    out = Path(args.out or sch.outputs.directory or Path("outputs") / sch.name)
+    if sch.outputs.directory and not args.out and args.file:
+        out = (Path(args.file).parent / sch.outputs.directory) if not Path(
+            sch.outputs.directory).is_absolute() else Path(sch.outputs.directory)
+    if out.exists() and not args.force:
+        raise OutputExistsError(f"{out} exists; use --force to replace it (it is kept as is)")
+    jobs = args.jobs or default_jobs(sch.replicates)
+    t0 = time.perf_counter()
+    with _progress(sch.name, args.quiet) as bar:
+        task = bar.add_task("run", total=sch.replicates)
+        summaries = run_ensemble(scenario.params, scenario.inputs, sch.seed, sch.replicates,
+                                 jobs, on_done=lambda n: bar.advance(task, n))
+    t_sim = time.perf_counter() - t0
+    frame = indicator_frame(summaries)
+    _headline(frame, f"{sch.name}: {sch.period.start}-{sch.period.end}, mean of "
+                     f"{sch.replicates} replicates, seed {sch.seed}")
+    write_ensemble(scenario, summaries, out, force=args.force, jobs=jobs,
+                   timings={"ensemble_s": t_sim})
+    console.print(f"Wrote [bold]{out}[/] in {time.perf_counter() - t0:.1f} s "
+                  f"({jobs} worker process(es)). Open {out / 'report.html'}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run scenarios with the same replicate seeds and report paired differences."""
+    from .compare import write_comparison
+    from .ensemble import default_jobs, run_many
+    from .output import OutputExistsError
+
+    if len(args.files) < 2:
+        raise UsageError("compare needs at least two scenario files (the first is the "
+                         "reference)")
+    problems = []
+    scenarios = []
+    for path in args.files:
+        try:
+            scenarios.append(_load(path))
+        except InputError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise InputError(problems)
+    first = scenarios[0].schema
+    seed = args.seed if args.seed is not None else first.seed
+    replicates = args.replicates or first.replicates
+    out = Path(args.out or Path("outputs") / ("compare_" + "_vs_".join(s.name
+                                                                      for s in scenarios)))
+    if out.exists() and not args.force:
+        raise OutputExistsError(f"{out} exists; use --force to replace it (it is kept as is)")
+    jobs = args.jobs or default_jobs(replicates * len(scenarios))
+    t0 = time.perf_counter()
+    with _progress("compare", args.quiet) as bar:
+        task = bar.add_task("run", total=replicates * len(scenarios))
+        results = run_many([(s.params, s.inputs) for s in scenarios], seed, replicates, jobs,
+                           on_done=lambda n: bar.advance(task, n))
+    write_comparison(scenarios, results, out, force=args.force, jobs=jobs, seed=seed,
+                     replicates=replicates, timings={"ensemble_s": time.perf_counter() - t0})
+    diffs = (out / "differences.csv")
+    console.print(f"Wrote [bold]{out}[/] in {time.perf_counter() - t0:.1f} s. "
+                  f"Open {out / 'report.html'} (paired differences: {diffs})")
     return 0
 
 
@@ -82,40 +191,108 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    """Print the commented scenario template (every key, generated from the registry)."""
+    from .template import template_text
+
+    sys.stdout.write(template_text())
+    return 0
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replicates", type=int, metavar="N", help="override the replicate count")
+    p.add_argument("--seed", type=int, metavar="S", help="override the scenario seed")
+    p.add_argument("--jobs", type=int, metavar="J",
+                   help="worker processes (default: one per core); results are identical "
+                        "for any J")
+    p.add_argument("--out", metavar="DIR", help="output folder (default outputs/<name>)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secmig",
         description="Agent-based simulation of refugees' secondary migration between Norway's "
-                    "357 municipalities.")
+                    "357 municipalities.",
+        epilog="Start with: secmig run scenarios/baseline.yaml   (then open "
+               "outputs/baseline/report.html)")
     parser.add_argument("--version", action="version", version=f"secmig {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p_run = sub.add_parser("run", help="run the built-in 2010-2023 baseline and write outputs",
-                           description="Run the built-in 2010-2023 baseline on the built-in "
-                                       "geography and register inputs; print headline "
-                                       "indicators beside the register targets; write CSV "
-                                       "tables and figures.")
-    p_run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p_run.add_argument("--out", default="outputs/baseline",
-                       help="output directory (default outputs/baseline)")
-    p_run.add_argument("--quiet", action="store_true", help="no progress bar")
-    p_run.set_defaults(func=cmd_run)
-    p_params = sub.add_parser("params", help="list the parameter registry")
-    p_params.add_argument("--csv", action="store_true", help="print CSV instead of a table")
-    p_params.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("validate", help="check scenario files without running them",
+                       description="Check scenario files; report every problem with file, "
+                                   "line, key, the value given and what is allowed. Exit 0 "
+                                   "when all are valid, 2 when not.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="run a scenario's replicates and write outputs and a report",
+                       description="Run the replicates of a scenario (without FILE: the "
+                                   "built-in 2010-2023 baseline) in parallel processes; print "
+                                   "headline indicators beside the register targets; write "
+                                   "tables, figures, summary.json, manifest.json and "
+                                   "report.html to outputs/<name>/.")
+    p.add_argument("file", nargs="?", metavar="FILE", help="scenario YAML (optional)")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="run scenarios with common random numbers and compare",
+                       description="Run each scenario with the same replicate seeds (those of "
+                                   "the first file unless --seed/--replicates) and report "
+                                   "paired differences against the first, with intervals.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("params", help="list the parameter registry")
+    p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("template", help="print the commented scenario template")
+    p.set_defaults(func=cmd_template)
     return parser
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .output import OutputExistsError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
+    except InputError as err:
+        if args.debug:
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {len(err.problems)} problem(s) in the input; "
+                          "nothing was written")
+        for p in err.problems:
+            err_console.print(f"  {p}", markup=False, highlight=False)
+        return USAGE_ERROR
+    except (UsageError, OutputExistsError) as err:
+        if args.debug:
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {err}", highlight=False)
+        return USAGE_ERROR
     except KeyboardInterrupt:
-        console.print("[red]interrupted[/]; no output was written")
+        err_console.print("[red]interrupted[/]: no output was written (earlier output is "
+                          "untouched)")
         return 130
+    except Exception as err:
+        if args.debug:
+            traceback.print_exc()
+        err_console.print(f"[red]internal error:[/] {type(err).__name__}: {err} "
+                          "(run with --debug for the traceback)", highlight=False)
+        return 1
 
 
 if __name__ == "__main__":

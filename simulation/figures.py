@@ -8,6 +8,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 from .indicators import retention_curve
 from .inputs import register
@@ -54,3 +56,122 @@ def retention_figure(res: Results, path: Path, cohorts: list[int] | None = None)
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+# --- ensemble figures: one or several scenarios overlaid (label -> aggregated table) --------
+
+COLOURS = ("#1f5f8b", "#d35400", "#27ae60", "#8e44ad", "#7f8c8d", "#c0392b", "#16a085")
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def ensemble_retention_figure(retention: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Pooled retention R(k) of cohorts 2010-2016 (mean and 5-95 % band) with register points."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=120)
+    for (label, table), colour in zip(retention.items(), COLOURS, strict=False):
+        t = table[(table["dimension"] == "pooled_2010_2016")].sort_values(
+            "years_since_settlement")
+        k = [0, *t["years_since_settlement"]]
+        ax.plot(k, [1.0, *t["share"]], marker="o", ms=3, color=colour, label=label)
+        ax.fill_between(k, [1.0, *t["p5"]], [1.0, *t["p95"]], color=colour, alpha=0.2)
+    markers = iter("sDv^<>")
+    for k, value, tol, label in register_retention_points():
+        ax.errorbar([k], [value], yerr=[tol], fmt=next(markers, "o"), color="black",
+                    capsize=4, ms=5, label=f"register: {label}")
+    ax.set_xlabel("years since settlement (k)")
+    ax.set_ylabel("share living in settlement municipality")
+    ax.set_title("Retention R(k), cohorts 2010-2016 pooled (band: 5-95 % of replicates)",
+                 fontsize=10)
+    ax.set_ylim(0.4, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, path)
+
+
+def destination_split_figure(indicators: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Where secondary movers go: Oslo, same county, other county (mean, 5-95 %), register."""
+    keys = ("oslo", "same_county", "other_county")
+    reg = next(t for t in register()["targets"] if t["id"] == "destination_split_of_movers")
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    width = 0.8 / (len(indicators) + 1)
+    x = np.arange(len(keys))
+    for i, ((label, frame), colour) in enumerate(zip(indicators.items(), COLOURS, strict=False)):
+        cols = [f"destination_split_of_movers.{k}" for k in keys]
+        mean = frame[cols].mean().to_numpy()
+        lo = mean - frame[cols].quantile(0.05).to_numpy()
+        hi = frame[cols].quantile(0.95).to_numpy() - mean
+        ax.bar(x + i * width, mean, width, yerr=[lo, hi], color=colour, capsize=3, label=label)
+    ax.bar(x + len(indicators) * width, [reg["value"][k] for k in keys], width,
+           yerr=reg["tolerance"], color="#bbbbbb", hatch="//", capsize=3,
+           label="register (cohorts 2005-14)")
+    ax.set_xticks(x + width * len(indicators) / 2,
+                  ["to Oslo", "within the county", "to another county"])
+    ax.set_ylabel("share of persons leaving the settlement municipality")
+    ax.set_title("Destination of secondary movers", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def out_share_figure(municipalities: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Distribution of municipal out-migration shares (cohorts 2010-2016, replicate means)."""
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    bins = np.linspace(0, 1, 21)
+    for (label, table), colour in zip(municipalities.items(), COLOURS, strict=False):
+        share = table["out_migration_share_2010_2016"].dropna()
+        ax.hist(share, bins=bins, histtype="step", lw=2, color=colour,
+                label=f"{label} ({(share >= 0.8).sum()} at >= 80 %)")
+    for cut in (0.8, 0.9):
+        ax.axvline(cut, color="grey", ls="--", lw=1)
+    ax.set_xlabel("share of persons settled 2010-2016 no longer living there, 1 Jan 2024")
+    ax.set_ylabel("municipalities")
+    ax.set_title("Municipal out-migration shares (register: 60 at >= 80 %, 25 at >= 90 %, "
+                 "9 at 100 %)", fontsize=9)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def concentration_figure(yearly: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Concentration over time: Hoover index and share in the 10 largest municipalities."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
+    for (label, table), colour in zip(yearly.items(), COLOURS, strict=False):
+        for ax, col in zip(axes, ("hoover_index", "share_in_10_largest"), strict=True):
+            ax.plot(table["year"], table[col], color=colour, marker="o", ms=3, label=label)
+            ax.fill_between(table["year"], table[f"{col}_p5"], table[f"{col}_p95"],
+                            color=colour, alpha=0.2)
+    axes[0].set_title("Hoover index against the population (0 = spread like everyone)",
+                      fontsize=9)
+    axes[1].set_title("Share living in the 10 largest municipalities", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("end of year")
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def map_figure(table: pd.DataFrame, geography: pd.DataFrame, path: Path, column: str,
+               title: str, label: str) -> Path:
+    """Norway as points at municipality coordinates, sized by population, coloured by
+    ``column`` of ``table`` (diverging around zero)."""
+    data = geography[["code", "name", "lat", "lon", "population"]].merge(
+        table[["municipality", column]], left_on="code", right_on="municipality", how="left")
+    values = data[column].fillna(0.0).to_numpy()
+    limit = max(float(np.nanpercentile(np.abs(values), 98)), 1e-9)
+    fig, ax = plt.subplots(figsize=(6, 7.5), dpi=120)
+    sizes = 4 + 120 * np.sqrt(data["population"] / data["population"].max())
+    sc = ax.scatter(data["lon"], data["lat"], s=sizes, c=values, cmap="RdBu_r", vmin=-limit,
+                    vmax=limit, edgecolors="#555555", linewidths=0.3)
+    for _, row in data.nlargest(6, "population").iterrows():
+        ax.annotate(row["name"], (row["lon"], row["lat"]), fontsize=6, xytext=(3, 3),
+                    textcoords="offset points")
+    fig.colorbar(sc, ax=ax, shrink=0.6, label=label)
+    ax.set_aspect(1 / np.cos(np.deg2rad(65)))
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)

@@ -278,7 +278,8 @@ class Geography:
     def graph(self, k: int = 6) -> nx.Graph:
         """Undirected k-nearest-neighbour graph (union of each node's k nearest), made connected.
 
-        Used for local moves and spatial smoothing; if the kNN graph falls apart (islands,
+        The model's mesa ``Network`` space is built on it (one municipality agent per node;
+        neighbours for maps and local views). If the kNN graph falls apart (islands,
         remote clusters), the shortest edge between two components is added until connected,
         so every municipality is reachable. Returns a new graph on every call.
         """

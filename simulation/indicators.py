@@ -206,3 +206,27 @@ def municipality_table(res: Results) -> pd.DataFrame:
     out["net_without_work_or_with_health_needs_per_1000"] = 1000 * net_needy / out["population"]
     out["end_stock"] = final_distribution(res).reindex(out.index)
     return out.reset_index().rename(columns={"code": "municipality"})
+
+
+def concentration_series(res: Results) -> pd.DataFrame:
+    """Concentration at the end of each calendar year (from the 1 January stocks that follow):
+    Hoover index, share in the 10 largest municipalities and in centrality classes 1-2, 5-6."""
+    munis = res.municipalities
+    pop = munis["population"].to_numpy(dtype=float)
+    cent = munis["centrality"].to_numpy()
+    top10 = np.zeros(len(pop), dtype=bool)
+    top10[np.argsort(-pop)[:10]] = True
+    table = res.stocks.pivot_table(index="year", columns="municipality", values="persons",
+                                   aggfunc="sum", fill_value=0)
+    table = table.reindex(columns=munis["code"], fill_value=0)
+    persons = table.to_numpy(dtype=float)
+    total = persons.sum(axis=1)
+    total[total == 0] = np.nan
+    hoover = 0.5 * np.abs(persons / total[:, None] - pop / pop.sum()).sum(axis=1)
+    return pd.DataFrame({
+        "year": table.index.to_numpy() - 1,
+        "hoover_index": hoover,
+        "share_in_10_largest": persons[:, top10].sum(axis=1) / total,
+        "share_centrality_1_2": persons[:, cent <= 2].sum(axis=1) / total,
+        "share_centrality_5_6": persons[:, cent >= 5].sum(axis=1) / total,
+    })

@@ -114,5 +114,6 @@ def life_course(world: World, params: Params, year: int, rng: np.random.Generato
 
     # singles may form a tie elsewhere (partner, friends)
     single = (hh.htype == SINGLE_MAN) | (hh.htype == SINGLE_WOMAN)
-    new_tie = np.flatnonzero(alive & single & (hh.tie < 0) & (u[5] < params.tie_onset_rate))
+    no_tie_elsewhere = (hh.tie < 0) | (hh.tie == hh.municipality)
+    new_tie = np.flatnonzero(alive & single & no_tie_elsewhere & (u[5] < params.tie_onset_rate))
     draw_ties(world, new_tie, u[6][new_tie])

@@ -110,7 +110,8 @@ class SecondaryMigrationModel(mesa.Model):
         inp = self.inputs
         noise = s.get(Stream.MUNICIPALITY, year).standard_normal(w.geography.n)
         settlement.settle(w, year, inp.volumes[year], inp.composition[year], inp.allocation, p,
-                          s.get(Stream.COHORT, year), s.get(Stream.ALLOCATION, year), noise)
+                          s.get(Stream.COHORT, year), s.get(Stream.ALLOCATION, year), noise,
+                          inp.scale)
         n = len(w.households)
         lifecourse.life_course(w, p, year, s.get(Stream.LIFE_COURSE, year))
         exits.exits(w, p, year, s.get(Stream.EXIT, year).random(n))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -32,17 +34,45 @@ def indicator_table(res: Results) -> pd.DataFrame:
 
 
 def retention_table(res: Results) -> pd.DataFrame:
-    """Retention by every dimension, long format."""
-    return pd.concat([res.retention(by) for by in RETENTION_DIMENSIONS], ignore_index=True)
+    """Retention by every dimension, long format, plus the pooled 2010-2016 cohorts' curve
+    (dimension ``pooled_2010_2016``) that the register's R(5) and R(7) figures describe."""
+    pooled = res.retention("all", cohorts=range(2010, 2017)).assign(
+        dimension="pooled_2010_2016", group="2010-2016")
+    return pd.concat([*(res.retention(by) for by in RETENTION_DIMENSIONS), pooled],
+                     ignore_index=True)
+
+
+class OutputExistsError(FileExistsError):
+    """The output directory exists and overwriting was not asked for."""
+
+
+@contextmanager
+def atomic_directory(out: Path, force: bool = True) -> Iterator[Path]:
+    """Yield a temporary directory beside ``out`` that becomes ``out`` only if the block
+    completes; on any error or interrupt it is removed and an existing ``out`` is untouched."""
+    out = Path(out)
+    if out.exists() and not force:
+        raise OutputExistsError(f"{out} exists; use --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=out.parent))
+    tmp.chmod(0o755)
+    try:
+        yield tmp
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_run(res: Results, out: Path) -> Path:
-    """Write all tables and figures of a run to ``out`` atomically; returns ``out``."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp.chmod(0o755)
-    try:
+    """Write all tables and figures of one run to ``out`` atomically; returns ``out``."""
+    with atomic_directory(Path(out)) as tmp:
         (tmp / "figures").mkdir()
         indicator_table(res).to_csv(tmp / "indicators.csv", index=False)
         retention_table(res).to_csv(tmp / "retention.csv", index=False)
@@ -53,14 +83,4 @@ def write_run(res: Results, out: Path) -> Path:
         res.moves.to_csv(tmp / "moves.csv", index=False)
         res.stocks.to_csv(tmp / "stocks.csv", index=False)
         retention_figure(res, tmp / "figures" / "retention.png")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(old / out.name)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)

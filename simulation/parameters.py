@@ -87,7 +87,8 @@ REGISTRY: tuple[Parameter, ...] = (
        "Year-to-year randomness in which municipalities are asked to settle", "settlement"),
     _p("family_reunification_share", 0.17, 0.0, 0.5, "persons per settled person",
        "Family members reunified with settled refugees, added to the cohort's households "
-       "(estimate: makes the ~150,600 settled by agreement ~166,000 with family)", "settlement"),
+       "(estimate: 150,600 settled by agreement 2010-2023 become ~176,000 persons, of whom "
+       "~166,000 are still in Norway in 2024)", "settlement"),
     # --- policy (MODEL.md 4.7) ---
     _p("rights_years", 5, 0, 10, "years",
        "Years after settlement during which moving without agreement costs benefit-dependent "
@@ -116,7 +117,7 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("employment_exit_rate", 0.06, 0.0, 0.3, "per year",
        "Yearly probability that an employed household loses its work", "labour"),
     _p("wage_level", 3.0, 1.0, 6.0, "G per adult",
-       "Yearly earnings of an employed adult in a median labour market", "labour"),
+       "Yearly earnings of an employed adult where labour-market strength is 0.5", "labour"),
     _p("wage_labour_effect", 0.6, 0.0, 1.5, "share",
        "Earnings span between the weakest and strongest labour market (factor 1 +/- half this)",
        "labour"),
@@ -143,7 +144,8 @@ REGISTRY: tuple[Parameter, ...] = (
        "Yearly chance that a young adult (19-30) wants higher education once the programme ends",
        "needs"),
     _p("need_end_rate", 0.2, 0.0, 1.0, "per year",
-       "Yearly chance that an education or health need ends (youth grows up, study ends)",
+       "Yearly chance that an education need ends (youth grows up, study ends); health "
+       "needs last",
        "needs"),
     # --- belonging and integration quality (MODEL.md 4.3, 4.4) ---
     _p("belonging_rate", 0.25, 0.0, 1.0, "per year",
@@ -209,7 +211,8 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("job_move_employed_effect", -0.3, -3.0, 2.0, "logit",
        "Employed households relative to non-employed for job moves", "move"),
     _p("tie_share", 0.2, 0.0, 1.0, "share",
-       "Share of households arriving with a tie to another municipality", "move"),
+       "Share of households arriving with a tie to a municipality where their group lives "
+       "(family, friends; often elsewhere)", "move"),
     _p("tie_onset_rate", 0.03, 0.0, 0.3, "per year",
        "Yearly chance that a single forms a tie elsewhere (partner, friends)", "move"),
     # --- destination choice (MODEL.md 4.6) ---

@@ -149,11 +149,15 @@ def allocate(size: np.ndarray, weights: np.ndarray, rng: np.random.Generator) ->
 
 def settle(world: World, year: int, volume: float, comp: Composition, policy: AllocationPolicy,
            params: Params, cohort_rng: np.random.Generator,
-           allocation_rng: np.random.Generator, noise: np.ndarray) -> None:
-    """Stage 1: create this year's cohort, allocate it, add it to the households."""
+           allocation_rng: np.random.Generator, noise: np.ndarray, scale: float = 1.0) -> None:
+    """Stage 1: create this year's cohort, allocate it, add it to the households.
+
+    ``scale`` < 1 runs a fraction of the people; which municipalities settle still follows
+    the real (unscaled) national volume, so a scaled run keeps the same settlement pattern.
+    """
     cohort = make_cohort(year, volume, comp, params, cohort_rng)
     u_tie = cohort_rng.random(len(cohort))
-    weights = settling_municipalities(world, volume, policy, params, noise)
+    weights = settling_municipalities(world, volume / scale, policy, params, noise)
     cohort.settlement[:] = allocate(cohort.size, weights, allocation_rng)
     cohort.municipality[:] = cohort.settlement
     first = len(world.households)

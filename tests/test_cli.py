@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -37,23 +38,33 @@ def test_params_lists_the_registry():
     assert csv.returncode == 0 and csv.stdout.startswith("name,group,default,low,high")
 
 
-def test_run_without_arguments_writes_outputs(tmp_path):
-    out = secmig("run", "--quiet", cwd=tmp_path)
+def test_run_without_a_file_runs_the_builtin_baseline(tmp_path):
+    out = secmig("run", "--quiet", "--replicates", "2", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "retention_7y" in out.stdout and "register" in out.stdout
     base = tmp_path / "outputs" / "baseline"
-    for name in ("indicators.csv", "retention.csv", "municipalities.csv", "yearly.csv",
-                 "moves.csv", "stocks.csv", "cohorts.csv", "municipality_yearly.csv"):
+    for name in ("summary.json", "manifest.json", "scenario.resolved.yaml", "report.html",
+                 "retention.csv", "municipalities.csv", "flows.csv", "yearly.csv"):
         assert (base / name).stat().st_size > 0, name
-    png = (base / "figures" / "retention.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    ind = pd.read_csv(base / "indicators.csv")
-    r7 = ind[ind["id"] == "retention_7y"].iloc[0]
-    assert 0.4 < r7["simulated"] < 0.95 and r7["register"] == 0.667
+    for fig in ("retention", "destinations", "out_migration_shares", "concentration",
+                "map_net_secondary_migration"):
+        png = (base / "figures" / f"{fig}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, fig
+    summary = json.loads((base / "summary.json").read_text())
+    r7 = summary["indicators"]["retention_7y"]
+    assert r7["p5"] <= r7["mean"] <= r7["p95"] and r7["register"] == 0.667
+    assert 0.4 < r7["mean"] < 0.95
     munis = pd.read_csv(base / "municipalities.csv", dtype={"municipality": str})
     assert len(munis) == 357 and munis["municipality"].str.len().eq(4).all()
     ret = pd.read_csv(base / "retention.csv")
-    assert set(ret["dimension"]) == {"all", "cohort", "household_type", "centrality", "county",
-                                     "country_group"}
+    assert {"all", "cohort", "household_type", "centrality", "county",
+            "country_group"} <= set(ret["dimension"])
+    assert {"share", "p5", "p95", "years_since_settlement", "group"} <= set(ret.columns)
     # no temporary directories are left beside the output
     assert [p.name for p in (tmp_path / "outputs").iterdir()] == ["baseline"]
+    # a second run does not overwrite without --force, and leaves the first intact
+    before = (base / "summary.json").read_bytes()
+    again = secmig("run", "--quiet", "--replicates", "2", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert "Traceback" not in again.stderr
+    assert (base / "summary.json").read_bytes() == before

@@ -1,0 +1,172 @@
+"""Comparing scenarios run with the same replicate seeds: paired differences with intervals.
+
+Because replicate i of every scenario uses the same seed (and the engine's random streams are
+keyed by decision, year and household), the difference of an indicator within a replicate
+pair removes most of the stochastic noise both runs share; its spread over pairs is the
+interval reported. A difference whose 5-95 % interval contains zero is marked "within noise".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import figures, report
+from .ensemble import (
+    ReplicateSummary,
+    aggregate_municipalities,
+    aggregate_retention,
+    aggregate_yearly,
+    indicator_frame,
+    interval,
+)
+from .ensemble_output import HEADLINES, _json_safe, manifest, summary
+from .output import atomic_directory
+from .scenario import Scenario
+
+
+def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Per indicator: mean difference (other - reference) over replicate pairs, its 5-95 %
+    interval, and the spread of paired versus unpaired differences."""
+    rows = []
+    for col in reference.columns.intersection(other.columns):
+        a, b = reference[col].to_numpy(float), other[col].to_numpy(float)
+        diff = b - a
+        mean, p5, p95 = interval(diff)
+        unpaired = b[:, None] - a[None, :]
+        rows.append({
+            "indicator": col, "reference_mean": interval(a)[0], "scenario_mean": interval(b)[0],
+            "difference": mean, "p5": p5, "p95": p95,
+            "within_noise": bool(p5 <= 0 <= p95) if mean == mean else None,
+            "sd_paired": float(pd.Series(diff).std()),
+            "sd_unpaired": float(pd.Series(unpaired[~pd.isna(unpaired)]).std()),
+        })
+    return pd.DataFrame(rows)
+
+
+def _difference_table(diffs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = []
+    for key, text in HEADLINES:
+        row: dict[str, Any] = {"indicator": text}
+        for name, d in diffs.items():
+            hit = d[d["indicator"] == key]
+            if hit.empty:
+                continue
+            h = hit.iloc[0]
+            cls = "noise" if h["within_noise"] else ""
+            row[f"{name}: difference [5-95 %]"] = (
+                f"<span class='{cls}'>{report.fmt(h['difference'])} "
+                f"[{report.fmt(h['p5'])}, {report.fmt(h['p95'])}]"
+                f"{' (within noise)' if h['within_noise'] else ''}</span>")
+        if len(row) > 1:
+            first = next(iter(diffs.values()))
+            hit = first[first["indicator"] == key]
+            row["reference"] = float(hit.iloc[0]["reference_mean"]) if not hit.empty else None
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    cols = ["indicator", "reference", *[c for c in frame.columns
+                                         if c not in ("indicator", "reference")]]
+    return frame[cols]
+
+
+def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSummary]],
+                     out: Path, *, force: bool, jobs: int, seed: int, replicates: int,
+                     timings: dict[str, float]) -> Path:
+    """Write the comparison folder: differences, overlays, per-scenario tables, report."""
+    names = _unique_names([s.name for s in scenarios])
+    frames = {n: indicator_frame(r) for n, r in zip(names, results, strict=True)}
+    ref_name = names[0]
+    diffs = {n: paired_differences(frames[ref_name], frames[n]) for n in names[1:]}
+    retention = {n: aggregate_retention(r) for n, r in zip(names, results, strict=True)}
+    munis = {n: aggregate_municipalities(r) for n, r in zip(names, results, strict=True)}
+    yearly = {n: aggregate_yearly(r) for n, r in zip(names, results, strict=True)}
+    geo = scenarios[0].inputs.geography.table
+    with atomic_directory(out, force=force) as tmp:
+        figs = tmp / "figures"
+        figs.mkdir()
+        all_diffs = pd.concat([d.assign(scenario=n) for n, d in diffs.items()],
+                              ignore_index=True)
+        all_diffs = all_diffs[["scenario", *[c for c in all_diffs.columns if c != "scenario"]]]
+        all_diffs.to_csv(tmp / "differences.csv", index=False)
+        pd.concat([t.assign(scenario=n) for n, t in retention.items()]).to_csv(
+            tmp / "retention.csv", index=False)
+        pd.concat([t.assign(scenario=n) for n, t in munis.items()]).to_csv(
+            tmp / "municipalities.csv", index=False)
+        pd.concat([t.assign(scenario=n) for n, t in yearly.items()]).to_csv(
+            tmp / "yearly.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(_json_safe({
+            "reference": ref_name, "seed": seed, "replicates": replicates,
+            "scenarios": {n: summary(f) for n, f in frames.items()},
+            "differences": {n: d.set_index("indicator").to_dict(orient="index")
+                            for n, d in diffs.items()},
+        }), indent=2, ensure_ascii=False), encoding="utf-8")
+        fig = {
+            "retention": figures.ensemble_retention_figure(retention, figs / "retention.png"),
+            "destinations": figures.destination_split_figure(frames, figs / "destinations.png"),
+            "out_shares": figures.out_share_figure(munis, figs / "out_migration_shares.png"),
+            "concentration": figures.concentration_figure(yearly, figs / "concentration.png"),
+        }
+        maps = []
+        for n in names:
+            maps.append(figures.map_figure(
+                munis[n], geo, figs / f"map_{n}.png", "net_secondary_migration_per_1000",
+                f"{n}: net secondary migration per 1,000 inhabitants", "per 1,000"))
+        for n in names[1:]:
+            d = munis[n][["municipality"]].copy()
+            d["difference"] = (munis[n]["net_secondary_migration_per_1000"].to_numpy()
+                               - munis[ref_name].set_index("municipality").loc[
+                                   munis[n]["municipality"],
+                                   "net_secondary_migration_per_1000"].to_numpy())
+            maps.append(figures.map_figure(
+                d, geo, figs / f"map_difference_{n}.png", "difference",
+                f"{n} minus {ref_name}: net secondary migration per 1,000", "difference"))
+        man = {n: manifest(s, seed, replicates, jobs, r, timings)
+               for n, s, r in zip(names, scenarios, results, strict=True)}
+        (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
+                                           encoding="utf-8")
+        (tmp / "report.html").write_text(
+            _report(scenarios, names, diffs, fig, maps, seed, replicates), encoding="utf-8")
+    return Path(out)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        candidate, i = n, 2
+        while candidate in out:
+            candidate, i = f"{n}_{i}", i + 1
+        out.append(candidate)
+    return out
+
+
+def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.DataFrame],
+            fig: dict[str, Path], maps: list[Path], seed: int, replicates: int) -> str:
+    ref = names[0]
+    described = "".join(f"<li><b>{report.esc(n)}</b>: {report.esc(s.schema.description)}</li>"
+                        for n, s in zip(names, scenarios, strict=True))
+    sections = [
+        ("The answer in short", (
+            f"<p>Each scenario was run {replicates} times with the same random seeds as the "
+            f"reference <b>{report.esc(ref)}</b> (common random numbers, scenario seed {seed}), "
+            "so the differences below are paired: the interval is the 5th-95th percentile of "
+            "the difference over replicate pairs. Differences marked <i>within noise</i> "
+            "cannot be told apart from zero.</p>"
+            f"<ul>{described}</ul>"
+            + report.table(_difference_table(diffs)))),
+        ("Secondary migration over time", report.image(
+            fig["retention"], "Retention curves of the scenarios (bands: 5-95 % of "
+            "replicates).")),
+        ("Where movers go", report.image(fig["destinations"], "Destination split.")),
+        ("Municipalities", report.image(fig["out_shares"], "Municipal out-migration shares.")
+         + "".join(report.image(p, p.stem.replace("_", " ")) for p in maps)),
+        ("Concentration", report.image(fig["concentration"], "Concentration over time.")),
+        ("Files", "<p class='small'>differences.csv (all indicators, paired and unpaired "
+                  "spread), retention.csv, municipalities.csv, yearly.csv (per scenario), "
+                  "summary.json, manifest.json.</p>"),
+    ]
+    return report.page("secmig comparison: " + " vs ".join(names),
+                       "Secondary migration of refugees in Norway: scenarios against "
+                       f"{ref}", sections)

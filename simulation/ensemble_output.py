@@ -1,0 +1,324 @@
+"""The output folder of `secmig run FILE` and `secmig compare`: resolved scenario, manifest,
+summary with intervals, tidy tables, figures and a self-contained report, written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import __version__, figures, report
+from .ensemble import (
+    ReplicateSummary,
+    aggregate_flows,
+    aggregate_municipalities,
+    aggregate_retention,
+    aggregate_yearly,
+    indicator_frame,
+    interval,
+)
+from .output import atomic_directory
+from .parameters import BY_NAME
+from .randomness import replicate_seeds
+from .scenario import POLICY_KEYS, Scenario
+from .targets import compare
+
+HEADLINES: tuple[tuple[str, str], ...] = (
+    ("retention_3y", "Still living in the settlement municipality after 3 years"),
+    ("retention_5y", "Still living in the settlement municipality after 5 years"),
+    ("retention_7y", "Still living in the settlement municipality after 7 years "
+                     "(cohorts 2010-2016)"),
+    ("moved_in_settlement_year", "Moved away already in the settlement year"),
+    ("destination_split_of_movers.oslo", "Of those who leave: moved to Oslo"),
+    ("destination_split_of_movers.same_county", "Of those who leave: moved within the county"),
+    ("destination_split_of_movers.other_county", "Of those who leave: moved to another county"),
+    ("municipalities_by_out_share.at_least_80pct",
+     "Municipalities that lost at least 80 % of those they settled 2010-2016"),
+    ("municipalities_by_out_share.at_least_90pct", "... at least 90 %"),
+    ("municipalities_by_out_share.all_100pct", "... all of them"),
+    ("income_change_of_movers.higher", "Movers with a higher income one year after moving"),
+    ("income_change_of_movers.lower", "Movers with a lower income one year after moving"),
+    ("hoover_index", "Concentration: Hoover index against the population (0 = spread like "
+                     "the population), at the end"),
+    ("share_in_10_largest", "Share living in the 10 largest municipalities, at the end"),
+    ("share_centrality_5_6", "Share living in the least central municipalities (classes 5-6)"),
+    ("moves_per_year", "Persons moving between municipalities per year"),
+    ("settled_persons_2010_2023_still_in_norway",
+     "Persons settled 2010-2023 still living in Norway, at the end"),
+)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_commit() -> str | None:
+    """The commit of the secmig source tree, if it is a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _nested_means(frame: pd.DataFrame) -> dict[str, Any]:
+    """Flattened replicate means back into the nested indicator shape (for compare())."""
+    nested: dict[str, Any] = {}
+    for col, value in frame.mean().items():
+        if "." in col:
+            head, key = col.split(".", 1)
+            nested.setdefault(head, {})[int(key) if key.isdigit() else key] = float(value)
+        else:
+            nested[col] = float(value)
+    return nested
+
+
+def summary(frame: pd.DataFrame) -> dict[str, Any]:
+    """Indicator id -> mean, p5, p95 (and register target, tolerance, within where known)."""
+    register = {(c.id if not c.key else f"{c.id}.{c.key}"): c
+                for c in compare(_nested_means(frame))}
+    out: dict[str, Any] = {}
+    for col in frame.columns:
+        mean, p5, p95 = interval(frame[col].to_numpy())
+        entry: dict[str, Any] = {"mean": mean, "p5": p5, "p95": p95}
+        c = register.get(col)
+        if c is not None:
+            entry.update(register=c.register, tolerance=c.tolerance, compared_as=c.compared_as,
+                         within_tolerance=c.within)
+            if c.compared_as != "level":
+                entry["simulated_ratio"] = c.simulated
+        head, _, key = col.partition(".")
+        if key:
+            out.setdefault(head, {})[key] = entry
+        else:
+            out[col] = entry
+    return out
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, np.generic):
+        return _json_safe(obj.item())
+    return obj
+
+
+def manifest(scenario: Scenario, seed: int, replicates: int, jobs: int,
+             summaries: list[ReplicateSummary], timings: dict[str, float]) -> dict[str, Any]:
+    import mesa
+
+    seeds = replicate_seeds(seed, replicates)
+    return {
+        "secmig_version": __version__, "git_commit": git_commit(),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": sys.argv, "python": platform.python_version(),
+        "packages": {"numpy": np.__version__, "pandas": pd.__version__,
+                     "mesa": mesa.__version__},
+        "scenario": scenario.name, "seed": seed, "replicates": replicates, "jobs": jobs,
+        "replicate_seeds": [{"entropy": s.entropy, "spawn_key": list(s.spawn_key)}
+                            for s in seeds],
+        "input_files": {str(p): sha256(p) for p in scenario.input_files()},
+        "timings": {**timings, "simulate_s_per_replicate": [s.simulate_s for s in summaries]},
+    }
+
+
+def _what_was_run(scenario: Scenario) -> str:
+    sch = scenario.schema
+    alloc = sch.settlement.allocation
+    changed = {k: v for k, v in scenario.params.changed().items() if k not in POLICY_KEYS}
+    rows = [
+        ("Scenario", f"<b>{report.esc(sch.name)}</b>: {report.esc(sch.description)}"),
+        ("Period", f"{sch.period.start}-{sch.period.end} (one step = one calendar year)"),
+        ("Replicates and seed", f"{sch.replicates} replicates from scenario seed {sch.seed}"),
+        ("Geography", report.esc(sch.geography)),
+        ("Persons settled by agreement", f"{sum(scenario.inputs.volumes.values()):,.0f} in all"
+         .replace(",", " ")),
+        ("Allocation", report.esc(
+            f"excluded below {alloc.exclude_below_population} inhabitants; excluded "
+            f"centrality classes {alloc.exclude_centrality or 'none'}; "
+            f"{'fixed quotas from ' + alloc.quotas if alloc.quotas else 'size-based quotas'}")),
+        ("Rights rule", report.esc(
+            f"rights tied for {scenario.params.rights_years:g} years; cost "
+            f"{scenario.params.rights_cost:g} (log-odds); job-move exemption "
+            f"{'yes' if scenario.params.job_move_exemption else 'no'}; programme "
+            f"{scenario.params.programme_years:g} years")),
+        ("Other parameters changed", report.esc(
+            ", ".join(f"{k} = {v:g} ({BY_NAME[k].unit})" for k, v in changed.items())
+            or "none (registry defaults)")),
+    ]
+    body = "".join(f"<tr><th>{a}</th><td style='text-align:left'>{b}</td></tr>"
+                   for a, b in rows)
+    return f"<table>{body}</table>"
+
+
+def _headline_table(frame: pd.DataFrame, summ: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for key, text in HEADLINES:
+        if key not in frame.columns:
+            continue
+        head, _, sub = key.partition(".")
+        entry = summ[head][sub] if sub else summ[head]
+        reg = entry.get("register")
+        within = entry.get("within_tolerance")
+        mark = ("" if within is None else
+                "<span class='ok'>within</span>" if within else "<span class='off'>off</span>")
+        register_text = "–" if reg is None else (
+            f"{report.fmt(reg)} ± {report.fmt(entry['tolerance'])} {mark}"
+            if entry.get("compared_as") == "level" else "")
+        rows.append({"indicator": text, "simulated (mean)": entry["mean"],
+                     "5-95 % of replicates": f"{report.fmt(entry['p5'])} – "
+                                             f"{report.fmt(entry['p95'])}",
+                     "register": register_text or "–"})
+    return pd.DataFrame(rows)
+
+
+def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: Path, *,
+                   force: bool, jobs: int, timings: dict[str, float]) -> Path:
+    """Write the complete output folder of one scenario's ensemble."""
+    sch = scenario.schema
+    frame = indicator_frame(summaries)
+    summ = summary(frame)
+    retention = aggregate_retention(summaries)
+    municipalities = aggregate_municipalities(summaries)
+    flows = aggregate_flows(summaries)
+    yearly = aggregate_yearly(summaries)
+    geo = scenario.inputs.geography.table
+    with atomic_directory(out, force=force) as tmp:
+        figs = tmp / "figures"
+        figs.mkdir()
+        (tmp / "scenario.resolved.yaml").write_text(
+            yaml.safe_dump(_json_safe(scenario.resolved()), sort_keys=False,
+                           allow_unicode=True), encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(_json_safe(
+            {"scenario": sch.name, "replicates": sch.replicates, "seed": sch.seed,
+             "indicators": summ}), indent=2, ensure_ascii=False), encoding="utf-8")
+        tables = {"retention": retention, "municipalities": municipalities, "flows": flows,
+                  "yearly": yearly, "indicators_by_replicate": frame.reset_index()}
+        for name, t in tables.items():
+            if "csv" in sch.outputs.formats:
+                t.to_csv(tmp / f"{name}.csv", index=False)
+            if "parquet" in sch.outputs.formats:
+                t.to_parquet(tmp / f"{name}.parquet", index=False)
+        label = sch.name
+        fig_paths = {
+            "retention": figures.ensemble_retention_figure({label: retention},
+                                                           figs / "retention.png"),
+            "destinations": figures.destination_split_figure({label: frame},
+                                                             figs / "destinations.png"),
+            "out_shares": figures.out_share_figure({label: municipalities},
+                                                   figs / "out_migration_shares.png"),
+            "concentration": figures.concentration_figure({label: yearly},
+                                                          figs / "concentration.png"),
+            "map": figures.map_figure(
+                municipalities, geo, figs / "map_net_secondary_migration.png",
+                "net_secondary_migration_per_1000",
+                f"Net secondary migration {sch.period.start}-{sch.period.end}, per 1,000 "
+                "inhabitants (red: gains, blue: losses)", "persons per 1,000 inhabitants"),
+        }
+        man = manifest(scenario, sch.seed, sch.replicates, jobs, summaries, timings)
+        (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
+                                           encoding="utf-8")
+        (tmp / "report.html").write_text(
+            run_report(scenario, frame, summ, municipalities, flows, fig_paths, man),
+            encoding="utf-8")
+    return Path(out)
+
+
+def _municipality_tables(municipalities: pd.DataFrame) -> str:
+    cols = ["name", "county", "centrality", "population", "persons_settled",
+            "out_migration_share_2010_2016", "net_secondary_migration_per_1000",
+            "net_without_work_or_with_health_needs_per_1000"]
+    losing = municipalities[municipalities["persons_settled"] > 0].nlargest(
+        10, "out_migration_share_2010_2016")[cols]
+    gaining = municipalities.nlargest(10, "net_secondary_migration_per_1000")[cols]
+    names = {"out_migration_share_2010_2016": "out-migration share (settled 2010-16)",
+             "net_secondary_migration_per_1000": "net secondary migration per 1,000",
+             "net_without_work_or_with_health_needs_per_1000":
+                 "of which without work or with health needs, per 1,000",
+             "persons_settled": "persons settled"}
+    return ("<p>Municipalities that lose the largest share of those they settle:</p>"
+            + report.table(losing.rename(columns=names), 2)
+            + "<p>Municipalities with the largest net gain from secondary migration, per "
+              "1,000 inhabitants (a proxy for pressure on welfare budgets when the movers are "
+              "without work or have health needs):</p>"
+            + report.table(gaining.rename(columns=names), 2)
+            + "<p class='small'>All municipalities: <code>municipalities.csv</code>.</p>")
+
+
+def _provenance(man: dict[str, Any]) -> str:
+    files = "".join(f"<li><code>{report.esc(p)}</code> sha256 {h[:16]}…</li>"
+                    for p, h in man["input_files"].items())
+    return (f"<p class='small'>secmig {report.esc(man['secmig_version'])}, git commit "
+            f"{report.esc(man['git_commit'] or 'unknown')}, created "
+            f"{report.esc(man['created_utc'])}, Python {report.esc(man['python'])}, "
+            f"mesa {report.esc(man['packages']['mesa'])}. Scenario seed {man['seed']}, "
+            f"{man['replicates']} replicates (numpy SeedSequence.spawn), "
+            f"{man['jobs']} worker process(es). Input files:</p><ul class='small'>{files}</ul>"
+            "<p class='small'>Data: Statistics Norway (SSB) and Kartverket (CC BY 4.0), "
+            "IMDi, Fafo-rapport 2025:14. Full details in <code>manifest.json</code>.</p>")
+
+
+def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
+               municipalities: pd.DataFrame, flows: pd.DataFrame,
+               fig_paths: dict[str, Path], man: dict[str, Any]) -> str:
+    sch = scenario.schema
+    r7 = summ.get("retention_7y", {})
+    lead = ""
+    if r7 and r7.get("mean") is not None and not math.isnan(r7["mean"]):
+        lead = (f"<p>In this scenario, <b>{r7['mean']:.0%}</b> of refugees settled 2010-2016 "
+                f"still lived in their settlement municipality seven years later (5-95 % of "
+                f"replicates: {r7['p5']:.0%}-{r7['p95']:.0%}; register: 67 %).</p>")
+    calibrated = "from" in sch.parameters
+    note = "" if calibrated else (
+        "<p class='note'>The behavioural parameters are the registry's starting values, not "
+        "yet calibrated against the register: read levels with care; differences between "
+        "scenarios run with the same seeds are more robust than levels.</p>")
+    top_flows = flows.head(15)[["origin", "destination", "mean"]].rename(
+        columns={"mean": "persons (mean over replicates)"})
+    names = scenario.inputs.geography.table.set_index("code")["name"]
+    top_flows.insert(1, "from", top_flows["origin"].map(names))
+    top_flows.insert(3, "to", top_flows["destination"].map(names))
+    sections = [
+        ("What was run", _what_was_run(scenario)),
+        ("Headline numbers", lead + note + report.table(_headline_table(frame, summ))
+         + "<p class='small'>Intervals: 5th-95th percentile over replicates (stochastic "
+           "variation only). Register: published figures with the tolerance used for "
+           "calibration.</p>"),
+        ("Secondary migration over time", report.image(
+            fig_paths["retention"], "Share of persons (still in Norway) living in their "
+            "settlement municipality k years after settlement, against register figures.")),
+        ("Where movers go", report.image(
+            fig_paths["destinations"], "Destination of persons leaving their settlement "
+            "municipality.") + report.table(top_flows, 1)),
+        ("Municipalities", report.image(
+            fig_paths["map"], "Net secondary migration per 1,000 inhabitants.")
+         + report.image(fig_paths["out_shares"], "How many municipalities lose how large a "
+                        "share of those they settle.") + _municipality_tables(municipalities)),
+        ("Concentration", report.image(
+            fig_paths["concentration"], "Concentration of settled refugees against the "
+            "population.")),
+        ("Files and provenance", _provenance(man)),
+    ]
+    return report.page(f"secmig: {sch.name}",
+                       f"Secondary migration of refugees in Norway, {sch.period.start}-"
+                       f"{sch.period.end}, {sch.replicates} replicates", sections)
