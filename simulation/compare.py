@@ -47,9 +47,9 @@ def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _difference_table(diffs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str]) -> pd.DataFrame:
     rows = []
-    for key, text in HEADLINES:
+    for key, text, kind in HEADLINES:
         row: dict[str, Any] = {"indicator": text}
         for name, d in diffs.items():
             hit = d[d["indicator"] == key]
@@ -57,19 +57,24 @@ def _difference_table(diffs: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 continue
             h = hit.iloc[0]
             cls = "noise" if h["within_noise"] else ""
-            row[f"{name}: difference [5-95 %]"] = (
-                f"<span class='{cls}'>{report.fmt(h['difference'])} "
-                f"[{report.fmt(h['p5'])}, {report.fmt(h['p95'])}]"
+            unit = "points" if kind == "share" else ""
+            diff_kind = "share" if kind == "share" else kind
+            d, lo, hi = (report.value(h[c], diff_kind) for c in ("difference", "p5", "p95"))
+            if kind == "share":
+                d, lo, hi = (x.replace(" %", "") for x in (d, lo, hi))
+            row[f"{name} minus {names[0]} [5-95 %]"] = report.Raw(
+                f"<span class='{cls}'>{d} [{lo}, {hi}] {unit}"
                 f"{' (within noise)' if h['within_noise'] else ''}</span>")
         if len(row) > 1:
             first = next(iter(diffs.values()))
             hit = first[first["indicator"] == key]
-            row["reference"] = float(hit.iloc[0]["reference_mean"]) if not hit.empty else None
+            row["reference"] = (report.value(float(hit.iloc[0]["reference_mean"]), kind)
+                                if not hit.empty else "–")
             rows.append(row)
     frame = pd.DataFrame(rows)
     cols = ["indicator", "reference", *[c for c in frame.columns
                                          if c not in ("indicator", "reference")]]
-    return frame[cols]
+    return frame[cols].rename(columns={"reference": f"{names[0]} (reference)"})
 
 
 def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSummary]],
@@ -155,7 +160,7 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
             "the difference over replicate pairs. Differences marked <i>within noise</i> "
             "cannot be told apart from zero.</p>"
             f"<ul>{described}</ul>"
-            + report.table(_difference_table(diffs)))),
+            + report.table(_difference_table(diffs, names)))),
         ("Secondary migration over time", report.image(
             fig["retention"], "Retention curves of the scenarios (bands: 5-95 % of "
             "replicates).")),

@@ -124,7 +124,7 @@ def destination_utilities(world: World, params: Params, stock: np.ndarray, origi
     """
     geo = world.geography
     if world.static_utility is None:
-        world.static_utility = static_utility(world, params)
+        raise RuntimeError("world.static_utility is set when the model is created")
     network = params.dest_network_effect * np.log1p(stock)  # (groups, n)
     services = np.stack([geo.upper_secondary, geo.higher_education, geo.hospital]).astype(float)
     bits = (np.arange(8)[:, None] >> np.arange(3)) & 1  # (8 need codes, 3 services)
@@ -133,9 +133,16 @@ def destination_utilities(world: World, params: Params, stock: np.ndarray, origi
     return (world.static_utility[origin] + network[group] + service[needs] + labour[job])
 
 
+COMBO_CHUNK = 2048  # combinations per block: bounds memory at ~6 MB per (block x 357) array
+
+
 def choose_destinations(world: World, params: Params, decision: MoveDecision,
                         stock: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Stage 5: a destination for each mover, from one uniform per mover (``u``)."""
+    """Stage 5: a destination for each mover, from one uniform per mover (``u``).
+
+    Combinations are processed in blocks (a loop over blocks, never over households) so that
+    memory stays flat however many movers a peak year has.
+    """
     movers = decision.movers
     if len(movers) == 0:
         return np.zeros(0, dtype=np.int16)
@@ -143,32 +150,35 @@ def choose_destinations(world: World, params: Params, decision: MoveDecision,
     n = world.geography.n
     origin = hh.municipality[movers].astype(np.int64)
     group = hh.group[movers].astype(np.int64)
-    needs = need_bits(world, movers)
-    job = decision.job.astype(np.int64)
-    key = ((origin * len(COUNTRY_GROUPS) + group) * 8 + needs) * 2 + job
+    key = (((origin * len(COUNTRY_GROUPS) + group) * 8 + need_bits(world, movers)) * 2
+           + decision.job.astype(np.int64))
     combos, row = np.unique(key, return_inverse=True)
-    c_job = combos % 2
-    c_needs = (combos // 2) % 8
-    c_group = (combos // 16) % len(COUNTRY_GROUPS)
-    c_origin = combos // (16 * len(COUNTRY_GROUPS))
-    util = destination_utilities(world, params, stock, c_origin, c_group, c_needs, c_job)
-    util -= util.max(axis=1, keepdims=True)
-    prob = np.exp(util)
-    prob /= prob.sum(axis=1, keepdims=True)
-
-    # a tie multiplies its municipality's weight by exp(dest_tie_effect): as a mixture,
-    # choose the tie with probability lam, else sample the row as it is
     tie = hh.tie[movers].astype(np.int64)
     has_tie = (tie >= 0) & (tie != origin)
-    p_tie = np.where(has_tie, prob[row, np.maximum(tie, 0)], 0.0)
-    boost = np.expm1(params.dest_tie_effect) * p_tie
-    lam = boost / (1.0 + boost)
-    to_tie = u < lam
-    rest = np.clip((u - lam) / np.maximum(1.0 - lam, 1e-300), 0.0, np.nextafter(1.0, 0.0))
+    dest = np.empty(len(movers), dtype=np.int64)
+    order = np.argsort(row, kind="stable")
+    bounds = np.searchsorted(row[order], np.arange(0, len(combos) + COMBO_CHUNK, COMBO_CHUNK))
+    for b, start in enumerate(range(0, len(combos), COMBO_CHUNK)):
+        block = combos[start:start + COMBO_CHUNK]
+        who = order[bounds[b]:bounds[b + 1]]
+        util = destination_utilities(world, params, stock, block // (16 * len(COUNTRY_GROUPS)),
+                                     (block // 16) % len(COUNTRY_GROUPS), (block // 2) % 8,
+                                     block % 2)
+        util -= util.max(axis=1, keepdims=True)
+        np.exp(util, out=util)
+        cdf = np.cumsum(util, axis=1, out=util)
+        cdf /= cdf[:, -1:]
+        r = row[who] - start
 
-    cdf = np.cumsum(prob, axis=1)
-    cdf /= cdf[:, -1:]
-    flat = (cdf + np.arange(len(cdf))[:, None]).ravel()
-    pos = np.searchsorted(flat, row + rest, side="right") - row * n
-    dest = np.where(to_tie, tie, np.minimum(pos, n - 1))
+        # a tie multiplies its municipality's weight by exp(dest_tie_effect): as a mixture,
+        # choose the tie with probability lam, else sample the row as it is
+        t = np.maximum(tie[who], 0)
+        p_tie = np.where(has_tie[who], cdf[r, t] - np.where(t > 0, cdf[r, t - 1], 0.0), 0.0)
+        boost = np.expm1(params.dest_tie_effect) * p_tie
+        lam = boost / (1.0 + boost)
+        rest = np.clip((u[who] - lam) / np.maximum(1.0 - lam, 1e-300), 0.0,
+                       np.nextafter(1.0, 0.0))
+        cdf += np.arange(len(cdf))[:, None]
+        pos = np.searchsorted(cdf.ravel(), r + rest, side="right") - r * n
+        dest[who] = np.where(u[who] < lam, tie[who], np.minimum(pos, n - 1))
     return dest.astype(np.int16)

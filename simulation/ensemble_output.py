@@ -34,28 +34,34 @@ from .randomness import replicate_seeds
 from .scenario import POLICY_KEYS, Scenario
 from .targets import compare
 
-HEADLINES: tuple[tuple[str, str], ...] = (
-    ("retention_3y", "Still living in the settlement municipality after 3 years"),
-    ("retention_5y", "Still living in the settlement municipality after 5 years"),
+HEADLINES: tuple[tuple[str, str, str], ...] = (
+    ("retention_3y", "Still living in the settlement municipality after 3 years", "share"),
+    ("retention_5y", "Still living in the settlement municipality after 5 years", "share"),
     ("retention_7y", "Still living in the settlement municipality after 7 years "
-                     "(cohorts 2010-2016)"),
-    ("moved_in_settlement_year", "Moved away already in the settlement year"),
-    ("destination_split_of_movers.oslo", "Of those who leave: moved to Oslo"),
-    ("destination_split_of_movers.same_county", "Of those who leave: moved within the county"),
-    ("destination_split_of_movers.other_county", "Of those who leave: moved to another county"),
+                     "(cohorts 2010-2016)", "share"),
+    ("moved_in_settlement_year", "Moved away already in the settlement year", "share"),
+    ("destination_split_of_movers.oslo", "Of those who leave: moved to Oslo", "share"),
+    ("destination_split_of_movers.same_county", "Of those who leave: moved within the county",
+     "share"),
+    ("destination_split_of_movers.other_county", "Of those who leave: moved to another county",
+     "share"),
     ("municipalities_by_out_share.at_least_80pct",
-     "Municipalities that lost at least 80 % of those they settled 2010-2016"),
-    ("municipalities_by_out_share.at_least_90pct", "... at least 90 %"),
-    ("municipalities_by_out_share.all_100pct", "... all of them"),
-    ("income_change_of_movers.higher", "Movers with a higher income one year after moving"),
-    ("income_change_of_movers.lower", "Movers with a lower income one year after moving"),
+     "Municipalities that lost at least 80 % of those they settled 2010-2016", "count"),
+    ("municipalities_by_out_share.at_least_90pct", "... at least 90 %", "count"),
+    ("municipalities_by_out_share.all_100pct", "... all of them", "count"),
+    ("income_change_of_movers.higher", "Movers with a higher income one year after moving",
+     "share"),
+    ("income_change_of_movers.lower", "Movers with a lower income one year after moving",
+     "share"),
     ("hoover_index", "Concentration: Hoover index against the population (0 = spread like "
-                     "the population), at the end"),
-    ("share_in_10_largest", "Share living in the 10 largest municipalities, at the end"),
-    ("share_centrality_5_6", "Share living in the least central municipalities (classes 5-6)"),
-    ("moves_per_year", "Persons moving between municipalities per year"),
+                     "the population), at the end", "index"),
+    ("share_in_10_largest", "Share living in the 10 largest municipalities, at the end",
+     "share"),
+    ("share_centrality_5_6", "Share living in the least central municipalities (classes 5-6)",
+     "share"),
+    ("moves_per_year", "Persons moving between municipalities per year", "count"),
     ("settled_persons_2010_2023_still_in_norway",
-     "Persons settled 2010-2023 still living in Norway, at the end"),
+     "Persons settled 2010-2023 still living in Norway, at the end", "count"),
 )
 
 
@@ -173,7 +179,7 @@ def _what_was_run(scenario: Scenario) -> str:
 
 def _headline_table(frame: pd.DataFrame, summ: dict[str, Any]) -> pd.DataFrame:
     rows = []
-    for key, text in HEADLINES:
+    for key, text, kind in HEADLINES:
         if key not in frame.columns:
             continue
         head, _, sub = key.partition(".")
@@ -181,14 +187,16 @@ def _headline_table(frame: pd.DataFrame, summ: dict[str, Any]) -> pd.DataFrame:
         reg = entry.get("register")
         within = entry.get("within_tolerance")
         mark = ("" if within is None else
-                "<span class='ok'>within</span>" if within else "<span class='off'>off</span>")
-        register_text = "–" if reg is None else (
-            f"{report.fmt(reg)} ± {report.fmt(entry['tolerance'])} {mark}"
-            if entry.get("compared_as") == "level" else "")
-        rows.append({"indicator": text, "simulated (mean)": entry["mean"],
-                     "5-95 % of replicates": f"{report.fmt(entry['p5'])} – "
-                                             f"{report.fmt(entry['p95'])}",
-                     "register": register_text or "–"})
+                " <span class='ok'>within</span>" if within else
+                " <span class='off'>outside</span>")
+        register_text = "–"
+        if reg is not None and entry.get("compared_as") == "level":
+            register_text = (f"{report.value(reg, kind)} ± "
+                             f"{report.value(entry['tolerance'], kind)}{mark}")
+        rows.append({"indicator": text, "simulated (mean)": report.value(entry["mean"], kind),
+                     "5-95 % of replicates": f"{report.value(entry['p5'], kind)} – "
+                                             f"{report.value(entry['p95'], kind)}",
+                     "register": report.Raw(register_text)})
     return pd.DataFrame(rows)
 
 

@@ -68,6 +68,8 @@ class SecondaryMigrationModel(mesa.Model):
         self.year = inputs.start
         geo = inputs.geography
         self.world = World.start(geo, inputs.background_stock)
+        # the part of destination utility fixed for the run (parameters are fixed too)
+        self.world.static_utility = decisions.static_utility(self.world, params)
         self.stock = self.world.stock()
         self.observer = Observer()
         self.space = Network(geo.graph(k=graph_k), random=self.random)

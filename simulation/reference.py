@@ -277,8 +277,10 @@ class HouseholdAgent(mesa.Agent):
                    ) / max(sum(weights), 1e-12)
         self.belonging += p.belonging_rate * drivers * (1.0 - self.belonging)
 
-        # a single may form a tie elsewhere (partner, friends)
-        if self.is_single and self.tie < 0 and self.random.random() < p.tie_onset_rate:
+        # a single without a tie elsewhere (none, or one where it lives now) may form one
+        # (partner, friends); the new tie may again fall where it lives
+        no_tie_elsewhere = self.tie < 0 or self.tie == self.municipality
+        if self.is_single and no_tie_elsewhere and self.random.random() < p.tie_onset_rate:
             self.draw_tie(tie_weights)
 
     # ----------------------------------------------------------------- stage 3: exit
@@ -391,7 +393,11 @@ class HouseholdAgent(mesa.Agent):
 
     def choose_destination(self, plan: MovePlan, log_stock: Stock) -> int:
         """Stage 5: a municipality other than the current one, drawn from the multinomial
-        logit (softmax) of the destination utilities."""
+        logit (softmax) of the destination utilities.
+
+        The engine samples the tie as a mixture (the tie with probability lam, else the
+        softmax without the tie bonus); adding ``dest_tie_effect`` to the tie's utility, as
+        here, is the same distribution written the direct way."""
         utilities = self.destination_utilities(log_stock, plan.job)
         top = max(utilities)
         weights = [math.exp(u - top) for u in utilities]  # shifted against overflow; exp(-inf)=0
@@ -521,8 +527,11 @@ class ReferenceModel(mesa.Model):
         volume = inp.volumes[year]
         noise = self.rng.standard_normal(len(self.places))
         cohort = settlement.make_cohort(year, volume, inp.composition[year], p, self.rng)
-        quotas = settlement.settling_municipalities(_GeographyOnly(self.geography), volume,
-                                                    inp.allocation, p, noise)
+        # which municipalities settle follows the real (unscaled) national volume, so a scaled
+        # run keeps the settlement pattern of the full one
+        quotas = settlement.settling_municipalities(_GeographyOnly(self.geography),
+                                                    volume / inp.scale, inp.allocation, p,
+                                                    noise)
         placed = settlement.allocate(cohort.size, quotas, self.rng)
         for place in self.places:
             place.settles = bool(quotas[place.index] > 0)

@@ -24,6 +24,14 @@ padding:.6em 1em}code{background:#f3f3f3;padding:0 .2em}.small{font-size:.85em;c
 """
 
 
+RAW = "\x00raw:"
+
+
+def Raw(markup: str) -> str:  # noqa: N802 - reads like a type at call sites
+    """Mark HTML that a table cell shows as is (a prefix survives pandas' string dtypes)."""
+    return RAW + markup
+
+
 def esc(text: Any) -> str:
     return html.escape(str(text))
 
@@ -43,6 +51,17 @@ def fmt(x: Any, digits: int = 3) -> str:
     return esc(x)
 
 
+def value(x: Any, kind: str) -> str:
+    """An indicator value by its kind: 'share' as a percentage, 'count', or 'index'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if kind == "share":
+        return f"{100 * x:.1f} %"
+    if kind == "count":
+        return f"{x:,.0f}".replace(",", " ")
+    return f"{x:.3f}"
+
+
 def image(path: Path, caption: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     return (f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
@@ -53,8 +72,9 @@ def table(frame: pd.DataFrame, digits: int = 3) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
     rows = []
     for _, row in frame.iterrows():
-        cells = "".join(f"<td>{v if isinstance(v, str) and v.startswith('<') else fmt(v, digits)}"
-                        "</td>" for v in row)
+        cells = "".join(
+            f"<td>{v[len(RAW):] if isinstance(v, str) and v.startswith(RAW) else fmt(v, digits)}"
+            "</td>" for v in row)
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
