@@ -111,10 +111,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = args.file or str(BUILTIN_BASELINE)
     scenario = _load(path, seed=args.seed, replicates=args.replicates)
     sch = scenario.schema
+    # like the default outputs/<name>, a directory from the file is relative to where
+    # secmig runs (not to the scenario file)
     out = Path(args.out or sch.outputs.directory or Path("outputs") / sch.name)
-    if sch.outputs.directory and not args.out and args.file:
-        out = (Path(args.file).parent / sch.outputs.directory) if not Path(
-            sch.outputs.directory).is_absolute() else Path(sch.outputs.directory)
     if out.exists() and not args.force:
         raise OutputExistsError(f"{out} exists; use --force to replace it (it is kept as is)")
     jobs = args.jobs or default_jobs(sch.replicates)

@@ -88,8 +88,8 @@ class Policy(_Strict):
 class Outputs(_Strict):
     """Where and how results are written."""
 
-    directory: str | None = Field(None, description="output folder (default "
-                                                    "outputs/<name>)")
+    directory: str | None = Field(None, description="output folder, relative to where secmig "
+                                                    "runs (default outputs/<name>)")
     formats: list[Literal["csv", "parquet"]] = Field(
         default_factory=lambda: ["csv"], description="table formats: csv and/or parquet")
 
