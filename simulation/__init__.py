@@ -16,7 +16,7 @@ _EXPORTS = {
     "GeographyError": "geography", "load_geography": "geography", "Inputs": "inputs",
     "AllocationPolicy": "inputs", "default_inputs": "inputs", "REGISTRY": "parameters",
     "Parameter": "parameters", "ParameterError": "parameters", "Params": "parameters",
-    "load_scenario": "scenario",
+    "load_scenario": "scenario", "calibrated": "parameters",
 }
 
 __all__ = ["__version__", *_EXPORTS]

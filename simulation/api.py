@@ -40,6 +40,7 @@ def run(params: Params | Mapping[str, Any] | None = None,
     t2 = time.perf_counter()
     seed_value = int(seed) if not isinstance(seed, np.random.SeedSequence) else None
     res = build_results(model, seed_value, {})
+    model.release()
     t3 = time.perf_counter()
     res.timings.update(setup_s=t1 - t0, simulate_s=t2 - t1, results_s=t3 - t2)
     return res

@@ -104,7 +104,7 @@ def _headline(summary_frame: Any, title: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's ensemble of replicates and write its output folder."""
-    from .ensemble import default_jobs, indicator_frame, run_ensemble
+    from .ensemble import default_jobs, indicator_frame, run_many
     from .ensemble_output import write_ensemble
     from .output import OutputExistsError
 
@@ -116,18 +116,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out or sch.outputs.directory or Path("outputs") / sch.name)
     if out.exists() and not args.force:
         raise OutputExistsError(f"{out} exists; use --force to replace it (it is kept as is)")
-    jobs = args.jobs or default_jobs(sch.replicates)
+    param_sets = scenario.posterior(args.posterior) if args.posterior else [scenario.params]
+    total = len(param_sets) * sch.replicates
+    jobs = args.jobs or default_jobs(total)
     t0 = time.perf_counter()
     with _progress(sch.name, args.quiet) as bar:
-        task = bar.add_task("run", total=sch.replicates)
-        summaries = run_ensemble(scenario.params, scenario.inputs, sch.seed, sch.replicates,
-                                 jobs, on_done=lambda n: bar.advance(task, n))
+        task = bar.add_task("run", total=total)
+        summaries = run_many([(param_sets, scenario.inputs)], sch.seed, sch.replicates, jobs,
+                             on_done=lambda n: bar.advance(task, n))[0]
     t_sim = time.perf_counter() - t0
     frame = indicator_frame(summaries)
-    _headline(frame, f"{sch.name}: {sch.period.start}-{sch.period.end}, mean of "
-                     f"{sch.replicates} replicates, seed {sch.seed}")
+    what = (f"{args.posterior} posterior draws x {sch.replicates} replicates"
+            if args.posterior else f"{sch.replicates} replicates")
+    _headline(frame, f"{sch.name}: {sch.period.start}-{sch.period.end}, mean of {what}, "
+                     f"seed {sch.seed}")
     write_ensemble(scenario, summaries, out, force=args.force, jobs=jobs,
-                   timings={"ensemble_s": t_sim})
+                   timings={"ensemble_s": t_sim}, posterior=args.posterior or 0)
     console.print(f"Wrote [bold]{out}[/] in {time.perf_counter() - t0:.1f} s "
                   f"({jobs} worker process(es)). Open {out / 'report.html'}")
     return 0
@@ -158,17 +162,67 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                                                       for s in scenarios)))
     if out.exists() and not args.force:
         raise OutputExistsError(f"{out} exists; use --force to replace it (it is kept as is)")
-    jobs = args.jobs or default_jobs(replicates * len(scenarios))
+    sets = [s.posterior(args.posterior) if args.posterior else [s.params] for s in scenarios]
+    total = sum(len(p) for p in sets) * replicates
+    jobs = args.jobs or default_jobs(total)
     t0 = time.perf_counter()
     with _progress("compare", args.quiet) as bar:
-        task = bar.add_task("run", total=replicates * len(scenarios))
-        results = run_many([(s.params, s.inputs) for s in scenarios], seed, replicates, jobs,
-                           on_done=lambda n: bar.advance(task, n))
+        task = bar.add_task("run", total=total)
+        results = run_many([(p, s.inputs) for p, s in zip(sets, scenarios, strict=True)], seed,
+                           replicates, jobs, on_done=lambda n: bar.advance(task, n))
     write_comparison(scenarios, results, out, force=args.force, jobs=jobs, seed=seed,
                      replicates=replicates, timings={"ensemble_s": time.perf_counter() - t0})
     diffs = (out / "differences.csv")
     console.print(f"Wrote [bold]{out}[/] in {time.perf_counter() - t0:.1f} s. "
                   f"Open {out / 'report.html'} (paired differences: {diffs})")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the free parameters to the register targets; write fitted.yaml and a fit report."""
+    from dataclasses import replace as dc_replace
+
+    from .calibration import Evaluator, calibrate, load_spec
+    from .calibration_output import write_calibration
+    from .ensemble import default_jobs
+
+    spec = load_spec(args.file)
+    if args.seed is not None:
+        spec = dc_replace(spec, seed=args.seed)
+    base = Path(args.file).parent
+    out = Path(args.out) if args.out else base / "fit" / spec.name
+    fitted = Path(args.fitted) if args.fitted else base / (
+        "fitted.yaml" if spec.name == "register-2010-2023" else f"fitted-{spec.name}.yaml")
+    jobs = args.jobs or default_jobs(spec.replicates)
+    log = out / "evaluations.jsonl"
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]calibrate"), TextColumn("{task.description}"),
+                  BarColumn(), TextColumn("{task.completed} runs"), TimeElapsedColumn(),
+                  console=err_console, disable=args.quiet) as bar:
+        task = bar.add_task("", total=None)
+        evaluator = Evaluator(spec, log, jobs, on_run=lambda n: bar.advance(task, n))
+        try:
+            fit = calibrate(spec, evaluator, args.budget, start=None,
+                            on_stage=lambda s: bar.update(task, description=s))
+            bar.update(task, description="checking the fit with fresh seeds")
+            check = write_calibration(spec, fit, evaluator, out, fitted, args.check_replicates,
+                                      args.check_draws, jobs)
+        finally:
+            evaluator.close()
+    fitted_rows = check[check["role"] == "fitted"]
+    table = Table(title=f"Calibration '{spec.name}': distance {fit.start_distance:.1f} -> "
+                        f"{fit.distance:.1f}")
+    for col in ("target", "register", "simulated", "within"):
+        table.add_column(col, no_wrap=col != "target")
+    for r in check.itertuples():
+        mark = {True: "[green]yes", False: "[red]no", None: "-"}[r.within_tolerance]
+        table.add_row(r.target + (" (held out)" if r.role != "fitted" else ""),
+                      f"{_fmt(r.register)} ± {_fmt(r.tolerance)}", _fmt(r.simulated_mean), mark)
+    console.print(table)
+    console.print(f"{int(fitted_rows['within_tolerance'].fillna(False).sum())} of "
+                  f"{len(fitted_rows)} targets within tolerance. Wrote [bold]{fitted}[/] and "
+                  f"{out / 'report.html'} in {time.perf_counter() - t0:.0f} s "
+                  f"({fit.evaluations} parameter points; log {log}, rerun to resume).")
     return 0
 
 
@@ -207,6 +261,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default outputs/<name>)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--posterior", type=int, metavar="K",
+                   help="run K posterior draws (from the fitted file the scenario's parameters "
+                        "come from) x the replicates, so intervals include parameter "
+                        "uncertainty")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,6 +302,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("calibrate", help="fit parameters to the register targets",
+                       description="Simulated method of moments against the targets file, "
+                                   "then a Gaussian approximation of the posterior. Writes "
+                                   "fitted.yaml beside the targets file and a fit report. "
+                                   "Interrupted runs resume from the evaluations log.")
+    p.add_argument("file", metavar="FILE", help="calibration targets YAML")
+    p.add_argument("--budget", type=int, default=160, metavar="N",
+                   help="parameter points to evaluate (each = the file's replicates); "
+                        "default 160")
+    p.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: cores)")
+    p.add_argument("--seed", type=int, metavar="S", help="override the file's seed")
+    p.add_argument("--out", metavar="DIR", help="report folder (default fit/<name> beside "
+                                                "FILE)")
+    p.add_argument("--fitted", metavar="PATH", help="fitted parameter file to write (default "
+                                                    "fitted.yaml beside FILE)")
+    p.add_argument("--check-replicates", type=int, default=10, metavar="N",
+                   help="fresh replicates for the fit check (default 10)")
+    p.add_argument("--check-draws", type=int, default=20, metavar="K",
+                   help="posterior draws in the fit check (default 20)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("params", help="list the parameter registry")
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")

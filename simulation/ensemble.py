@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -62,9 +63,15 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
                             flows, yearly, res.timings["simulate_s"])
 
 
+def _quiet_worker() -> None:
+    # Ctrl-C reaches the whole process group: the parent cleans up and stops the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _pool(jobs: int) -> ProcessPoolExecutor:
     # spawn: workers start clean (no inherited threads or locks from the progress display)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_quiet_worker)
 
 
 def run_ensemble(params: Params, inputs: Inputs, seed: int, replicates: int, jobs: int = 1,
@@ -73,25 +80,37 @@ def run_ensemble(params: Params, inputs: Inputs, seed: int, replicates: int, job
     return run_many([(params, inputs)], seed, replicates, jobs, on_done)[0]
 
 
-def run_many(runs: Sequence[tuple[Params, Inputs]], seed: int, replicates: int, jobs: int = 1,
-             on_done: Callable[[int], None] | None = None) -> list[list[ReplicateSummary]]:
-    """Several scenarios with the same replicate seeds (common random numbers)."""
+def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int,
+             replicates: int, jobs: int = 1, on_done: Callable[[int], None] | None = None
+             ) -> list[list[ReplicateSummary]]:
+    """Several scenarios with the same replicate seeds (common random numbers).
+
+    A scenario given a list of K parameter sets (posterior draws) runs K x replicates: run
+    k * replicates + r uses draw k and replicate seed r, the same pairing in every scenario.
+    """
     seeds = replicate_seeds(seed, replicates)
-    tasks = [(s, r) for s in range(len(runs)) for r in range(replicates)]
-    out: list[list[ReplicateSummary | None]] = [[None] * replicates for _ in runs]
+    sets = [[p] if isinstance(p, Params) else list(p) for p, _ in runs]
+    tasks = [(s, k, r) for s in range(len(runs)) for k in range(len(sets[s]))
+             for r in range(replicates)]
+    out: list[list[ReplicateSummary | None]] = [[None] * (len(sets[s]) * replicates)
+                                               for s in range(len(runs))]
+
+    def submit_args(s: int, k: int, r: int) -> tuple:
+        return (sets[s][k], runs[s][1], seeds[r], k * replicates + r)
+
     if jobs <= 1:
-        for s, r in tasks:
-            out[s][r] = run_replicate(*runs[s], seeds[r], r)
+        for s, k, r in tasks:
+            out[s][k * replicates + r] = run_replicate(*submit_args(s, k, r))
             if on_done:
                 on_done(1)
     else:
         pool = _pool(min(jobs, len(tasks)))
         try:
-            futures = {pool.submit(run_replicate, *runs[s], seeds[r], r): (s, r)
-                       for s, r in tasks}
+            futures = {pool.submit(run_replicate, *submit_args(s, k, r)): (s, k, r)
+                       for s, k, r in tasks}
             for fut in _as_completed(futures):
-                s, r = futures[fut]
-                out[s][r] = fut.result()
+                s, k, r = futures[fut]
+                out[s][k * replicates + r] = fut.result()
                 if on_done:
                     on_done(1)
         except BaseException:

@@ -201,7 +201,8 @@ def _headline_table(frame: pd.DataFrame, summ: dict[str, Any]) -> pd.DataFrame:
 
 
 def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: Path, *,
-                   force: bool, jobs: int, timings: dict[str, float]) -> Path:
+                   force: bool, jobs: int, timings: dict[str, float], posterior: int = 0
+                   ) -> Path:
     """Write the complete output folder of one scenario's ensemble."""
     sch = scenario.schema
     frame = indicator_frame(summaries)
@@ -218,8 +219,9 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
             yaml.safe_dump(_json_safe(scenario.resolved()), sort_keys=False,
                            allow_unicode=True), encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(_json_safe(
-            {"scenario": sch.name, "replicates": sch.replicates, "seed": sch.seed,
-             "indicators": summ}), indent=2, ensure_ascii=False), encoding="utf-8")
+            {"scenario": sch.name, "replicates": sch.replicates, "posterior_draws": posterior,
+             "runs": len(summaries), "seed": sch.seed, "indicators": summ}),
+            indent=2, ensure_ascii=False), encoding="utf-8")
         tables = {"retention": retention, "municipalities": municipalities, "flows": flows,
                   "yearly": yearly, "indicators_by_replicate": frame.reset_index()}
         for name, t in tables.items():
@@ -244,6 +246,7 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
                 "inhabitants (red: gains, blue: losses)", "persons per 1,000 inhabitants"),
         }
         man = manifest(scenario, sch.seed, sch.replicates, jobs, summaries, timings)
+        man["posterior_draws"] = posterior
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
         (tmp / "report.html").write_text(

@@ -161,6 +161,10 @@ def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str
             res, 1, _cohorts_with(res, 1, 2010, 2016)),
         "moved_by_end_of_year_2": {c: 1.0 - _pooled_retention(res, 2, [c])
                                    for c in (2011, 2015) if c in _cohorts_with(res, 2, c, c)},
+        "retention_5y_by_cohort": {c: _pooled_retention(res, 5, [c])
+                                   for c in _cohorts_with(res, 5, res.start, res.end)},
+        "retention_7y_by_cohort": {c: _pooled_retention(res, 7, [c])
+                                   for c in _cohorts_with(res, 7, res.start, res.end)},
         "no_break_after_year_5": _move_hazard_ratio(res),
         "retention_5y_by_household_type_2005": _by_household_type(res),
         "destination_split_of_movers": _destination_split(res, _cohorts_with(res, 1, 2010, 2014)),

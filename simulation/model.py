@@ -132,6 +132,11 @@ class SecondaryMigrationModel(mesa.Model):
         self.year += 1
         self.running = self.year <= inp.end
 
+    def release(self) -> None:
+        """Let the model be garbage-collected: mesa 3.3's ``Agent._ids`` (a class-level dict
+        keyed by model) otherwise keeps every model ever built alive, ~12 MB per run."""
+        mesa.Agent._ids.pop(self, None)
+
     def run_model(self) -> None:
         """Run every year of the window."""
         while self.running:

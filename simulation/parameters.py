@@ -298,6 +298,19 @@ class Params(Mapping[str, float]):
         return f"Params({self.changed()})"
 
 
+def calibrated(path: str | None = None) -> Params:
+    """The calibrated point estimate: registry defaults overridden by the 'parameters' of a
+    fitted file (default: the copy of calibration/fitted.yaml shipped in the package)."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    import yaml
+
+    source = Path(path) if path else files("simulation") / "data" / "fitted.yaml"
+    text = source.read_text(encoding="utf-8")
+    return Params(yaml.safe_load(text)["parameters"])
+
+
 def registry_table() -> list[dict[str, Any]]:
     """The registry as rows (for `secmig params`, docs and templates)."""
     return [

@@ -745,6 +745,7 @@ def run_reference(params: Params | Mapping[str, Any] | None = None, seed: int = 
         model.step()
     t2 = time.perf_counter()
     res = model.results(seed, {})
+    mesa.Agent._ids.pop(model, None)  # mesa 3.3 keeps every model alive through Agent._ids
     t3 = time.perf_counter()
     res.timings.update(setup_s=t1 - t0, simulate_s=t2 - t1, results_s=t3 - t2)
     return res

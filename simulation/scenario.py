@@ -123,6 +123,19 @@ class Scenario:
         self.files = files  # the scenario file first, then every base it extends
         self.params = params
         self.inputs = inputs
+        self.posterior_draws: list[dict[str, Any]] = []  # from a fitted `parameters.from` file
+        self.explicit: dict[str, Any] = {}  # values set in the scenario itself (incl. policy)
+
+    def posterior(self, k: int) -> list[Params]:
+        """Parameter sets for the first k posterior draws: each draw over the point estimate,
+        with the scenario's own settings (policy levers, explicit parameters) on top."""
+        if k > len(self.posterior_draws):
+            raise InputError([Problem(str(self.files[0]), None, "parameters.from",
+                                      f"--posterior {k} asks for more posterior draws than the "
+                                      f"fitted file has ({len(self.posterior_draws)})")])
+        base = dict(self.params)
+        return [Params({**base, **{n: v for n, v in d.items() if n in BY_NAME},
+                        **self.explicit}) for d in self.posterior_draws[:k]]
 
     @property
     def name(self) -> str:
@@ -296,8 +309,8 @@ def _volumes(schema: ScenarioSchema, src: Sourced, problems: list[Problem]
     return {y: volumes[y] for y in range(period.start, period.end + 1) if y in volumes}
 
 
-def _parameters(raw_parameters: Any, raw_policy: Any, src: Sourced, problems: list[Problem]
-                ) -> dict[str, Any]:
+def _parameters(raw_parameters: Any, raw_policy: Any, src: Sourced, problems: list[Problem],
+                draws: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Registry overrides from `parameters` (and its `from:` file) and `policy`, checked by
     name and range; works on the raw data so it reports even when other keys are invalid."""
     overrides: dict[str, Any] = {}
@@ -318,6 +331,8 @@ def _parameters(raw_parameters: Any, raw_policy: Any, src: Sourced, problems: li
                 if not isinstance(values, dict):
                     raise InputError([Problem(fitted.file, 1, "parameters",
                                               "expected a mapping 'parameters: {name: value}'")])
+                if draws is not None and isinstance(fitted.data.get("posterior_draws"), list):
+                    draws.extend(d for d in fitted.data["posterior_draws"] if isinstance(d, dict))
                 for name, value in values.items():
                     if name not in BY_NAME:
                         f, line = fitted.where(("parameters", name))
@@ -425,7 +440,11 @@ def load_scenario(path: str | Path, *, seed: int | None = None,
     if replicates is not None:
         data["replicates"] = replicates
     problems: list[Problem] = []
-    checked = _parameters(data.get("parameters"), data.get("policy"), src, problems)
+    draws: list[dict[str, Any]] = []
+    checked = _parameters(data.get("parameters"), data.get("policy"), src, problems, draws)
+    explicit = _parameters({k: v for k, v in (data.get("parameters") or {}).items()
+                            if k != "from"} if isinstance(data.get("parameters"), dict) else {},
+                           data.get("policy"), src, [])
     try:
         schema = ScenarioSchema.model_validate(data)
     except ValidationError as err:
@@ -442,4 +461,7 @@ def load_scenario(path: str | Path, *, seed: int | None = None,
                      for y in range(schema.period.start, schema.period.end + 1)},
         geography=geo, background_stock=background_stock(geo), allocation=allocation,
     )
-    return Scenario(schema, src, files, Params(checked), inputs)
+    scenario = Scenario(schema, src, files, Params(checked), inputs)
+    scenario.posterior_draws = draws
+    scenario.explicit = explicit
+    return scenario

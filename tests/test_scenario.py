@@ -6,6 +6,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+import yaml
 
 from simulation.cli import main
 from simulation.scenario import load_scenario
@@ -32,8 +33,22 @@ def test_shipped_files_are_valid_and_in_step():
         load_scenario(f)
     assert (SCENARIOS / "TEMPLATE.yaml").read_text(encoding="utf-8") == template_text(), \
         "regenerate with: secmig template > scenarios/TEMPLATE.yaml"
-    packaged = (files("simulation") / "data" / "baseline.yaml").read_text(encoding="utf-8")
-    assert (SCENARIOS / "baseline.yaml").read_text(encoding="utf-8") == packaged
+    # the built-in baseline (secmig run without a file) is scenarios/baseline.yaml, reading the
+    # shipped copy of calibration/fitted.yaml
+    data = files("simulation") / "data"
+    assert (data / "fitted.yaml").read_text(encoding="utf-8") == (
+        REPO / "calibration" / "fitted.yaml").read_text(encoding="utf-8"), \
+        "copy calibration/fitted.yaml to simulation/data/fitted.yaml"
+    packaged = (data / "baseline.yaml").read_text(encoding="utf-8")
+    shipped = (SCENARIOS / "baseline.yaml").read_text(encoding="utf-8")
+    assert shipped.replace("../calibration/fitted.yaml", "fitted.yaml") == packaged
+    a = load_scenario(SCENARIOS / "baseline.yaml")
+    b = load_scenario(Path(str(data / "baseline.yaml")))
+    assert dict(a.params) == dict(b.params)
+    assert len(a.posterior_draws) >= 20
+    fitted = yaml.safe_load((REPO / "calibration" / "fitted.yaml").read_text(encoding="utf-8"))
+    for name, value in fitted["parameters"].items():
+        assert a.params[name] == pytest.approx(value)
 
 
 def test_template_documents_every_registry_parameter():

@@ -1,0 +1,417 @@
+"""Calibration by the simulated method of moments, with an approximate posterior.
+
+1. Moments: register figures (``calibration/targets.yaml``), each with a tolerance and weight.
+   The distance is sum_i w_i ((m_i(theta) - t_i) / tol_i)^2, with m_i the mean over R
+   replicates that use the *same* seeds at every theta (common random numbers), which makes
+   the objective smooth enough for a gradient method.
+2. Search: a scrambled Sobol design over the prior box (plus the current values), then
+   bounded Gauss-Newton / Levenberg-Marquardt (scipy.optimize.least_squares, 'trf') from the
+   best point, with finite-difference Jacobians whose points run in parallel processes.
+3. Uncertainty: a Gaussian (Laplace / Gauss-Newton) approximation at the optimum:
+   precision = J' S^-1 J + prior precision, with S the tolerances plus the Monte Carlo
+   variance of the simulated means, and the uniform prior approximated by a normal of the same
+   variance. A parameter the targets do not pin down keeps about its prior width: the ratio of
+   posterior to prior sd says how well each one is identified.
+
+Every model evaluation is appended to an evaluations log; a rerun replays the log instead of
+simulating again, so an interrupted calibration resumes, and the same seed gives the same fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy.optimize import least_squares
+from scipy.stats import qmc
+
+from .ensemble import _pool, flatten
+from .inputs import Inputs, default_inputs
+from .parameters import BY_NAME, Params
+from .randomness import replicate_seeds
+from .scenario import _pydantic_problems
+from .yamlsource import InputError, Problem, load_yaml
+
+FD_STEP = 0.04  # finite-difference step, as a share of each prior range
+JAC_STEP = 0.06  # central-difference step for the posterior Jacobian
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MomentSpec(_Strict):
+    id: str
+    key: str | None = None
+    value: float
+    tolerance: float = Field(gt=0)
+    weight: float = Field(1.0, ge=0)
+    compare: Literal["level", "ratio_to_all"] = "level"
+    definition: str = ""
+    source: str = ""
+
+
+class PriorSpec(_Strict):
+    low: float
+    high: float
+
+
+class SpecSchema(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+    seed: int = Field(0, ge=0)
+    replicates: int = Field(4, ge=1, le=100)
+    period: dict[str, int] = Field(default_factory=lambda: {"start": 2010, "end": 2023})
+    base_parameters: str | None = None  # YAML with 'parameters': values of non-free ones
+    targets: list[MomentSpec]
+    holdout: list[MomentSpec] = Field(default_factory=list)
+    free_parameters: dict[str, PriorSpec]
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One simulated quantity compared with one register figure."""
+
+    id: str
+    key: str | None
+    value: float
+    tolerance: float
+    weight: float
+    compare: str
+    definition: str
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.id if self.key is None else f"{self.id}.{self.key}"
+
+    def simulated(self, flat: dict[str, float]) -> float:
+        """This moment's value from a flattened indicator dict."""
+        v = flat.get(self.name, float("nan"))
+        if self.compare == "ratio_to_all":
+            v = v / flat.get(f"{self.id}.all", float("nan"))
+        return v
+
+
+@dataclass
+class Spec:
+    """A loaded calibration specification."""
+
+    name: str
+    path: Path
+    seed: int
+    replicates: int
+    start: int
+    end: int
+    moments: list[Moment]
+    holdout: list[Moment]
+    names: list[str]  # free parameters
+    low: np.ndarray
+    high: np.ndarray
+    base: dict[str, float] = field(default_factory=dict)
+
+    def theta(self, z: np.ndarray) -> dict[str, float]:
+        """Unit-cube point -> parameter values."""
+        values = self.low + np.clip(z, 0.0, 1.0) * (self.high - self.low)
+        return {n: float(v) for n, v in zip(self.names, values, strict=True)}
+
+    def z_of(self, theta: dict[str, float]) -> np.ndarray:
+        return np.array([(theta[n] - lo) / (hi - lo) for n, lo, hi in
+                         zip(self.names, self.low, self.high, strict=True)])
+
+    def params(self, theta: dict[str, float]) -> Params:
+        return Params({**self.base, **theta})
+
+    def inputs(self) -> Inputs:
+        return default_inputs(self.start, self.end)
+
+    def digest(self) -> str:
+        """Identifies everything that determines an evaluation's result."""
+        text = json.dumps({"seed": self.seed, "R": self.replicates, "start": self.start,
+                           "end": self.end, "base": self.base,
+                           "moments": [m.name for m in self.moments + self.holdout]},
+                          sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and check a calibration file (errors name file, line and key, as for scenarios)."""
+    src = load_yaml(path)
+    if not isinstance(src.data, dict):
+        raise InputError([Problem(str(path), 1, "", "a calibration file must be a mapping")])
+    try:
+        schema = SpecSchema.model_validate(src.data)
+    except ValidationError as err:
+        raise InputError(_pydantic_problems(err, src)) from None
+    problems: list[Problem] = []
+    names, low, high = [], [], []
+    for name, prior in schema.free_parameters.items():
+        file, line = src.where(("free_parameters", name))
+        p = BY_NAME.get(name)
+        if p is None:
+            problems.append(Problem(file, line, f"free_parameters.{name}", "unknown parameter"))
+            continue
+        if not (p.low <= prior.low < prior.high <= p.high):
+            problems.append(Problem(file, line, f"free_parameters.{name}",
+                                    f"prior [{prior.low}, {prior.high}] must be an increasing "
+                                    f"range inside the registry range [{p.low:g}, {p.high:g}]"))
+        names.append(name)
+        low.append(prior.low)
+        high.append(prior.high)
+    base: dict[str, float] = {}
+    if schema.base_parameters:
+        fitted = load_yaml(Path(path).parent / schema.base_parameters)
+        base = {k: v for k, v in (fitted.data or {}).get("parameters", {}).items()
+                if k not in schema.free_parameters}
+    period = schema.period
+    if problems:
+        raise InputError(problems)
+
+    def as_moment(m: MomentSpec) -> Moment:
+        return Moment(m.id, m.key, m.value, m.tolerance, m.weight, m.compare, m.definition,
+                      m.source)
+
+    return Spec(schema.name, Path(path), schema.seed, schema.replicates,
+                period.get("start", 2010), period.get("end", 2023),
+                [as_moment(m) for m in schema.targets], [as_moment(m) for m in schema.holdout],
+                names, np.array(low, float), np.array(high, float), base)
+
+
+# --- evaluations ----------------------------------------------------------------------------
+
+def _evaluate_task(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
+                   names: list[str]) -> list[float]:
+    """Worker: one replicate at one parameter point -> the moments' values."""
+    from .api import run
+
+    flat = flatten(run(params, seed, inputs).indicators())
+    return [flat.get(n, float("nan")) for n in names]
+
+
+@dataclass
+class Evaluator:
+    """Runs parameter points (R replicates each, common seeds), with a resumable log."""
+
+    spec: Spec
+    log_path: Path
+    jobs: int = 1
+    on_run: Callable[[int], None] | None = None
+    cache: dict[str, np.ndarray] = field(default_factory=dict)
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.columns = sorted({m.name for m in self.spec.moments + self.spec.holdout}
+                              | {f"{m.id}.all" for m in self.spec.moments + self.spec.holdout
+                                 if m.compare == "ratio_to_all"})
+        self.seeds = replicate_seeds(self.spec.seed, self.spec.replicates)
+        self.inputs = self.spec.inputs()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        digest = self.spec.digest()
+        if self.log_path.exists():
+            for line in self.log_path.read_text().splitlines():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by an interruption
+                    continue
+                if rec.get("digest") == digest and rec.get("columns") == self.columns:
+                    self.cache[rec["key"]] = np.array(rec["values"], dtype=float)
+        self._pool = _pool(self.jobs) if self.jobs > 1 else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _key(self, theta: dict[str, float]) -> str:
+        return json.dumps({k: round(v, 12) for k, v in sorted(theta.items())})
+
+    def evaluate(self, thetas: Sequence[dict[str, float]]) -> list[np.ndarray]:
+        """(replicates x columns) values for each point, simulating only what is not logged."""
+        todo = [t for t in dict.fromkeys(self._key(t) for t in thetas) if t not in self.cache]
+        if todo:
+            tasks = [(k, r) for k in todo for r in range(self.spec.replicates)]
+            points = {k: self.spec.params(json.loads(k)) for k in todo}
+            results: dict[tuple[str, int], list[float]] = {}
+            if self._pool is None:
+                for k, r in tasks:
+                    results[(k, r)] = _evaluate_task(points[k], self.inputs, self.seeds[r],
+                                                     self.columns)
+                    if self.on_run:
+                        self.on_run(1)
+            else:
+                futures = {self._pool.submit(_evaluate_task, points[k], self.inputs,
+                                             self.seeds[r], self.columns): (k, r)
+                           for k, r in tasks}
+                from concurrent.futures import as_completed
+
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    if self.on_run:
+                        self.on_run(1)
+            with self.log_path.open("a") as fh:
+                for k in todo:  # logged in a fixed order: the log is the same for any jobs
+                    values = np.array([results[(k, r)] for r in range(self.spec.replicates)])
+                    self.cache[k] = values
+                    fh.write(json.dumps({"digest": self.spec.digest(), "key": k,
+                                         "columns": self.columns,
+                                         "values": values.tolist()}) + "\n")
+        self.count += len(thetas)
+        return [self.cache[self._key(t)] for t in thetas]
+
+    def moments(self, values: np.ndarray, moments: list[Moment]) -> np.ndarray:
+        """(replicates x moments) from (replicates x columns)."""
+        out = np.empty((len(values), len(moments)))
+        for r, row in enumerate(values):
+            flat = dict(zip(self.columns, row, strict=True))
+            out[r] = [m.simulated(flat) for m in moments]
+        return out
+
+
+# --- the fit --------------------------------------------------------------------------------
+
+def residuals(spec: Spec, mean: np.ndarray) -> np.ndarray:
+    """sqrt(w) (m - t) / tol per moment (NaN, e.g. a moment the window cannot show, = 0)."""
+    t = np.array([m.value for m in spec.moments])
+    tol = np.array([m.tolerance for m in spec.moments])
+    w = np.array([m.weight for m in spec.moments])
+    r = np.sqrt(w) * (mean - t) / tol
+    return np.nan_to_num(r, nan=0.0)
+
+
+@dataclass
+class Fit:
+    """The outcome of a calibration."""
+
+    spec: Spec
+    theta: dict[str, float]
+    distance: float
+    evaluations: int
+    cov: np.ndarray
+    draws: list[dict[str, float]]
+    identification: dict[str, float]  # posterior sd / prior sd
+    history: list[dict[str, Any]]
+    start_theta: dict[str, float]
+    start_distance: float
+    jacobian: np.ndarray  # d moment / d theta at the optimum (moments x parameters)
+
+
+def calibrate(spec: Spec, evaluator: Evaluator, budget: int, start: dict[str, float] | None,
+              on_stage: Callable[[str], None] | None = None, n_draws: int = 200) -> Fit:
+    """Search, refine, and approximate the posterior, within ``budget`` parameter points."""
+    p = len(spec.names)
+    say = on_stage or (lambda _s: None)
+    history: list[dict[str, Any]] = []
+
+    def resid(z: np.ndarray) -> np.ndarray:
+        v = evaluator.evaluate([spec.theta(z)])[0]
+        return residuals(spec, np.nanmean(evaluator.moments(v, spec.moments), axis=0))
+
+    def distance_of(theta: dict[str, float]) -> float:
+        r = resid(spec.z_of(theta))
+        return float(r @ r)
+
+    # 1. design: the start point and a scrambled Sobol sample of the prior box
+    m = int(math.log2(max(1, min(budget // 3, 2 * p + 8))))
+    sobol = qmc.Sobol(d=p, scramble=True, seed=spec.seed).random_base2(m) if budget >= 6 else []
+    z0 = spec.z_of({n: float(np.clip((start or {}).get(n, Params()[n]), lo, hi))
+                    for n, lo, hi in zip(spec.names, spec.low, spec.high, strict=True)})
+    design = [z0, *sobol]
+    say(f"design: {len(design)} points")
+    values = evaluator.evaluate([spec.theta(z) for z in design])
+    dists = []
+    for z, v in zip(design, values, strict=True):
+        d = float(np.sum(residuals(spec, np.nanmean(evaluator.moments(v, spec.moments),
+                                                    axis=0)) ** 2))
+        dists.append(d)
+        history.append({"stage": "design", "distance": d, **spec.theta(z)})
+    best = int(np.argmin(dists))
+    start_distance = dists[0]
+
+    # 2. bounded Gauss-Newton / Levenberg-Marquardt from the best design point
+    def fun(z: np.ndarray) -> np.ndarray:
+        r = resid(z)
+        history.append({"stage": "refine", "distance": float(r @ r), **spec.theta(z)})
+        return r
+
+    def jac(z: np.ndarray) -> np.ndarray:
+        """Forward differences; the p points are simulated together (in parallel)."""
+        steps = np.where(z + FD_STEP <= 1.0, FD_STEP, -FD_STEP)
+        points = [z + np.eye(p)[j] * steps[j] for j in range(p)]
+        evaluator.evaluate([spec.theta(zz) for zz in points])  # one parallel batch
+        r0 = resid(z)
+        return np.array([(resid(zz) - r0) / steps[j] for j, zz in enumerate(points)]).T
+
+    remaining = budget - len(design)
+    z_best = np.asarray(design[best], dtype=float)
+    if remaining > p + 1:
+        say(f"refine: up to {remaining} points")
+        sol = least_squares(fun, z_best, jac=jac, bounds=(0.0, 1.0), method="trf",
+                            max_nfev=max(1, remaining // (p + 1)), x_scale=1.0,
+                            xtol=1e-4, ftol=1e-4)
+        candidates = [(distance_of(spec.theta(z)), i, z) for i, z in
+                      enumerate([z_best, np.clip(sol.x, 0, 1)])]
+        z_best = min(candidates, key=lambda c: (c[0], c[1]))[2]
+    theta = spec.theta(z_best)
+    distance = distance_of(theta)
+
+    # 3. Gaussian approximation of the posterior at the optimum
+    say("posterior: central differences at the optimum")
+    cov, jac_theta = posterior_cov(spec, evaluator, z_best)
+    draws = posterior_draws(spec, theta, cov, n_draws, spec.seed)
+    prior_sd = (spec.high - spec.low) / math.sqrt(12)
+    ident = {n: float(math.sqrt(cov[i, i]) / prior_sd[i]) for i, n in enumerate(spec.names)}
+    return Fit(spec, theta, distance, evaluator.count, cov, draws, ident, history,
+               spec.theta(z0), start_distance, jac_theta)
+
+
+def posterior_cov(spec: Spec, evaluator: Evaluator, z: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance of the Gaussian approximation, and d moments / d theta."""
+    p = len(spec.names)
+    width = spec.high - spec.low
+    points, steps = [], []
+    for j in range(p):
+        lo, hi = max(z[j] - JAC_STEP, 0.0), min(z[j] + JAC_STEP, 1.0)
+        for v in (lo, hi):
+            zz = z.copy()
+            zz[j] = v
+            points.append(zz)
+        steps.append((hi - lo) * width[j])
+    vals = evaluator.evaluate([spec.theta(zz) for zz in points])
+    means = [np.nanmean(evaluator.moments(v, spec.moments), axis=0) for v in vals]
+    jac = np.array([(means[2 * j + 1] - means[2 * j]) / steps[j] for j in range(p)]).T
+    jac = np.nan_to_num(jac)
+    center = evaluator.moments(evaluator.evaluate([spec.theta(z)])[0], spec.moments)
+    mc_var = np.nan_to_num(np.nanvar(center, axis=0, ddof=1) / len(center)) \
+        if len(center) > 1 else 0.0
+    tol = np.array([m.tolerance for m in spec.moments])
+    w = np.array([m.weight for m in spec.moments])
+    s2 = tol ** 2 / np.maximum(w, 1e-12) + mc_var
+    prior_prec = np.diag(12.0 / width ** 2)
+    precision = jac.T @ (jac / s2[:, None]) + prior_prec
+    return np.linalg.inv(precision), jac
+
+
+def posterior_draws(spec: Spec, theta: dict[str, float], cov: np.ndarray, n: int, seed: int
+                    ) -> list[dict[str, float]]:
+    """Draws from the Gaussian approximation, kept inside the prior box (rejection)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    mean = np.array([theta[k] for k in spec.names])
+    out: list[np.ndarray] = []
+    for _ in range(200):
+        x = rng.multivariate_normal(mean, cov, size=4 * n, method="cholesky")
+        ok = np.all((x >= spec.low) & (x <= spec.high), axis=1)
+        out.extend(x[ok])
+        if len(out) >= n:
+            break
+    if len(out) < n:  # an extremely narrow box: clip the remainder
+        x = np.clip(rng.multivariate_normal(mean, cov, size=n - len(out)), spec.low, spec.high)
+        out.extend(x)
+    return [{k: float(v) for k, v in zip(spec.names, row, strict=True)} for row in out[:n]]
