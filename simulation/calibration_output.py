@@ -140,9 +140,9 @@ def _fit_figure(check: pd.DataFrame, path: Path) -> Path:
     ax.axvspan(-1, 1, color="#1e7b34", alpha=0.08)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, check["target"], fontsize=7)
-    ax.set_xlabel("(simulated - register) / tolerance; band = within tolerance; grey = "
-                  "posterior 5-95 %")
-    ax.set_title("Fit to the register targets (purple: held out, not fitted)", fontsize=9)
+    ax.set_xlabel("(simulated - register) / tolerance")
+    ax.set_title("Fit to the register targets: dot = point estimate, grey = posterior 5-95 %,\n"
+                 "green band = within tolerance, purple = held out (not fitted)", fontsize=9)
     return _save(fig, path)
 
 

@@ -300,10 +300,20 @@ def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
                 f"still lived in their settlement municipality seven years later (5-95 % of "
                 f"replicates: {r7['p5']:.0%}-{r7['p95']:.0%}; register: 67 %).</p>")
     calibrated = "from" in sch.parameters
-    note = "" if calibrated else (
-        "<p class='note'>The behavioural parameters are the registry's starting values, not "
-        "yet calibrated against the register: read levels with care; differences between "
-        "scenarios run with the same seeds are more robust than levels.</p>")
+    k = man.get("posterior_draws", 0)
+    if not calibrated:
+        note = ("<p class='note'>The behavioural parameters are the registry's starting values, "
+                "not calibrated against the register: read levels with care; differences "
+                "between scenarios run with the same seeds are more robust than levels.</p>")
+    elif k:
+        note = (f"<p class='small'>Parameters: {k} draws from the calibrated posterior "
+                f"(<code>{report.esc(sch.parameters['from'])}</code>) x {sch.replicates} "
+                "replicates, so the intervals include parameter uncertainty.</p>")
+    else:
+        note = (f"<p class='small'>Parameters: the calibrated point estimate "
+                f"(<code>{report.esc(sch.parameters['from'])}</code>). Intervals show "
+                "stochastic variation only; run with <code>--posterior K</code> to include "
+                "parameter uncertainty.</p>")
     top_flows = flows.head(15)[["origin", "destination", "mean"]].rename(
         columns={"mean": "persons (mean over replicates)"})
     names = scenario.inputs.geography.table.set_index("code")["name"]
@@ -312,9 +322,8 @@ def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
     sections = [
         ("What was run", _what_was_run(scenario)),
         ("Headline numbers", lead + note + report.table(_headline_table(frame, summ))
-         + "<p class='small'>Intervals: 5th-95th percentile over replicates (stochastic "
-           "variation only). Register: published figures with the tolerance used for "
-           "calibration.</p>"),
+         + "<p class='small'>Intervals: 5th-95th percentile over runs. Register: published "
+           "figures with the tolerance used for calibration.</p>"),
         ("Secondary migration over time", report.image(
             fig_paths["retention"], "Share of persons (still in Norway) living in their "
             "settlement municipality k years after settlement, against register figures.")),

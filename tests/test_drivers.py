@@ -123,3 +123,15 @@ def test_job_exemption_removes_the_rule_for_job_moves(baseline, no_rule, exempti
     # general (non-job) moves still bear the rule under the exemption
     assert_count_greater(_dependent_moves_in_window(no_rule, job=False),
                          _dependent_moves_in_window(exemption, job=False))
+
+
+def test_main_patterns_hold_with_the_calibrated_parameters():
+    """The register's two best-known patterns, under the fitted parameters as well."""
+    res = simulation.run(simulation.calibrated(), seed=SEED)
+    hh = res.households
+    mature = hh[hh["cohort"] <= res.end - 4]
+    assert_greater(*moved_share(mature, mature["household_type"] == "single_man"),
+                   *moved_share(mature, mature["household_type"] == "couple_with_children"))
+    cent = res.municipalities.set_index("code")["centrality"]
+    c = mature["settlement_municipality"].map(cent)
+    assert_greater(*moved_share(mature, c >= 5), *moved_share(mature, c <= 2))

@@ -105,3 +105,26 @@ def test_python_entry_point_matches_console_script():
     out = subprocess.run([sys.executable, "-m", "simulation.cli", "--help"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "compare" in out.stdout
+
+
+def test_posterior_draws_widen_the_intervals(tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    scen = write(tmp_path / "p.yaml", f"extends: {repo / 'scenarios' / 'baseline.yaml'}\n"
+                 "name: post\nperiod: {start: 2010, end: 2015}\nreplicates: 2\n")
+    point = secmig("run", str(scen), "--out", str(tmp_path / "point"), "--quiet",
+                   "--replicates", "4")
+    post = secmig("run", str(scen), "--out", str(tmp_path / "post"), "--quiet",
+                  "--posterior", "3")
+    assert point.returncode == 0 and post.returncode == 0, point.stderr + post.stderr
+    summary = json.loads((tmp_path / "post" / "summary.json").read_text())
+    assert summary["runs"] == 6 and summary["posterior_draws"] == 3
+    by_rep = pd.read_csv(tmp_path / "post" / "indicators_by_replicate.csv")
+    assert len(by_rep) == 6
+    # draws differ in their parameters: spread over 3 draws x 2 replicates exceeds the
+    # spread over 4 replicates at the point estimate
+    spread = {name: pd.read_csv(tmp_path / name / "indicators_by_replicate.csv")[
+        "retention_5y"].std() for name in ("point", "post")}
+    assert spread["post"] > spread["point"], spread
+    too_many = secmig("run", str(scen), "--out", str(tmp_path / "x"), "--quiet",
+                      "--posterior", "100000")
+    assert too_many.returncode == 2 and "posterior draws" in too_many.stderr

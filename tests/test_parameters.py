@@ -48,3 +48,19 @@ def test_registry_table_lists_everything():
     rows = registry_table()
     assert {r["name"] for r in rows} == set(BY_NAME)
     assert {"name", "default", "low", "high", "unit", "meaning"} <= set(rows[0])
+
+
+def test_calibrated_parameters_come_from_the_fitted_file():
+    from pathlib import Path
+
+    import yaml
+
+    from simulation.parameters import calibrated
+
+    repo = Path(__file__).resolve().parent.parent
+    fitted = yaml.safe_load((repo / "calibration" / "fitted.yaml").read_text(encoding="utf-8"))
+    p = calibrated()
+    assert p.changed()  # not the defaults
+    for name, value in fitted["parameters"].items():
+        assert p[name] == pytest.approx(value)
+    assert calibrated(str(repo / "calibration" / "fitted.yaml")) == p
