@@ -109,6 +109,9 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                             for n, d in diffs.items()},
         }), indent=2, ensure_ascii=False), encoding="utf-8")
         fig = {
+            "hazard": figures.hazard_figure(frames, figs / "timing_of_moves.png",
+                                            {n: sc.params.rights_years
+                                             for n, sc in zip(names, scenarios, strict=True)}),
             "retention": figures.ensemble_retention_figure(retention, figs / "retention.png"),
             "destinations": figures.destination_split_figure(frames, figs / "destinations.png"),
             "out_shares": figures.out_share_figure(munis, figs / "out_migration_shares.png"),
@@ -132,9 +135,60 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                for n, s, r in zip(names, scenarios, results, strict=True)}
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
+        changes = _municipality_changes(munis, names)
+        changes.to_csv(tmp / "municipality_differences.csv", index=False)
         (tmp / "report.html").write_text(
-            _report(scenarios, names, diffs, fig, maps, seed, replicates), encoding="utf-8")
+            _report(scenarios, names, diffs, fig, maps, seed, replicates, changes),
+            encoding="utf-8")
     return Path(out)
+
+
+def _municipality_changes(munis: dict[str, pd.DataFrame], names: list[str]) -> pd.DataFrame:
+    """Per municipality and scenario: change against the reference in persons settled, net
+    secondary migration and the welfare-pressure proxy (per 1,000 inhabitants)."""
+    ref = munis[names[0]].set_index("municipality")
+    cols = ["persons_settled", "net_secondary_migration_per_1000",
+            "net_without_work_or_with_health_needs_per_1000", "out_migration_share_2010_2016",
+            "end_stock"]
+    rows = []
+    for n in names[1:]:
+        other = munis[n].set_index("municipality").reindex(ref.index)
+        d = (other[cols] - ref[cols]).add_prefix("change_")
+        d.insert(0, "scenario", n)
+        d.insert(1, "name", ref["name"])
+        d.insert(2, "county", ref["county"])
+        d.insert(3, "population", ref["population"])
+        rows.append(d.reset_index())
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+WORDS: tuple[tuple[str, str, str], ...] = (
+    ("retention_5y", "still living in the settlement municipality after 5 years", "share"),
+    ("moves_per_year", "persons moving a year", "count"),
+    ("municipalities_by_out_share.at_least_80pct",
+     "municipalities losing at least 80 % of those they settled", "count"),
+    ("share_in_10_largest", "share living in the 10 largest municipalities", "share"),
+    ("hoover_index", "Hoover concentration index", "index"),
+)
+
+
+def _in_words(name: str, d: pd.DataFrame) -> str:
+    """One sentence per scenario: the main differences, in words, with intervals."""
+    parts = []
+    by = d.set_index("indicator")
+    for key, text, kind in WORDS:
+        if key not in by.index:
+            continue
+        r = by.loc[key]
+        ref, new = report.value(r["reference_mean"], kind), report.value(r["scenario_mean"], kind)
+        unit = " points" if kind == "share" else ""
+        scale, digits = {"share": (100, 1), "count": (1, 0), "index": (1, 3)}[kind]
+        diff, lo, hi = (f"{scale * r[c]:+.{digits}f}" for c in ("difference", "p5", "p95"))
+        diff += unit
+        noise = " — within noise" if r["within_noise"] else ""
+        parts.append(f"{text}: {new} against {ref} ({diff}, 5-95 % {lo} to {hi}{noise})")
+    return (f"<li><b>{report.esc(name)}</b>: " + "; ".join(report.esc(p) for p in parts)
+            + ".</li>")
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -147,8 +201,27 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
+def _change_tables(changes: pd.DataFrame) -> str:
+    if changes.empty:
+        return ""
+    html = []
+    cols = {"name": "municipality", "county": "county", "population": "population",
+            "change_persons_settled": "change in persons settled",
+            "change_net_secondary_migration_per_1000": "change in net in-migration per 1,000",
+            "change_net_without_work_or_with_health_needs_per_1000":
+                "of which without work or with health needs"}
+    for scenario, part in changes.groupby("scenario", sort=False):
+        part = part.reindex(part["change_net_secondary_migration_per_1000"].abs()
+                            .sort_values(ascending=False).index).head(10)
+        html.append(f"<p>{report.esc(scenario)}: the 10 municipalities whose net secondary "
+                    "migration changes most (per 1,000 inhabitants):</p>"
+                    + report.table(part[list(cols)].rename(columns=cols), 2))
+    return "".join(html)
+
+
 def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.DataFrame],
-            fig: dict[str, Path], maps: list[Path], seed: int, replicates: int) -> str:
+            fig: dict[str, Path], maps: list[Path], seed: int, replicates: int,
+            changes: pd.DataFrame) -> str:
     ref = names[0]
     described = "".join(f"<li><b>{report.esc(n)}</b>: {report.esc(s.schema.description)}</li>"
                         for n, s in zip(names, scenarios, strict=True))
@@ -160,17 +233,24 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
             "the difference over replicate pairs. Differences marked <i>within noise</i> "
             "cannot be told apart from zero.</p>"
             f"<ul>{described}</ul>"
+            f"<p>In words, against <b>{report.esc(ref)}</b>:</p><ul>"
+            + "".join(_in_words(n, d) for n, d in diffs.items()) + "</ul>"
             + report.table(_difference_table(diffs, names)))),
+        ("Timing of moves", report.image(
+            fig["hazard"], "Yearly share leaving the settlement municipality, by year since "
+            "settlement; the rights window ends at the dotted line.")),
         ("Secondary migration over time", report.image(
             fig["retention"], "Retention curves of the scenarios (bands: 5-95 % of "
             "replicates).")),
         ("Where movers go", report.image(fig["destinations"], "Destination split.")),
         ("Municipalities", report.image(fig["out_shares"], "Municipal out-migration shares.")
-         + "".join(report.image(p, p.stem.replace("_", " ")) for p in maps)),
+         + "".join(report.image(p, p.stem.replace("_", " ")) for p in maps)
+         + _change_tables(changes)),
         ("Concentration", report.image(fig["concentration"], "Concentration over time.")),
         ("Files", "<p class='small'>differences.csv (all indicators, paired and unpaired "
-                  "spread), retention.csv, municipalities.csv, yearly.csv (per scenario), "
-                  "summary.json, manifest.json.</p>"),
+                  "spread), municipality_differences.csv (every municipality), retention.csv, "
+                  "municipalities.csv, yearly.csv (per scenario), summary.json, "
+                  "manifest.json.</p>"),
     ]
     return report.page("secmig comparison: " + " vs ".join(names),
                        "Secondary migration of refugees in Norway: scenarios against "

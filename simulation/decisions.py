@@ -68,7 +68,10 @@ def move_logits(world: World, params: Params, year: int, stock: np.ndarray,
         + params.move_tie_effect * tie_elsewhere
         - params.rights_cost * dependent_with_rights
     )
-    job_cost = 0.0 if params.job_move_exemption else params.rights_cost
+    # a job move keeps rights under the exemption, and under the self-sufficiency condition
+    # (the household is employed after it)
+    exempt_job = params.job_move_exemption or params.rights_self_sufficiency
+    job_cost = 0.0 if exempt_job else params.rights_cost
     job = (
         params.job_move_intercept
         + params.job_move_labour_effect * geo.labour_market[m]

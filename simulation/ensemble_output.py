@@ -60,6 +60,20 @@ HEADLINES: tuple[tuple[str, str, str], ...] = (
     ("share_centrality_5_6", "Share living in the least central municipalities (classes 5-6)",
      "share"),
     ("moves_per_year", "Persons moving between municipalities per year", "count"),
+    ("leaving_hazard_by_year.5", "Yearly leaving hazard in year 5 (last year of the rights "
+                                 "window)", "share"),
+    ("leaving_hazard_by_year.6", "Yearly leaving hazard in year 6 (first year after it)",
+     "share"),
+    ("grant_years_in_settlement_municipality",
+     "Integration-grant years (first five) spent in the settlement municipality", "share"),
+    ("needs_met_share", "Households with education or health needs living where they are met",
+     "share"),
+    ("employment_rate_movers", "Employment among movers (settled 5+ years before the end)",
+     "share"),
+    ("employment_rate_stayers", "Employment among stayers (settled 5+ years before the end)",
+     "share"),
+    ("group_concentration.any_group_municipalities_over_2%",
+     "Municipalities where one country group is at least 2 % of the population", "count"),
     ("settled_persons_2010_2023_still_in_norway",
      "Persons settled 2010-2023 still living in Norway, at the end", "count"),
 )
@@ -231,6 +245,8 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
                 t.to_parquet(tmp / f"{name}.parquet", index=False)
         label = sch.name
         fig_paths = {
+            "hazard": figures.hazard_figure({label: frame}, figs / "timing_of_moves.png",
+                                            {label: scenario.params.rights_years}),
             "retention": figures.ensemble_retention_figure({label: retention},
                                                            figs / "retention.png"),
             "destinations": figures.destination_split_figure({label: frame},
@@ -327,6 +343,9 @@ def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
         ("Secondary migration over time", report.image(
             fig_paths["retention"], "Share of persons (still in Norway) living in their "
             "settlement municipality k years after settlement, against register figures.")),
+        ("Timing of moves", report.image(
+            fig_paths["hazard"], "Yearly share leaving the settlement municipality, by year "
+            "since settlement; the rights window ends at the dotted line.")),
         ("Where movers go", report.image(
             fig_paths["destinations"], "Destination of persons leaving their settlement "
             "municipality.") + report.table(top_flows, 1)),

@@ -118,6 +118,29 @@ def destination_split_figure(indicators: dict[str, pd.DataFrame], path: Path) ->
     return _save(fig, path)
 
 
+def hazard_figure(indicators: dict[str, pd.DataFrame], path: Path, rights_years: dict[str, float]
+                  ) -> Path:
+    """Timing of moves: the yearly hazard of leaving the settlement municipality by year since
+    settlement (mean and 5-95 %), with each scenario's end of the rights window marked."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=120)
+    for (label, frame), colour in zip(indicators.items(), COLOURS, strict=False):
+        cols = sorted((c for c in frame.columns if c.startswith("leaving_hazard_by_year.")),
+                      key=lambda c: int(c.rsplit(".", 1)[1]))
+        k = [int(c.rsplit(".", 1)[1]) for c in cols]
+        ax.plot(k, frame[cols].mean(), marker="o", ms=3, color=colour, label=label)
+        ax.fill_between(k, frame[cols].quantile(0.05), frame[cols].quantile(0.95),
+                        color=colour, alpha=0.2)
+        years = rights_years.get(label, 0)
+        if years:
+            ax.axvline(years + 0.5, color=colour, ls=":", lw=1.5)
+    ax.set_xlabel("year since settlement (1 = the settlement year)")
+    ax.set_ylabel("share leaving the settlement municipality that year")
+    ax.set_title("Timing of moves (dotted: end of each scenario's rights window)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def out_share_figure(municipalities: dict[str, pd.DataFrame], path: Path) -> Path:
     """Distribution of municipal out-migration shares (cohorts 2010-2016, replicate means)."""
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)

@@ -144,6 +144,86 @@ def location_quotients(res: Results) -> pd.DataFrame:
     return local.div(national.replace(0, np.nan), axis=1)
 
 
+def leaving_hazards(res: Results, max_k: int = 10) -> dict[int, float]:
+    """Yearly hazard of not living in the settlement municipality, by year since settlement:
+    h(k) = 1 - R(k) / R(k-1), pooled over the cohorts that have k years (R(0) = 1). With the
+    rights window of 5 years, h(5) is the last year inside it and h(6) the first after."""
+    out: dict[int, float] = {}
+    for k in range(1, max_k + 1):
+        cohorts = _cohorts_with(res, k, res.start, res.end)
+        if not cohorts:
+            break
+        before = 1.0 if k == 1 else _pooled_retention(res, k - 1, cohorts)
+        out[k] = 1.0 - _pooled_retention(res, k, cohorts) / before
+    return out
+
+
+def grant_years_in_settlement(res: Results, years: int = 5) -> float:
+    """Share of the integration-grant person-years (settlement year and the four after, as
+    1 January snapshots k = 1..5) that refugees still in Norway spent in the settlement
+    municipality, which receives the grant: cohorts with all five years in the window."""
+    panel = res.retention_panel
+    k = panel["year"] - panel["cohort"]
+    rows = panel[(k >= 1) & (k <= years) & (panel["cohort"] + years <= res.end + 1)]
+    alive = rows["persons_alive"].sum()
+    return float(rows["persons_in_settlement"].sum() / alive) if alive else NAN
+
+
+def movers_and_stayers(res: Results) -> dict[str, float]:
+    """Employment and income (G) at the end, of households that moved and that stayed, among
+    those settled at least five years before the end and still in Norway (persons-weighted)."""
+    hh = res.households
+    hh = hh[hh["alive"] & (hh["cohort"] <= res.end - 4)]
+    out: dict[str, float] = {}
+    for label, sel in (("movers", hh["moves"] > 0), ("stayers", hh["moves"] == 0)):
+        g = hh[sel]
+        w = g["persons"].sum()
+        out[f"employment_rate_{label}"] = float((g["employed"] * g["persons"]).sum() / w) \
+            if w else NAN
+        out[f"income_{label}"] = float(g["income"].mean()) if len(g) else NAN
+    return out
+
+
+def needs_met_share(res: Results) -> float:
+    """Of households still in Norway with an education or health need at the end, the share
+    living where every need is met (upper-secondary school, higher education, hospital)."""
+    hh = res.households
+    if "need_school" not in hh:
+        return NAN
+    hh = hh[hh["alive"] & (hh["need_school"] | hh["need_higher"] | hh["need_health"])]
+    if hh.empty:
+        return NAN
+    facts = res.municipalities.set_index("code")
+    m = hh["municipality"]
+    unmet = ((hh["need_school"] & ~m.map(facts["upper_secondary"]).astype(bool))
+             | (hh["need_higher"] & ~m.map(facts["higher_education"]).astype(bool))
+             | (hh["need_health"] & ~m.map(facts["hospital"]).astype(bool)))
+    return float((~unmet).mean())
+
+
+def group_concentration(res: Results, threshold: float = 0.02) -> dict[str, float]:
+    """Per country group: the number of municipalities where the group's settled persons are
+    at least ``threshold`` of the population, and the group's highest location quotient
+    among municipalities of 5,000 inhabitants or more."""
+    lq = location_quotients(res)
+    pop = res.municipalities.set_index("code")["population"].astype(float)
+    stocks = res.stocks[res.stocks["year"] == res.end + 1]
+    per = stocks.pivot_table(index="municipality", columns="country_group", values="persons",
+                             aggfunc="sum", fill_value=0, observed=False).reindex(
+        pop.index, fill_value=0)
+    share = per.div(pop, axis=0)
+    big = pop >= 5000
+    out: dict[str, float] = {}
+    for group in per.columns:
+        out[f"{group}_municipalities_over_{threshold:.0%}"] = float(
+            (share[group] >= threshold).sum())
+        out[f"{group}_max_location_quotient"] = float(lq.loc[big, group].max()) \
+            if lq[group].notna().any() else NAN
+    out[f"any_group_municipalities_over_{threshold:.0%}"] = float(
+        (share >= threshold).any(axis=1).sum())
+    return out
+
+
 def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
     """All national indicators by id; values are floats or dicts of floats (NaN = not
     observable in this run's window)."""
@@ -156,6 +236,8 @@ def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str
             res, 5, _cohorts_with(res, 5, 2013, 2015)),
         "retention_5y_cohort_2010": _pooled_retention(res, 5, _cohorts_with(res, 5, 2010, 2010)),
         "retention_3y": _pooled_retention(res, 3, _cohorts_with(res, 3, res.start, res.end)),
+        "retention_7y_all_cohorts": _pooled_retention(
+            res, 7, _cohorts_with(res, 7, res.start, res.end)),
         "retention_5y": _pooled_retention(res, 5, _cohorts_with(res, 5, res.start, res.end)),
         "moved_in_settlement_year": 1.0 - _pooled_retention(
             res, 1, _cohorts_with(res, 1, 2010, 2016)),
@@ -177,7 +259,12 @@ def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str
         "settled_persons_2010_2023_still_in_norway": float(alive["persons"].sum()),
         "moves_per_year": float(res.moves.groupby("year")["persons"].sum().reindex(
             range(res.start, res.end + 1), fill_value=0).mean()),
+        "leaving_hazard_by_year": leaving_hazards(res),
+        "grant_years_in_settlement_municipality": grant_years_in_settlement(res),
+        "needs_met_share": needs_met_share(res),
+        "group_concentration": group_concentration(res),
     }
+    ind.update(movers_and_stayers(res))
     ind.update(concentration(res))
     return ind
 

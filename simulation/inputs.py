@@ -67,6 +67,8 @@ class AllocationPolicy:
     exclude_below_population: int = 0
     exclude_centrality: tuple[int, ...] = ()
     quotas: Mapping[str, float] | None = None  # municipality code -> weight (share of volume)
+    # only the municipalities that settle every year (the low-volume set), whatever the volume
+    continuity_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ def apply_moves(world: World, params: Params, year: int, decision: MoveDecision,
     employed_after = decision.job | keep_or_find
 
     exempt = decision.job & bool(params.job_move_exemption)
+    if params.rights_self_sufficiency:
+        exempt |= employed_after
     hh.rights_lost[rows] |= decision.holds_rights & ~exempt
     hh.programme_lost[rows] = True
     hh.belonging[rows] *= 1.0 - params.belonging_reset

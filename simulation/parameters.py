@@ -99,6 +99,9 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("job_move_exemption", 0, 0, 1, "flag",
        "A move to a job keeps the household's rights (no rights cost on job moves)",
        "policy", "bool"),
+    _p("rights_self_sufficiency", 0, 0, 1, "flag",
+       "Self-sufficiency condition: a move inside the window keeps the household's rights if it "
+       "is employed after the move (job moves included)", "policy", "bool"),
     _p("programme_years", 2, 0, 4, "years",
        "Length of the introduction programme, a right only in the settlement municipality",
        "policy", "int"),

@@ -330,7 +330,9 @@ class HouseholdAgent(mesa.Agent):
         market. The rights cost applies unless job moves are exempt (MODEL.md 4.7)."""
         p = self.model.params
         dependent_with_rights = self.holds_rights(year) and not self.employed
-        rights_cost = 0.0 if p.job_move_exemption else p.rights_cost
+        # under the self-sufficiency condition a job move keeps rights too (employed after it)
+        exempt = p.job_move_exemption or p.rights_self_sufficiency
+        rights_cost = 0.0 if exempt else p.rights_cost
         return (p.job_move_intercept
                 + p.job_move_labour_effect * self.place.labour_market
                 + p.job_move_employed_effect * self.employed
@@ -425,6 +427,8 @@ class HouseholdAgent(mesa.Agent):
         # rights are lost by moving inside the window, unless a job move is exempt; the
         # programme is lost by any move; most belonging is left behind
         exempt = plan.job and bool(p.job_move_exemption)
+        if p.rights_self_sufficiency and employed_after:
+            exempt = True  # self-sufficient after the move: rights kept
         if plan.holds_rights and not exempt:
             self.rights_lost = True
         self.programme_lost = True
@@ -668,6 +672,9 @@ class ReferenceModel(mesa.Model):
             "exit_reason": column("exit_reason", np.int8), "moves": column("moves", np.int16),
             "employed": column("employed", np.bool_), "income": column("income", np.float64),
             "belonging": column("belonging", np.float64),
+            "need_school": column("need_school", np.bool_),
+            "need_higher": column("need_higher", np.bool_),
+            "need_health": column("need_health", np.bool_),
         })
 
         moves = _frame(self.events, MOVE_COLUMNS)

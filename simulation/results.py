@@ -95,6 +95,8 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
         "persons": hh.size, "age_of_head_at_settlement": hh.age0, "alive": hh.alive,
         "exit_year": hh.exit_year, "exit_reason": hh.exit_reason, "moves": hh.moves,
         "employed": hh.employed, "income": hh.income, "belonging": hh.belonging,
+        "need_school": hh.need_school, "need_higher": hh.need_higher,
+        "need_health": hh.need_health,
     })
     ev = world.events.columns()
     moves = pd.DataFrame(ev)

@@ -22,7 +22,8 @@ from .parameters import BY_NAME, ParameterError, Params, suggest
 from .yamlsource import InputError, KeyPath, Problem, Sourced, deep_merge, dotted, load_yaml
 
 BUILT_IN = "built-in"
-POLICY_KEYS = ("rights_years", "rights_cost", "job_move_exemption", "programme_years")
+POLICY_KEYS = ("rights_years", "rights_cost", "job_move_exemption", "rights_self_sufficiency",
+               "programme_years")
 MAX_EXTENDS_DEPTH = 20
 
 
@@ -60,6 +61,9 @@ class Allocation(_Strict):
     quotas: str | None = Field(
         None, description="CSV with columns municipality, weight: fixed shares of each "
                           "year's volume (replaces the size-based allocation)")
+    continuity_only: bool = Field(
+        False, description="settle only in the municipalities that settle every year (the "
+                           "set asked in low-volume years); the same volume goes to them")
 
 
 class Settlement(_Strict):
@@ -82,6 +86,7 @@ class Policy(_Strict):
     rights_years: Any = None
     rights_cost: Any = None
     job_move_exemption: Any = None
+    rights_self_sufficiency: Any = None
     programme_years: Any = None
 
 
@@ -408,7 +413,8 @@ def _allocation(schema: ScenarioSchema, src: Sourced, geo: Geography | None,
         except (ValueError, OSError) as err:
             problems.append(_problem(src, (*key, "quotas"), str(err)))
     policy = AllocationPolicy(exclude_below_population=alloc.exclude_below_population,
-                              exclude_centrality=tuple(alloc.exclude_centrality), quotas=quotas)
+                              exclude_centrality=tuple(alloc.exclude_centrality), quotas=quotas,
+                              continuity_only=alloc.continuity_only)
     if geo is not None:
         eligible = (geo.population >= policy.exclude_below_population)
         eligible &= ~np.isin(geo.centrality, policy.exclude_centrality)

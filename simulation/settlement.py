@@ -124,8 +124,14 @@ def settling_municipalities(world: World, volume: float, policy: AllocationPolic
     n_elig = int(eligible.sum())
     if n_elig == 0:
         raise ValueError("the allocation policy excludes every municipality")
-    floor = min(params.settling_municipalities_min, n_elig)
-    n_settle = round(n_elig - (n_elig - floor) * np.exp(-volume / params.settling_volume_scale))
+    floor = min(int(params.settling_municipalities_min), n_elig)
+    if policy.continuity_only:
+        # the same municipalities every year: those first in line, no year-to-year noise
+        n_settle = floor
+        noise = np.zeros_like(noise)
+    else:
+        n_settle = round(n_elig - (n_elig - floor) * np.exp(-volume
+                                                            / params.settling_volume_scale))
     priority = np.log(pop) - 0.3 * geo.centrality + params.settlement_priority_noise * noise
     priority[~eligible] = -np.inf
     chosen = np.argsort(-priority, kind="stable")[:max(n_settle, 1)]

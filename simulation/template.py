@@ -52,6 +52,7 @@ def template_text() -> str:
              "  allocation:",
              "    exclude_below_population: 0   # no settlement below this many inhabitants",
              "    exclude_centrality: []        # no settlement in classes (1-6), e.g. [5, 6]",
+             "    continuity_only: false        # only the municipalities that settle every year",
              "    # quotas: quotas.csv          # fixed shares: CSV with columns municipality "
              "(4-digit code), weight",
              "",
