@@ -171,7 +171,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         results = run_many([(p, s.inputs) for p, s in zip(sets, scenarios, strict=True)], seed,
                            replicates, jobs, on_done=lambda n: bar.advance(task, n))
     write_comparison(scenarios, results, out, force=args.force, jobs=jobs, seed=seed,
-                     replicates=replicates, timings={"ensemble_s": time.perf_counter() - t0})
+                     replicates=replicates, timings={"ensemble_s": time.perf_counter() - t0},
+                     posterior=args.posterior or 0)
     diffs = (out / "differences.csv")
     console.print(f"Wrote [bold]{out}[/] in {time.perf_counter() - t0:.1f} s. "
                   f"Open {out / 'report.html'} (paired differences: {diffs})")

@@ -79,7 +79,7 @@ def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str]) -> pd.Da
 
 def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSummary]],
                      out: Path, *, force: bool, jobs: int, seed: int, replicates: int,
-                     timings: dict[str, float]) -> Path:
+                     timings: dict[str, float], posterior: int = 0) -> Path:
     """Write the comparison folder: differences, overlays, per-scenario tables, report."""
     names = _unique_names([s.name for s in scenarios])
     frames = {n: indicator_frame(r) for n, r in zip(names, results, strict=True)}
@@ -131,14 +131,15 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
             maps.append(figures.map_figure(
                 d, geo, figs / f"map_difference_{n}.png", "difference",
                 f"{n} minus {ref_name}: net secondary migration per 1,000", "difference"))
-        man = {n: manifest(s, seed, replicates, jobs, r, timings)
+        man = {n: {**manifest(s, seed, replicates, jobs, r, timings),
+                   "posterior_draws": posterior}
                for n, s, r in zip(names, scenarios, results, strict=True)}
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
         changes = _municipality_changes(munis, names)
         changes.to_csv(tmp / "municipality_differences.csv", index=False)
         (tmp / "report.html").write_text(
-            _report(scenarios, names, diffs, fig, maps, seed, replicates, changes),
+            _report(scenarios, names, diffs, fig, maps, seed, replicates, changes, posterior),
             encoding="utf-8")
     return Path(out)
 
@@ -221,17 +222,22 @@ def _change_tables(changes: pd.DataFrame) -> str:
 
 def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.DataFrame],
             fig: dict[str, Path], maps: list[Path], seed: int, replicates: int,
-            changes: pd.DataFrame) -> str:
+            changes: pd.DataFrame, posterior: int = 0) -> str:
     ref = names[0]
+    runs = (f"{posterior * replicates} times ({posterior} posterior parameter draws x "
+            f"{replicates} replicates)" if posterior else f"{replicates} times")
+    draws_text = " and parameter draws" if posterior else ""
+    uncertainty = (", so it includes the uncertainty of the calibrated parameters"
+                   if posterior else " (stochastic variation only)")
     described = "".join(f"<li><b>{report.esc(n)}</b>: {report.esc(s.schema.description)}</li>"
                         for n, s in zip(names, scenarios, strict=True))
     sections = [
         ("The answer in short", (
-            f"<p>Each scenario was run {replicates} times with the same random seeds as the "
+            f"<p>Each scenario was run {runs} with the same random seeds{draws_text} as the "
             f"reference <b>{report.esc(ref)}</b> (common random numbers, scenario seed {seed}), "
             "so the differences below are paired: the interval is the 5th-95th percentile of "
-            "the difference over replicate pairs. Differences marked <i>within noise</i> "
-            "cannot be told apart from zero.</p>"
+            f"the difference over the paired runs{uncertainty}. Differences marked "
+            "<i>within noise</i> cannot be told apart from zero.</p>"
             f"<ul>{described}</ul>"
             f"<p>In words, against <b>{report.esc(ref)}</b>:</p><ul>"
             + "".join(_in_words(n, d) for n, d in diffs.items()) + "</ul>"
