@@ -134,8 +134,11 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=2)
     parser.add_argument("--posterior", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--from-existing", action="store_true",
+                        help="only rewrite docs/policy.md from outputs/policy/ (no runs)")
     args = parser.parse_args()
-    d = {f: run_family(f, names, args) for f, names in FAMILIES.items()}
+    d = {f: (pd.read_csv(OUT / f / "differences.csv") if args.from_existing
+             else run_family(f, names, args)) for f, names in FAMILIES.items()}
     runs = args.replicates * args.posterior
     r, s, c, p = d["rights-rule"], d["settlement"], d["combined"], d["projections"]
     text = f"""# Policy questions, answered with the calibrated model
@@ -170,8 +173,11 @@ or relaxed for people who move to a job or who support themselves?
 - **The job-move exemption** changes the employment of movers by
   {say(r, "job-move-exemption", "employment_rate_movers", "share")}, and the
   **self-sufficiency condition** by {say(r, "self-sufficiency", "employment_rate_movers", "share")}.
-- Concentration barely moves with the rule: the Hoover index changes by
-  {say(r, "no-rule", "hoover_index", "index")} without it.
+- **Concentration**: without the rule the share living in the 10 largest municipalities
+  changes by {say(r, "no-rule", "share_in_10_largest", "share")} and the Hoover index by
+  {say(r, "no-rule", "hoover_index", "index")}. Refugees are settled less centrally than the
+  population lives, so moves towards central municipalities bring their distribution closer
+  to the population's (a lower Hoover index) while the largest municipalities grow.
 
 ![Timing of moves](policy/rights-rule_timing_of_moves.png)
 
@@ -237,6 +243,9 @@ Stated volume assumptions, not forecasts (see each file's header): the request l
   (see the out-of-sample check in the README).
 """
     (ROOT / "docs" / "policy.md").write_text(text, encoding="utf-8")
+    for png in FIGS.glob("*.png"):  # keep only the figures the page shows
+        if f"policy/{png.name}" not in text:
+            png.unlink()
     print(f"wrote {ROOT / 'docs' / 'policy.md'}", file=sys.stderr)
 
 
