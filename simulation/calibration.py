@@ -68,6 +68,7 @@ class SpecSchema(_Strict):
     seed: int = Field(0, ge=0)
     replicates: int = Field(4, ge=1, le=100)
     period: dict[str, int] = Field(default_factory=lambda: {"start": 2010, "end": 2023})
+    scale: float = Field(1.0, gt=0, le=1.0)  # a fraction of the people, for quick fits
     base_parameters: str | None = None  # YAML with 'parameters': values of non-free ones
     targets: list[MomentSpec]
     holdout: list[MomentSpec] = Field(default_factory=list)
@@ -115,6 +116,7 @@ class Spec:
     low: np.ndarray
     high: np.ndarray
     base: dict[str, float] = field(default_factory=dict)
+    scale: float = 1.0
 
     def theta(self, z: np.ndarray) -> dict[str, float]:
         """Unit-cube point -> parameter values."""
@@ -129,12 +131,12 @@ class Spec:
         return Params({**self.base, **theta})
 
     def inputs(self) -> Inputs:
-        return default_inputs(self.start, self.end)
+        return default_inputs(self.start, self.end, scale=self.scale)
 
     def digest(self) -> str:
         """Identifies everything that determines an evaluation's result."""
         text = json.dumps({"seed": self.seed, "R": self.replicates, "start": self.start,
-                           "end": self.end, "base": self.base,
+                           "end": self.end, "base": self.base, "scale": self.scale,
                            "moments": [m.name for m in self.moments + self.holdout]},
                           sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -180,7 +182,7 @@ def load_spec(path: str | Path) -> Spec:
     return Spec(schema.name, Path(path), schema.seed, schema.replicates,
                 period.get("start", 2010), period.get("end", 2023),
                 [as_moment(m) for m in schema.targets], [as_moment(m) for m in schema.holdout],
-                names, np.array(low, float), np.array(high, float), base)
+                names, np.array(low, float), np.array(high, float), base, schema.scale)
 
 
 # --- evaluations ----------------------------------------------------------------------------

@@ -21,9 +21,9 @@ import pandas as pd
 from .api import run
 from .indicators import concentration_series
 from .inputs import Inputs
-from .output import retention_table
 from .parameters import Params
 from .randomness import replicate_seeds
+from .results import retention_table
 
 
 @dataclass

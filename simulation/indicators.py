@@ -18,12 +18,29 @@ OSLO = "0301"
 NAN = float("nan")
 
 
+def _by_cohort_and_k(res: Results) -> dict[tuple[int, int], tuple[float, float]]:
+    """(cohort, k) -> (persons alive, persons in settlement municipality), computed once."""
+    cached = res.__dict__.get("_by_cohort_k")
+    if cached is None:
+        panel = res.retention_panel
+        sums = panel.groupby([panel["cohort"], panel["year"] - panel["cohort"]])[
+            ["persons_alive", "persons_in_settlement"]].sum()
+        cached = {(int(c), int(k)): (float(a), float(h))
+                  for (c, k), a, h in zip(sums.index, sums["persons_alive"],
+                                          sums["persons_in_settlement"], strict=True)}
+        res.__dict__["_by_cohort_k"] = cached
+    return cached
+
+
 def _pooled_retention(res: Results, k: int, cohorts: list[int]) -> float:
     """R(k) pooled over cohorts (persons-weighted), NaN where the run is too short."""
-    panel = res.retention_panel
-    rows = panel[panel["cohort"].isin(cohorts) & (panel["year"] - panel["cohort"] == k)]
-    alive = rows["persons_alive"].sum()
-    return float(rows["persons_in_settlement"].sum() / alive) if alive else NAN
+    table = _by_cohort_and_k(res)
+    alive = home = 0.0
+    for c in cohorts:
+        a, h = table.get((c, k), (0.0, 0.0))
+        alive += a
+        home += h
+    return home / alive if alive else NAN
 
 
 def _cohorts_with(res: Results, k: int, first: int, last: int) -> list[int]:

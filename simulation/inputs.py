@@ -14,10 +14,10 @@ from importlib.resources import files
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .geography import Geography, load_geography
 from .households import COUNTRY_GROUPS
+from .yamlsource import safe_load
 
 REGISTER_FILE = files("simulation") / "data" / "register_targets.yaml"
 
@@ -46,7 +46,7 @@ BACKGROUND_GROUP_SHARES = {"syria": 0.01, "eritrea": 0.03, "somalia": 0.15,
 @lru_cache(maxsize=1)
 def register() -> dict[str, Any]:
     """The vendored register figures (targets and inputs), loaded safely once."""
-    return yaml.safe_load(REGISTER_FILE.read_text(encoding="utf-8"))
+    return safe_load(REGISTER_FILE.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)

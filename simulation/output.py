@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .figures import retention_figure
-from .results import RETENTION_DIMENSIONS, Results
+from .results import Results, retention_table
 from .targets import compare
 
 
@@ -31,15 +31,6 @@ def indicator_table(res: Results) -> pd.DataFrame:
                   "tolerance": None, "compared_as": None, "within_tolerance": None}
                  for k, v in items]
     return pd.DataFrame(rows)
-
-
-def retention_table(res: Results) -> pd.DataFrame:
-    """Retention by every dimension, long format, plus the pooled 2010-2016 cohorts' curve
-    (dimension ``pooled_2010_2016``) that the register's R(5) and R(7) figures describe."""
-    pooled = res.retention("all", cohorts=range(2010, 2017)).assign(
-        dimension="pooled_2010_2016", group="2010-2016")
-    return pd.concat([*(res.retention(by) for by in RETENTION_DIMENSIONS), pooled],
-                     ignore_index=True)
 
 
 class OutputExistsError(FileExistsError):

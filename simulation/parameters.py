@@ -307,11 +307,11 @@ def calibrated(path: str | None = None) -> Params:
     from importlib.resources import files
     from pathlib import Path
 
-    import yaml
+    from .yamlsource import safe_load
 
     source = Path(path) if path else files("simulation") / "data" / "fitted.yaml"
     text = source.read_text(encoding="utf-8")
-    return Params(yaml.safe_load(text)["parameters"])
+    return Params(safe_load(text)["parameters"])
 
 
 def registry_table() -> list[dict[str, Any]]:

@@ -77,6 +77,15 @@ class Results:
         return municipality_table(self)
 
 
+def retention_table(res: Results) -> pd.DataFrame:
+    """Retention by every dimension, long format, plus the pooled 2010-2016 cohorts' curve
+    (dimension ``pooled_2010_2016``) that the register's R(5) and R(7) figures describe."""
+    pooled = res.retention("all", cohorts=range(2010, 2017)).assign(
+        dimension="pooled_2010_2016", group="2010-2016")
+    return pd.concat([*(res.retention(by) for by in RETENTION_DIMENSIONS), pooled],
+                     ignore_index=True)
+
+
 def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Results:
     """Turn a finished model into Results tables."""
     world = model.world

@@ -2,7 +2,8 @@
 
 Error messages must name the file and line of a bad value, also after ``extends`` has merged
 several files, so each loaded document carries a map from key path to (file, line), and the
-deep merge carries it along. Only ``yaml.SafeLoader`` is ever used.
+deep merge carries it along. Only the safe loader is ever used (libyaml's CSafeLoader where
+installed: same rules, several times faster on the long fitted-parameter files).
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from typing import Any
 import yaml
 
 KeyPath = tuple[str | int, ...]
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load(text: str) -> Any:
+    """yaml.safe_load with the C loader where available."""
+    return yaml.load(text, Loader=SAFE_LOADER)
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,7 @@ def load_yaml(path: str | Path) -> Sourced:
     except OSError as err:
         raise InputError([Problem(name, None, "", f"cannot be read ({err.strerror})")]) from None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = SAFE_LOADER(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

@@ -19,6 +19,7 @@ from simulation.randomness import replicate_seeds
 from simulation.yamlsource import InputError
 from tests.test_cli import SECMIG
 
+SCALE = 0.5  # half the people: the CI-sized version of calibration/recovery.py
 TRUE = {"move_intercept": -1.5, "dest_same_county_effect": 1.8, "move_family_effect": -1.2}
 PRIORS = {"move_intercept": (-2.5, 0.0), "dest_same_county_effect": (0.0, 2.5),
           "move_family_effect": (-2.0, 0.0)}
@@ -30,7 +31,7 @@ MOMENTS = [("retention_5y", None, "level", 0.01),
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> Path:
     """A calibration file whose targets are the model's own output at TRUE (other seeds)."""
-    inputs = simulation.default_inputs(2010, 2016)
+    inputs = simulation.default_inputs(2010, 2016, scale=SCALE)
     flats = [flatten(simulation.run(TRUE, s, inputs).indicators())
              for s in replicate_seeds(999, 4)]
     targets = []
@@ -39,7 +40,7 @@ def synthetic(tmp_path_factory) -> Path:
         vals = [f[name] / (f[f"{mid}.all"] if compare == "ratio_to_all" else 1.0) for f in flats]
         targets.append({"id": mid, **({"key": key} if key else {}), "value": float(np.mean(vals)),
                         "tolerance": tol, "compare": compare})
-    spec = {"name": "recovery", "seed": 5, "replicates": 2,
+    spec = {"name": "recovery", "seed": 5, "replicates": 2, "scale": SCALE,
             "period": {"start": 2010, "end": 2016}, "targets": targets,
             "free_parameters": {k: {"low": lo, "high": hi} for k, (lo, hi) in PRIORS.items()}}
     path = tmp_path_factory.mktemp("recovery") / "targets.yaml"
@@ -48,7 +49,7 @@ def synthetic(tmp_path_factory) -> Path:
 
 
 def _calibrate(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SECMIG, "calibrate", str(path), "--budget", "40",
+    return subprocess.run([SECMIG, "calibrate", str(path), "--budget", "28",
                            "--check-replicates", "2", "--check-draws", "4", "--quiet", *extra],
                           capture_output=True, text=True, timeout=900)
 
@@ -89,7 +90,7 @@ def test_same_seed_same_fit_and_rerun_reuses_the_log(synthetic):
 def test_interrupted_calibration_resumes_to_the_same_fit(synthetic, tmp_path):
     copy = tmp_path / "targets.yaml"
     copy.write_text(synthetic.read_text())
-    proc = subprocess.Popen([SECMIG, "calibrate", str(copy), "--budget", "40",
+    proc = subprocess.Popen([SECMIG, "calibrate", str(copy), "--budget", "28",
                              "--check-replicates", "2", "--check-draws", "4", "--quiet"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = tmp_path / "fit" / "recovery" / "evaluations.jsonl"

@@ -28,8 +28,16 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def _wait_for_runs(proc: subprocess.Popen, seconds: float) -> None:
+    """Give the run time to start its workers and be well into the replicates."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+
+
 def test_same_outputs_for_any_number_of_jobs(tmp_path):
-    scen = write(tmp_path / "small.yaml", SMALL + "outputs: {formats: [csv, parquet]}\n")
+    scen = write(tmp_path / "small.yaml", SMALL.replace("end: 2017", "end: 2014")
+                 + "outputs: {formats: [csv, parquet]}\n")
     one = secmig("run", str(scen), "--jobs", "1", "--out", str(tmp_path / "j1"), "--quiet")
     two = secmig("run", str(scen), "--jobs", "2", "--out", str(tmp_path / "j2"), "--quiet")
     assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
@@ -52,7 +60,7 @@ def test_interrupt_leaves_no_partial_output(tmp_path):
     proc = subprocess.Popen([SECMIG, "run", str(scen), "--jobs", "2", "--out", str(out),
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    time.sleep(8)  # well into the replicates
+    _wait_for_runs(proc, 5)
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -71,7 +79,7 @@ def test_interrupt_keeps_earlier_output(tmp_path):
     proc = subprocess.Popen([SECMIG, "run", str(scen2), "--out", str(out), "--force",
                              "--quiet", "--jobs", "1"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
+    _wait_for_runs(proc, 4)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -80,7 +88,7 @@ def test_interrupt_keeps_earlier_output(tmp_path):
 
 
 def test_compare_paired_differences_are_tighter_than_unpaired(tmp_path):
-    base = write(tmp_path / "base.yaml", SMALL.replace("replicates: 3", "replicates: 6"))
+    base = write(tmp_path / "base.yaml", SMALL.replace("replicates: 3", "replicates: 5"))
     norule = write(tmp_path / "norule.yaml", "extends: base.yaml\nname: norule\n"
                    "description: no tie of rights\npolicy: {rights_years: 0}\n")
     out = tmp_path / "cmp"
@@ -110,11 +118,11 @@ def test_python_entry_point_matches_console_script():
 def test_posterior_draws_widen_the_intervals(tmp_path):
     repo = Path(__file__).resolve().parent.parent
     scen = write(tmp_path / "p.yaml", f"extends: {repo / 'scenarios' / 'baseline.yaml'}\n"
-                 "name: post\nperiod: {start: 2010, end: 2015}\nreplicates: 2\n")
+                 "name: post\nperiod: {start: 2010, end: 2014}\nreplicates: 2\n")
     point = secmig("run", str(scen), "--out", str(tmp_path / "point"), "--quiet",
-                   "--replicates", "4")
+                   "--replicates", "4", "--jobs", "1")
     post = secmig("run", str(scen), "--out", str(tmp_path / "post"), "--quiet",
-                  "--posterior", "3")
+                  "--posterior", "3", "--jobs", "1")
     assert point.returncode == 0 and post.returncode == 0, point.stderr + post.stderr
     summary = json.loads((tmp_path / "post" / "summary.json").read_text())
     assert summary["runs"] == 6 and summary["posterior_draws"] == 3

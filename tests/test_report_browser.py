@@ -63,7 +63,7 @@ def test_run_report_renders(browser, tmp_path):
     assert {"What was run", "Headline numbers", "Municipalities", "Files and provenance"} <= set(
         info["headings"])
     assert "Still living in the settlement municipality after 7 years" in info["text"]
-    assert len(info["images"]) == 5 and info["rows"] > 30
+    assert len(info["images"]) == 6 and info["rows"] > 30
 
 
 def test_comparison_report_renders(browser, tmp_path):
