@@ -257,7 +257,12 @@ class Evaluator:
                     results[futures[fut]] = fut.result()
                     if self.on_run:
                         self.on_run(1)
-            with self.log_path.open("a") as fh:
+            with self.log_path.open("a+") as fh:
+                fh.seek(0, 2)
+                if fh.tell():  # a line torn by an interruption must not swallow the next
+                    fh.seek(fh.tell() - 1)
+                    if fh.read(1) != "\n":
+                        fh.write("\n")
                 for k in todo:  # logged in a fixed order: the log is the same for any jobs
                     values = np.array([results[(k, r)] for r in range(self.spec.replicates)])
                     self.cache[k] = values

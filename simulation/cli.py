@@ -227,6 +227,45 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run (or resume) a sensitivity sweep and write SALib indices."""
+    from .ensemble import default_jobs
+    from .sweep import analyse, done_runs, load_sweep, run_sweep
+
+    sweep = load_sweep(args.file)
+    sch = sweep.schema
+    out = Path(args.out or Path("outputs") / "sweeps" / sch.name)
+    total = len(sweep.points()) * sch.replicates
+    already = len(done_runs(out)) if out.exists() else 0
+    jobs = args.jobs or default_jobs(total)
+    counts = {"ok": 0, "failed": 0}
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("runs, {task.fields[failed]} failed"), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=err_console, disable=args.quiet) as bar:
+        task = bar.add_task("sweep", total=total, completed=already, failed=0)
+
+        def done(n: int, ok: bool) -> None:
+            counts["ok" if ok else "failed"] += n
+            bar.update(task, advance=n, failed=counts["failed"])
+
+        rows = run_sweep(sweep, out, jobs, on_done=done, scheduler=args.scheduler)
+    indices = analyse(sweep, rows)
+    indices.to_csv(out / "indices.csv", index=False)
+    rows.to_csv(out / "runs.csv", index=False)
+    failed = int((rows["status"] != "ok").sum())
+    console.print(f"{len(rows)} runs ({already} from before, {failed} failed) in "
+                  f"{time.perf_counter() - t0:.0f} s. Wrote {out / 'runs'} (Parquet), "
+                  f"{out / 'runs.csv'} and {out / 'indices.csv'}.")
+    if not indices.empty:
+        key = "mu_star" if "mu_star" in indices else "ST"
+        for ind, part in indices.groupby("indicator", sort=False):
+            top = part.nlargest(3, key)
+            console.print(f"  {ind}: " + ", ".join(f"{r.parameter} ({key} {getattr(r, key):.3g})"
+                                                    for r in top.itertuples()))
+    return 0
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter registry (a table, or CSV for other tools)."""
     if args.csv:
@@ -325,6 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="posterior draws in the fit check (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("sweep", help="run or resume a sensitivity sweep (Morris, Sobol, ...)",
+                       description="Run every design point x replicate of a sweep file in "
+                                   "local processes, writing results as they complete; a "
+                                   "rerun resumes. Then SALib indices per indicator.")
+    p.add_argument("file", metavar="FILE", help="sweep YAML")
+    p.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: cores)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default outputs/sweeps/<name>)")
+    p.add_argument("--scheduler", metavar="ADDRESS|local",
+                   help="run on a Dask distributed cluster: 'local' starts a LocalCluster with "
+                        "--jobs workers, an address (tcp://host:8786) connects to one")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("params", help="list the parameter registry")
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")

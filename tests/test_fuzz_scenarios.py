@@ -94,7 +94,7 @@ def _check(text: str, command: str, capsys) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
+@settings(max_examples=100, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutated())
 def test_validate_never_crashes(capsys, text):

@@ -104,7 +104,7 @@ def test_common_random_numbers_tighten_differences_several_times():
     rule the gain is smaller, ~1.5x: the extra moves themselves are random.)"""
     base = load_scenario(SCENARIOS / "baseline.yaml")
     alt = load_scenario(SCENARIOS / "job-move-exemption.yaml")
-    inputs = simulation.default_inputs(2010, 2019)
+    inputs = simulation.default_inputs(2010, 2018)
     a, b = run_many([(base.params, inputs), (alt.params, inputs)], 11, 6, jobs=1)
     fa, fb = indicator_frame(a), indicator_frame(b)
     ratios = []

@@ -50,7 +50,7 @@ from simulation.reference import ReferenceModel, run_reference
 from simulation.results import Results
 
 ENGINE_SEEDS = range(10)
-REFERENCE_SEEDS = range(100, 104)
+REFERENCE_SEEDS = range(100, 103)
 PERTURBED_SEEDS = range(200, 202)
 Z_LIMIT = 4.0
 OSLO = "0301"
