@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
-from .ensemble import _pool, flatten
+from .ensemble import _pool, flatten, stop_pool
 from .inputs import Inputs, default_inputs
 from .parameters import BY_NAME, Params
 from .randomness import replicate_seeds
@@ -227,9 +227,7 @@ class Evaluator:
 
     def close(self) -> None:
         if self._pool is not None:
-            for proc in list(getattr(self._pool, "_processes", {}).values()):
-                proc.terminate()
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(self._pool)
 
     def _key(self, theta: dict[str, float]) -> str:
         return json.dumps({k: round(v, 12) for k, v in sorted(theta.items())})

@@ -74,6 +74,13 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
                                initializer=_quiet_worker)
 
 
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once (after an error or interrupt, or when done): terminate workers."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def run_ensemble(params: Params, inputs: Inputs, seed: int, replicates: int, jobs: int = 1,
                  on_done: Callable[[int], None] | None = None) -> list[ReplicateSummary]:
     """All replicates of one scenario, in replicate order whatever ``jobs`` is."""
@@ -114,9 +121,7 @@ def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int
                 if on_done:
                     on_done(1)
         except BaseException:
-            for p in list(getattr(pool, "_processes", {}).values()):
-                p.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool)
             raise
         pool.shutdown()
     return [[x for x in row if x is not None] for row in out]

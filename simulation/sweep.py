@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.stats import qmc
 
-from .ensemble import _pool, flatten
+from .ensemble import _pool, flatten, stop_pool
 from .parameters import BY_NAME, Params
 from .randomness import replicate_seeds
 from .scenario import Scenario, _pydantic_problems, load_scenario
@@ -166,6 +166,17 @@ def _flush(out: Path, rows: list[dict[str, Any]]) -> None:
     rows.clear()
 
 
+def _collect(rows: Any, pending: list[dict[str, Any]], out: Path,
+             on_done: Callable[[int, bool], None] | None, flush_every: int) -> None:
+    """Keep each finished row, report it, and write a part every ``flush_every`` rows."""
+    for row in rows:
+        pending.append(row)
+        if on_done:
+            on_done(1, row["status"] == "ok")
+        if len(pending) >= flush_every:
+            _flush(out, pending)
+
+
 def _run_on_dask(tasks: list[tuple], scheduler: str, jobs: int, pending: list[dict[str, Any]],
                  out: Path, on_done: Callable[[int, bool], None] | None,
                  flush_every: int) -> None:
@@ -180,12 +191,8 @@ def _run_on_dask(tasks: list[tuple], scheduler: str, jobs: int, pending: list[di
     client = Client(cluster if cluster is not None else scheduler)
     try:
         futures = [client.submit(_run_one, *t, pure=False) for t in tasks]
-        for fut in dask_completed(futures):
-            pending.append(fut.result())
-            if on_done:
-                on_done(1, pending[-1]["status"] == "ok")
-            if len(pending) >= flush_every:
-                _flush(out, pending)
+        _collect((f.result() for f in dask_completed(futures)), pending, out, on_done,
+                 flush_every)
     finally:
         _flush(out, pending)
         client.close()
@@ -220,29 +227,18 @@ def run_sweep(sweep: Sweep, out: Path, jobs: int = 1,
         _run_on_dask(tasks, scheduler, max(jobs, 1), pending, out, on_done, flush_every)
     elif jobs <= 1:
         try:
-            for t in tasks:
-                pending.append(_run_one(*t))
-                if on_done:
-                    on_done(1, pending[-1]["status"] == "ok")
-                if len(pending) >= flush_every:
-                    _flush(out, pending)
+            _collect((_run_one(*t) for t in tasks), pending, out, on_done, flush_every)
         finally:
             _flush(out, pending)  # whatever finished is kept, also on an interrupt
     else:
         pool = _pool(jobs)
         try:
             futures = [pool.submit(_run_one, *t) for t in tasks]
-            for fut in as_completed(futures):
-                pending.append(fut.result())
-                if on_done:
-                    on_done(1, pending[-1]["status"] == "ok")
-                if len(pending) >= flush_every:
-                    _flush(out, pending)
+            _collect((f.result() for f in as_completed(futures)), pending, out, on_done,
+                     flush_every)
         finally:
             _flush(out, pending)  # whatever finished is kept, also on an interrupt
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool)
     _flush(out, pending)
     return done_runs(out).sort_values("run_id").reset_index(drop=True)
 
