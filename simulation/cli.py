@@ -228,42 +228,76 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run (or resume) a sensitivity sweep and write SALib indices."""
+    """Run (or resume) a sensitivity sweep, then indices, scenario discovery and a report."""
     from .ensemble import default_jobs
-    from .sweep import analyse, done_runs, load_sweep, run_sweep
+    from .sweep import load_sweep
+    from .sweep_runner import done_runs, run_sweep, tasks_to_run
 
     sweep = load_sweep(args.file)
     sch = sweep.schema
     out = Path(args.out or Path("outputs") / "sweeps" / sch.name)
-    total = len(sweep.points()) * sch.replicates
-    already = len(done_runs(out)) if out.exists() else 0
-    jobs = args.jobs or default_jobs(total)
-    counts = {"ok": 0, "failed": 0}
+    total = len(sweep.unit_points()) * sch.replicates
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("runs, {task.fields[failed]} failed"), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=err_console, disable=args.quiet) as bar:
-        task = bar.add_task("sweep", total=total, completed=already, failed=0)
+    if args.report_only:
+        rows = done_runs(out)
+        if rows.empty:
+            raise UsageError(f"{out} holds no runs of this sweep yet; run it first")
+    else:
+        todo = len(tasks_to_run(sweep, out, args.retry_failed)) if out.exists() else total
+        jobs = args.jobs or default_jobs(todo)
+        counts = {"failed": 0}
+        with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("runs, {task.fields[failed]} failed"), TimeElapsedColumn(),
+                      TextColumn("left"), TimeRemainingColumn(), console=err_console,
+                      disable=args.quiet) as bar:
+            task = bar.add_task("sweep", total=total, completed=total - todo, failed=0)
 
-        def done(n: int, ok: bool) -> None:
-            counts["ok" if ok else "failed"] += n
-            bar.update(task, advance=n, failed=counts["failed"])
+            def done(n: int, ok: bool) -> None:
+                counts["failed"] += 0 if ok else n
+                bar.update(task, advance=n, failed=counts["failed"])
 
-        rows = run_sweep(sweep, out, jobs, on_done=done, scheduler=args.scheduler)
-    indices = analyse(sweep, rows)
-    indices.to_csv(out / "indices.csv", index=False)
-    rows.to_csv(out / "runs.csv", index=False)
-    failed = int((rows["status"] != "ok").sum())
-    console.print(f"{len(rows)} runs ({already} from before, {failed} failed) in "
-                  f"{time.perf_counter() - t0:.0f} s. Wrote {out / 'runs'} (Parquet), "
-                  f"{out / 'runs.csv'} and {out / 'indices.csv'}.")
-    if not indices.empty:
-        key = "mu_star" if "mu_star" in indices else "ST"
-        for ind, part in indices.groupby("indicator", sort=False):
-            top = part.nlargest(3, key)
-            console.print(f"  {ind}: " + ", ".join(f"{r.parameter} ({key} {getattr(r, key):.3g})"
-                                                    for r in top.itertuples()))
+            try:
+                rows = run_sweep(sweep, out, jobs, on_done=done, scheduler=args.scheduler,
+                                 retry_failed=args.retry_failed)
+            except ConnectionError as err:
+                raise UsageError(str(err)) from None
+            except KeyboardInterrupt:
+                bar.stop()
+                err_console.print(f"[yellow]stopped[/]: {len(done_runs(out))} of {total} runs "
+                                  f"are written in {out / 'runs'}; rerun the same command to "
+                                  "resume")
+                return 130
+        console.print(f"{len(rows)} of {total} runs ({total - todo} from before, "
+                      f"{int((rows['status'] != 'ok').sum())} failed) in "
+                      f"{time.perf_counter() - t0:.0f} s.")
+    _sweep_outputs(sweep, rows, out, time.perf_counter() - t0)
     return 0
+
+
+def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float) -> None:
+    """Indices, scenario discovery, tidy tables and report.html of what is written so far."""
+    import pandas as pd
+
+    from .sweep_analysis import RANK_BY, discover, indices, ranking
+    from .sweep_report import write_report
+
+    table = indices(sweep, rows)
+    boxes = [discover(sweep, rows, d) for d in sweep.schema.discover]
+    table.to_csv(out / "indices.csv", index=False)
+    rows.to_csv(out / "runs.csv", index=False)
+    pd.DataFrame([{"condition": b.condition, "runs": b.runs, "hits": b.hits,
+                   "coverage": b.coverage, "density": b.density, "mass": b.mass,
+                   **{f"{r.parameter}.{k}": getattr(r, k) for r in b.limits.itertuples()
+                      for k in ("low", "high")}, "summary": b.sentence()} for b in boxes]
+                 ).to_csv(out / "discovery.csv", index=False)
+    report = write_report(sweep, rows, table, boxes, out, seconds)
+    key = RANK_BY[sweep.schema.design]
+    for ind, ranked in ranking(table, sweep.schema.design).items():
+        console.print(f"  {ind}: " + ", ".join(f"{p} ({key} {v:.3g})" for p, v in ranked[:3]))
+    for b in boxes:
+        console.print(f"  {b.sentence()}", highlight=False)
+    console.print(f"Wrote {out / 'runs'} (Parquet), runs.csv, indices.csv, discovery.csv and "
+                  f"[bold]{report}[/].")
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -289,6 +323,20 @@ def cmd_template(args: argparse.Namespace) -> int:
     from .template import template_text
 
     sys.stdout.write(template_text())
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Serve the teaching app (Mesa SolaraViz on the real model) until Ctrl+C."""
+    try:
+        from .app.serve import AddressError, serve
+    except ImportError as err:
+        raise UsageError(f"the teaching app needs its web packages ({err.name} is missing); "
+                         "reinstall with `pip install -e .`") from None
+    try:
+        serve(args.host, args.port, toy=args.toy, open_browser=not args.no_browser)
+    except AddressError as err:
+        raise UsageError(str(err)) from None
     return 0
 
 
@@ -367,16 +415,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="run or resume a sensitivity sweep (Morris, Sobol, ...)",
                        description="Run every design point x replicate of a sweep file in "
-                                   "local processes, writing results as they complete; a "
-                                   "rerun resumes. Then SALib indices per indicator.")
+                                   "local processes or on a Dask cluster, writing results as "
+                                   "they complete; a rerun resumes. Then SALib indices per "
+                                   "indicator, PRIM scenario discovery and report.html. "
+                                   "See docs/sweeps.md.")
     p.add_argument("file", metavar="FILE", help="sweep YAML")
     p.add_argument("--jobs", type=int, metavar="J", help="worker processes (default: cores)")
     p.add_argument("--out", metavar="DIR", help="output folder (default outputs/sweeps/<name>)")
     p.add_argument("--scheduler", metavar="ADDRESS|local",
                    help="run on a Dask distributed cluster: 'local' starts a LocalCluster with "
                         "--jobs workers, an address (tcp://host:8786) connects to one")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="run again the runs that failed before (default: keep their rows)")
+    p.add_argument("--report-only", action="store_true",
+                   help="no runs: analyse what is written so far (also a stopped sweep)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("app", help="start the teaching app in the browser",
+                       description="Serve the interactive teaching app (Mesa SolaraViz on the "
+                                   "calibrated model): a map of Norway's municipalities, live "
+                                   "charts (retention, concentration, destinations, moves) and "
+                                   "controls for network strength, the rights rule, settlement "
+                                   "and the seed; step, play, pause, reset. Prints the address "
+                                   "and opens it in a browser. Lesson: docs/teaching.md.")
+    p.add_argument("--port", type=int, default=8765, metavar="P",
+                   help="port to listen on (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", metavar="HOST",
+                   help="address to listen on (default 127.0.0.1, this machine only; "
+                        "0.0.0.0 lets students on the same network connect)")
+    p.add_argument("--toy", action="store_true",
+                   help="start in the toy country (3 towns, 60 villages) instead of Norway")
+    p.add_argument("--no-browser", action="store_true",
+                   help="do not open a browser (just print the address)")
+    p.set_defaults(func=cmd_app)
 
     p = sub.add_parser("params", help="list the parameter registry")
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")

@@ -209,7 +209,10 @@ def _load_chain(path: Path, seen: list[Path]) -> tuple[Sourced, list[Path]]:
     return deep_merge(base, doc), [resolved, *files]
 
 
-def _pydantic_problems(err: ValidationError, src: Sourced) -> list[Problem]:
+def _pydantic_problems(err: ValidationError, src: Sourced,
+                       root: type[BaseModel] | None = None) -> list[Problem]:
+    """pydantic's errors as problems with file, line and key; unknown keys get a did-you-mean
+    from the schema at that place (``root`` is the file's schema; default: scenario)."""
     problems = []
     for e in err.errors():
         loc: KeyPath = tuple(p for p in e["loc"] if not (isinstance(p, str) and "[" in p))
@@ -218,7 +221,7 @@ def _pydantic_problems(err: ValidationError, src: Sourced) -> list[Problem]:
         file, line = src.where(loc)
         value = e.get("input")
         if e["type"] == "extra_forbidden":
-            parent = _schema_at(loc[:-1])
+            parent = _schema_at(loc[:-1], root or ScenarioSchema)
             hint = ""
             if parent is not None:
                 close = difflib.get_close_matches(str(loc[-1]), list(parent.model_fields), n=1)
@@ -236,8 +239,8 @@ def _pydantic_problems(err: ValidationError, src: Sourced) -> list[Problem]:
     return problems
 
 
-def _schema_at(path: KeyPath) -> type[BaseModel] | None:
-    model: type[BaseModel] = ScenarioSchema
+def _schema_at(path: KeyPath, root: type[BaseModel]) -> type[BaseModel] | None:
+    model = root
     for part in path:
         field = model.model_fields.get(str(part))
         if field is None:

@@ -1,42 +1,49 @@
-"""Sensitivity sweeps: a design over registry parameters, every point x replicate run, results
-written as they complete (Parquet parts), resumable, and SALib indices per indicator.
+"""Sweep files: a base scenario, the factors to vary (registry parameters or settlement levers,
+each a range or a distribution), a design, replicates, the indicators to analyse and the
+conditions to explain by scenario discovery.
 
-A run's seed depends only on its replicate number (the same seeds at every point: common
-random numbers across the design), so results are identical for any number of workers, and a
-rerun skips the runs already written.
+Designs are drawn on the unit cube (SALib's samplers, SciPy's Latin hypercube) and mapped to
+each factor's natural units through its quantile function, so a distribution is as easy to
+sweep as a range. Running is in sweep_runner.py, analysis in sweep_analysis.py.
 """
 
 from __future__ import annotations
 
-import os
-import time
+import difflib
+import hashlib
+import json
 from collections.abc import Callable
-from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy import stats
 from scipy.stats import qmc
 
-from .ensemble import _pool, flatten, stop_pool
+from .inputs import Inputs
 from .parameters import BY_NAME, Params
-from .randomness import replicate_seeds
 from .scenario import Scenario, _pydantic_problems, load_scenario
-from .yamlsource import InputError, Problem, load_yaml
+from .yamlsource import InputError, Problem, Sourced, dotted, load_yaml
 
 Design = Literal["grid", "random", "lhs", "sobol", "morris"]
+DISTRIBUTIONS = ("uniform", "normal", "triangular")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class Range(_Strict):
-    low: float
-    high: float
+class Discovery(_Strict):
+    """A condition on one indicator for PRIM to explain with a box in parameter space."""
+
+    indicator: str = Field(description="indicator id (as in indices.csv / summary.json)")
+    above: float | None = Field(None, description="the condition: indicator above this value")
+    below: float | None = Field(None, description="... or below this value")
+    threshold: float = Field(0.8, gt=0, le=1, description="PRIM: wanted share of runs inside "
+                                                          "the box meeting the condition")
 
 
 class SweepSchema(_Strict):
@@ -47,228 +54,284 @@ class SweepSchema(_Strict):
     samples: int = Field(ge=1, le=100_000, description="grid: levels per parameter; random/"
                                                        "lhs: points; sobol: base N; morris: "
                                                        "trajectories r")
+    levels: int = Field(4, ge=2, le=20, description="morris: grid levels")
     replicates: int = Field(1, ge=1, le=1000)
     seed: int = Field(0, ge=0)
-    parameters: dict[str, Range]
+    parameters: dict[str, Any] = Field(min_length=1)
     indicators: list[str] = Field(min_length=1)
+    discover: list[Discovery] = Field(default_factory=list)
 
+
+# --- settlement levers: sweepable inputs that are not registry parameters --------------------
+
+@dataclass(frozen=True)
+class Lever:
+    """A scenario lever outside the parameter registry (it changes the inputs, not params)."""
+
+    low: float
+    high: float
+    unit: str
+    meaning: str
+    kind: Literal["float", "int"]
+    apply: Callable[[Inputs, float], Inputs]
+
+
+def _exclude_below(inputs: Inputs, value: float) -> Inputs:
+    return replace(inputs, allocation=replace(inputs.allocation,
+                                              exclude_below_population=int(value)))
+
+
+def _volume_factor(inputs: Inputs, value: float) -> Inputs:
+    return replace(inputs, volumes={y: v * value for y, v in inputs.volumes.items()})
+
+
+LEVERS: dict[str, Lever] = {
+    "settlement.exclude_below_population": Lever(
+        0, 50_000, "persons", "no settlement in municipalities with fewer inhabitants", "int",
+        _exclude_below),
+    "settlement.volume_factor": Lever(
+        0.1, 5.0, "x", "every year's settlement volume multiplied by this", "float",
+        _volume_factor),
+}
+
+
+# --- factors ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Factor:
+    """One swept factor: its distribution on [low, high] and how a unit draw maps to it."""
+
+    name: str
+    distribution: str
+    low: float
+    high: float
+    kind: str = "float"
+    mean: float | None = None
+    sd: float | None = None
+    mode: float | None = None
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Natural units from unit-cube draws (the quantile function; ints rounded)."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        if self.distribution == "normal":
+            a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+            x = stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd)
+        elif self.distribution == "triangular":
+            c = (self.mode - self.low) / (self.high - self.low)
+            x = stats.triang.ppf(u, c, loc=self.low, scale=self.high - self.low)
+        else:
+            x = self.low + u * (self.high - self.low)
+        x = np.clip(x, self.low, self.high)
+        return np.round(x) if self.kind in ("int", "bool") else x
+
+    def describe(self) -> str:
+        if self.distribution == "normal":
+            return f"normal(mean {self.mean:g}, sd {self.sd:g}) on [{self.low:g}, {self.high:g}]"
+        if self.distribution == "triangular":
+            return f"triangular({self.low:g}, mode {self.mode:g}, {self.high:g})"
+        return f"uniform [{self.low:g}, {self.high:g}]"
+
+
+def _bounds(name: str) -> tuple[float, float, str] | None:
+    if name in BY_NAME:
+        p = BY_NAME[name]
+        return p.low, p.high, p.kind
+    if name in LEVERS:
+        lever = LEVERS[name]
+        return lever.low, lever.high, lever.kind
+    return None
+
+
+def _number(spec: dict[str, Any], key: str) -> float | None:
+    v = spec.get(key)
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float) or v != v:
+        return None
+    return float(v)
+
+
+def _factor(name: str, spec: Any, where: Callable[[str], Problem]) -> Factor | Problem:
+    """Check one entry of `parameters` (a range or a distribution) against the registry."""
+    bounds = _bounds(name)
+    if bounds is None:
+        close = difflib.get_close_matches(name, [*BY_NAME, *LEVERS], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return where(f"unknown parameter{hint}; allowed: a registry name (see `secmig "
+                     f"params`) or a settlement lever: {', '.join(LEVERS)}")
+    reg_low, reg_high, kind = bounds
+    if not isinstance(spec, dict):
+        return where(f"got {spec!r}; allowed: a range {{low: L, high: H}} or a distribution "
+                     f"{{distribution: normal, mean: M, sd: S}} / {{distribution: triangular, "
+                     f"low: L, mode: M, high: H}}")
+    dist = spec.get("distribution", "uniform")
+    if dist not in DISTRIBUTIONS:
+        return where(f"distribution: got {dist!r}; allowed: {', '.join(DISTRIBUTIONS)}")
+    allowed = {"uniform": {"low", "high"}, "normal": {"mean", "sd", "low", "high"},
+               "triangular": {"low", "mode", "high"}}[dist] | {"distribution"}
+    extra = sorted(set(spec) - allowed)
+    if extra:
+        return where(f"unknown key {extra[0]!r} for a {dist} factor; allowed keys: "
+                     f"{', '.join(sorted(allowed))}")
+    need = {"uniform": ("low", "high"), "normal": ("mean", "sd"),
+            "triangular": ("low", "mode", "high")}[dist]
+    for key in (*need, *(k for k in ("low", "high") if k in spec)):
+        if _number(spec, key) is None:
+            return where(f"{key}: got {spec.get(key)!r}; allowed: a number"
+                         + (" (required)" if key not in spec else ""))
+    low = _number(spec, "low") if "low" in spec else reg_low
+    high = _number(spec, "high") if "high" in spec else reg_high
+    inside = f"inside the registry range [{reg_low:g}, {reg_high:g}]"
+    if not (reg_low <= low < high <= reg_high):
+        return where(f"range [{low:g}, {high:g}] must increase and lie {inside}")
+    mean, sd, mode = _number(spec, "mean"), _number(spec, "sd"), _number(spec, "mode")
+    if dist == "normal" and (sd is None or sd <= 0 or not low <= mean <= high):
+        return where(f"normal: mean {mean:g} must lie in [{low:g}, {high:g}] and sd {sd:g} "
+                     "must be > 0")
+    if dist == "triangular" and not low <= mode <= high:
+        return where(f"triangular: mode {mode:g} must lie in [{low:g}, {high:g}]")
+    return Factor(name, dist, low, high, kind, mean, sd, mode)
+
+
+@cache
+def _indicator_ids(start: int, end: int) -> tuple[str, ...]:
+    """Every indicator id a run over these years reports (from a tiny run: exact, not a list
+    kept by hand)."""
+    from .api import run
+    from .ensemble import flatten
+    from .inputs import default_inputs
+
+    res = run(Params(), 0, default_inputs(start, end).scaled(0.01))
+    return tuple(flatten(res.indicators()))
+
+
+# --- the sweep -------------------------------------------------------------------------------
 
 @dataclass
 class Sweep:
-    """A loaded sweep: the base scenario, the varied parameters and the design."""
+    """A loaded sweep: the base scenario, the factors and the design."""
 
     schema: SweepSchema
     path: Path
     base: Scenario
-    names: list[str]
-    low: np.ndarray
-    high: np.ndarray
+    factors: list[Factor]
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.factors]
 
     @property
     def problem(self) -> dict[str, Any]:
-        """The SALib problem definition."""
-        return {"num_vars": len(self.names), "names": self.names,
-                "bounds": [[lo, hi] for lo, hi in zip(self.low, self.high, strict=True)]}
+        """The SALib problem, on the unit cube (factors map from it through their quantiles)."""
+        return {"num_vars": len(self.factors), "names": self.names,
+                "bounds": [[0.0, 1.0]] * len(self.factors)}
 
-    def points(self) -> np.ndarray:
-        """The design: one row per point, one column per parameter (natural units)."""
-        sch, p = self.schema, len(self.names)
+    def unit_points(self) -> np.ndarray:
+        """The design on [0, 1]^p: one row per point (deterministic in the sweep's seed)."""
+        sch, p = self.schema, len(self.factors)
         if sch.design == "morris":
             from SALib.sample import morris
 
-            return morris.sample(self.problem, sch.samples, num_levels=4, seed=sch.seed)
+            return morris.sample(self.problem, sch.samples, num_levels=sch.levels, seed=sch.seed)
         if sch.design == "sobol":
             from SALib.sample import sobol
 
             return sobol.sample(self.problem, sch.samples, calc_second_order=False,
                                 seed=sch.seed)
         if sch.design == "grid":
-            axes = [np.linspace(lo, hi, sch.samples) for lo, hi in zip(self.low, self.high,
-                                                                        strict=True)]
+            axes = [np.linspace(0, 1, sch.samples) if f.distribution == "uniform"
+                    else (np.arange(sch.samples) + 0.5) / sch.samples for f in self.factors]
             return np.array(np.meshgrid(*axes, indexing="ij")).reshape(p, -1).T
-        unit = (qmc.LatinHypercube(d=p, seed=sch.seed).random(sch.samples)
-                if sch.design == "lhs" else
-                np.random.default_rng(sch.seed).random((sch.samples, p)))
-        return self.low + unit * (self.high - self.low)
+        if sch.design == "lhs":
+            return qmc.LatinHypercube(d=p, seed=sch.seed).random(sch.samples)
+        return np.random.default_rng(sch.seed).random((sch.samples, p))
+
+    def points(self) -> np.ndarray:
+        """The design in natural units."""
+        unit = self.unit_points()
+        return np.column_stack([f.ppf(unit[:, j]) for j, f in enumerate(self.factors)])
+
+    def setup(self, values: dict[str, float]) -> tuple[Params, Inputs]:
+        """Parameters and inputs of one design point: the base scenario with these values."""
+        inputs = self.base.inputs
+        overrides = {}
+        for name, v in values.items():
+            if name in LEVERS:
+                inputs = LEVERS[name].apply(inputs, v)
+            else:
+                overrides[name] = v
+        return Params({**dict(self.base.params), **overrides}), inputs
+
+    def fingerprint(self) -> str:
+        """What the rows of an output folder depend on: a resumed sweep must match it."""
+        base = self.base.resolved()
+        base.pop("name", None), base.pop("description", None)
+        blob = json.dumps({"points": np.round(self.points(), 12).tolist(), "names": self.names,
+                           "replicates": self.schema.replicates, "seed": self.schema.seed,
+                           "indicators": self.schema.indicators, "base": base},
+                          sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Read and check a sweep file (errors name file, line, key and what is allowed)."""
+    """Read and check a sweep file; every problem names file, line, key and what is allowed."""
+    path = Path(path)
     src = load_yaml(path)
     if not isinstance(src.data, dict):
         raise InputError([Problem(str(path), 1, "", "a sweep file must be a mapping")])
     try:
         schema = SweepSchema.model_validate(src.data)
     except ValidationError as err:
-        raise InputError(_pydantic_problems(err, src)) from None
+        raise InputError(_pydantic_problems(err, src, SweepSchema)) from None
     problems: list[Problem] = []
-    names, low, high = [], [], []
-    for name, rng in schema.parameters.items():
-        file, line = src.where(("parameters", name))
-        p = BY_NAME.get(name)
-        if p is None:
-            problems.append(Problem(file, line, f"parameters.{name}", "unknown parameter; see "
-                                    "`secmig params`"))
-            continue
-        if not (p.low <= rng.low < rng.high <= p.high):
-            problems.append(Problem(file, line, f"parameters.{name}",
-                                    f"range [{rng.low}, {rng.high}] must increase and lie "
-                                    f"inside the registry range [{p.low:g}, {p.high:g}]"))
-        names.append(name)
-        low.append(rng.low)
-        high.append(rng.high)
-    base_path = Path(path).parent / schema.base
+    factors = _factors(schema, src, problems)
+    base: Scenario | None = None
+    base_path = path.parent / schema.base
     try:
         base = load_scenario(base_path)
     except InputError as err:
         problems.extend(err.problems)
+    if base is not None:
+        _check_indicators(schema, src, base, problems)
+    if schema.design == "grid" and schema.samples ** max(len(factors), 1) > 1_000_000:
+        problems.append(_at(src, ("samples",), f"a grid of {schema.samples} levels over "
+                            f"{len(factors)} parameters has more than a million points; use "
+                            "lhs, sobol or morris"))
     if problems:
         raise InputError(problems)
-    return Sweep(schema, Path(path), base, names, np.array(low), np.array(high))
+    return Sweep(schema, path, base, factors)
 
 
-def _run_one(params: Params, inputs: Any, seed: np.random.SeedSequence, run_id: int,
-             point: int, replicate: int, values: dict[str, float], indicators: list[str]
-             ) -> dict[str, Any]:
-    """Worker: one run -> one result row (never raises: a failure is a row too)."""
-    from .api import run
-
-    t0 = time.perf_counter()
-    row: dict[str, Any] = {"run_id": run_id, "point": point, "replicate": replicate, **values}
-    try:
-        flat = flatten(run(params, seed, inputs).indicators())
-        row.update({k: flat.get(k, float("nan")) for k in indicators})
-        row.update(status="ok", error="")
-    except Exception as err:
-        row.update({k: float("nan") for k in indicators})
-        row.update(status="failed", error=f"{type(err).__name__}: {err}")
-    row["duration_s"] = time.perf_counter() - t0
-    return row
+def _at(src: Sourced, key: tuple[Any, ...], msg: str) -> Problem:
+    file, line = src.where(key)
+    return Problem(file, line, dotted(key), msg)
 
 
-def done_runs(out: Path) -> pd.DataFrame:
-    """Every run already written (from the Parquet parts)."""
-    parts = sorted((out / "runs").glob("part-*.parquet"))
-    if not parts:
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+def _factors(schema: SweepSchema, src: Sourced, problems: list[Problem]) -> list[Factor]:
+    factors = []
+    for name, spec in schema.parameters.items():
+        got = _factor(name, spec, lambda msg, n=name: _at(src, ("parameters", n), msg))
+        if isinstance(got, Problem):
+            problems.append(got)
+        else:
+            factors.append(got)
+    return factors
 
 
-def _flush(out: Path, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    runs = out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    first = min(r["run_id"] for r in rows)
-    tmp = runs / f".part-{first:08d}-{len(rows)}.tmp"
-    pd.DataFrame(rows).sort_values("run_id").to_parquet(tmp, index=False)
-    os.replace(tmp, runs / f"part-{first:08d}-{len(rows)}.parquet")  # atomic: whole or none
-    rows.clear()
+def _check_indicators(schema: SweepSchema, src: Sourced, base: Scenario,
+                      problems: list[Problem]) -> None:
+    ids = _indicator_ids(base.inputs.start, base.inputs.end)
 
+    def check(name: str, key: tuple[Any, ...]) -> None:
+        if name not in ids:
+            close = difflib.get_close_matches(name, ids, n=1, cutoff=0.5)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(_at(src, key, f"unknown indicator {name!r}{hint}; allowed: the "
+                                f"ids in a run's summary.json, e.g. retention_5y, "
+                                f"hoover_index, share_in_10_largest"))
 
-def _collect(rows: Any, pending: list[dict[str, Any]], out: Path,
-             on_done: Callable[[int, bool], None] | None, flush_every: int) -> None:
-    """Keep each finished row, report it, and write a part every ``flush_every`` rows."""
-    for row in rows:
-        pending.append(row)
-        if on_done:
-            on_done(1, row["status"] == "ok")
-        if len(pending) >= flush_every:
-            _flush(out, pending)
-
-
-def _run_on_dask(tasks: list[tuple], scheduler: str, jobs: int, pending: list[dict[str, Any]],
-                 out: Path, on_done: Callable[[int, bool], None] | None,
-                 flush_every: int) -> None:
-    """The same tasks on a Dask distributed cluster: 'local' starts a LocalCluster on
-    loopback with ``jobs`` worker processes, anything else is a scheduler address."""
-    from distributed import Client, LocalCluster
-    from distributed import as_completed as dask_completed
-
-    cluster = (LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                            dashboard_address=None, host="127.0.0.1")
-               if scheduler == "local" else None)
-    client = Client(cluster if cluster is not None else scheduler)
-    try:
-        futures = [client.submit(_run_one, *t, pure=False) for t in tasks]
-        _collect((f.result() for f in dask_completed(futures)), pending, out, on_done,
-                 flush_every)
-    finally:
-        _flush(out, pending)
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def run_sweep(sweep: Sweep, out: Path, jobs: int = 1,
-              on_done: Callable[[int, bool], None] | None = None,
-              flush_every: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
-    """Run every point x replicate not yet written; returns all rows, sorted by run id.
-    ``scheduler`` runs them on Dask ('local' or an address) instead of local processes."""
-    sch = sweep.schema
-    points = sweep.points()
-    seeds = replicate_seeds(sch.seed, sch.replicates)
-    out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(points, columns=sweep.names).rename_axis("point").to_csv(out / "design.csv")
-    done = set(done_runs(out).get("run_id", pd.Series(dtype=int)).tolist())
-    tasks = []
-    for i, x in enumerate(points):
-        values = {n: float(v) for n, v in zip(sweep.names, x, strict=True)}
-        params = Params({**dict(sweep.base.params), **values})
-        for r in range(sch.replicates):
-            run_id = i * sch.replicates + r
-            if run_id not in done:
-                tasks.append((params, sweep.base.inputs, seeds[r], run_id, i, r, values,
-                              sch.indicators))
-    pending: list[dict[str, Any]] = []
-    # small sweeps write every run; large ones in parts of up to 8 (fewer files)
-    flush_every = flush_every or max(1, min(8, len(tasks) // 20))
-    if scheduler and tasks:
-        _run_on_dask(tasks, scheduler, max(jobs, 1), pending, out, on_done, flush_every)
-    elif jobs <= 1:
-        try:
-            _collect((_run_one(*t) for t in tasks), pending, out, on_done, flush_every)
-        finally:
-            _flush(out, pending)  # whatever finished is kept, also on an interrupt
-    else:
-        pool = _pool(jobs)
-        try:
-            futures = [pool.submit(_run_one, *t) for t in tasks]
-            _collect((f.result() for f in as_completed(futures)), pending, out, on_done,
-                     flush_every)
-        finally:
-            _flush(out, pending)  # whatever finished is kept, also on an interrupt
-            stop_pool(pool)
-    _flush(out, pending)
-    return done_runs(out).sort_values("run_id").reset_index(drop=True)
-
-
-def analyse(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
-    """Sensitivity indices per indicator (SALib: Morris mu*, sigma; Sobol S1, ST with
-    confidence intervals), on the mean over replicates at each design point."""
-    sch = sweep.schema
-    points = sweep.points()
-    ok = rows[rows["status"] == "ok"]
-    means = ok.groupby("point")[sch.indicators].mean().reindex(range(len(points)))
-    out = []
-    for ind in sch.indicators:
-        y = means[ind].to_numpy(dtype=float)
-        if np.isnan(y).any():
-            continue  # incomplete or failed points: no indices for this indicator
-        if sch.design == "morris":
-            from SALib.analyze import morris
-
-            res = morris.analyze(sweep.problem, points, y, num_levels=4, seed=sch.seed)
-            for i, n in enumerate(sweep.names):
-                out.append({"indicator": ind, "parameter": n, "mu_star": res["mu_star"][i],
-                            "mu_star_conf": res["mu_star_conf"][i], "sigma": res["sigma"][i],
-                            "mu": res["mu"][i]})
-        elif sch.design == "sobol":
-            from SALib.analyze import sobol
-
-            res = sobol.analyze(sweep.problem, y, calc_second_order=False, seed=sch.seed)
-            for i, n in enumerate(sweep.names):
-                out.append({"indicator": ind, "parameter": n, "S1": res["S1"][i],
-                            "S1_conf": res["S1_conf"][i], "ST": res["ST"][i],
-                            "ST_conf": res["ST_conf"][i]})
-    return pd.DataFrame(out)
+    for i, name in enumerate(schema.indicators):
+        check(name, ("indicators", i))
+    for i, d in enumerate(schema.discover):
+        check(d.indicator, ("discover", i, "indicator"))
+        if (d.above is None) == (d.below is None):
+            problems.append(_at(src, ("discover", i), "give exactly one of 'above' or 'below' "
+                                "(the condition PRIM explains)"))

@@ -1,0 +1,132 @@
+"""Speed of sensitivity sweeps (not a timed test: run by hand, figures go in docs/sweeps.md).
+
+    python benchmarks/bench_sweep.py            # the example Morris sweep, three ways (~15 min)
+    python benchmarks/bench_sweep.py --quick    # r = 4 instead of 20 (about 3 minutes)
+
+Measures, on sweeps/morris-example.yaml (10 parameters, r = 20: 220 points x 2 replicates =
+440 full 2010-2023 baseline runs):
+1. `secmig sweep` as a user runs it (2 local worker processes, analysis and report included);
+2. the same runs on a Dask LocalCluster with 1 worker, then with 2 workers (cluster start
+   included), and the speed-up;
+and checks that the three give identical rows. Writes a markdown table to stdout, the
+figures to benchmarks/results/sweep.json and a bar chart to docs/sweeps/benchmark.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "sweeps" / "morris-example.yaml"
+
+
+def _sweep_file(tmp: Path, samples: int | None) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8").replace("../scenarios/",
+                                                       f"{REPO / 'scenarios'}/")
+    if samples:
+        text = text.replace("samples: 20 ", f"samples: {samples} ")
+    path = tmp / "sweep.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _dask(path: Path, out: Path, workers: int) -> float:
+    code = ("import sys, time; from pathlib import Path\n"
+            "from simulation.sweep import load_sweep\n"
+            "from simulation.sweep_runner import run_sweep\n"
+            "if __name__ == '__main__':\n"
+            "    s = load_sweep(sys.argv[1]); t = time.perf_counter()\n"
+            "    run_sweep(s, Path(sys.argv[2]), int(sys.argv[3]), scheduler='local')\n"
+            "    print(time.perf_counter() - t)\n")
+    script = out.parent / "dask_child.py"
+    script.write_text(code, encoding="utf-8")
+    res = subprocess.run([sys.executable, str(script), str(path), str(out), str(workers)],
+                         capture_output=True, text=True, check=True)
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def _rows(out: Path):
+    from simulation.sweep_runner import done_runs
+
+    return done_runs(out).drop(columns="duration_s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="r = 4 trajectories instead of 20")
+    args = ap.parse_args()
+    secmig = shutil.which("secmig") or str(Path(sys.executable).parent / "secmig")
+    results: dict[str, object] = {"machine": f"{platform.processor() or platform.machine()}, "
+                                             f"{os.cpu_count()} cores",
+                                  "python": platform.python_version()}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        path = _sweep_file(tmp, 4 if args.quick else None)
+        t = time.perf_counter()
+        subprocess.run([secmig, "sweep", str(path), "--jobs", "2", "--out", str(tmp / "cli"),
+                        "--quiet"], check=True, capture_output=True)
+        results["cli_2_processes_s"] = time.perf_counter() - t
+        runs = len(_rows(tmp / "cli"))
+        results["runs"] = runs
+        results["dask_1_worker_s"] = _dask(path, tmp / "dask1", 1)
+        results["dask_2_workers_s"] = _dask(path, tmp / "dask2", 2)
+        results["dask_speedup"] = results["dask_1_worker_s"] / results["dask_2_workers_s"]
+        same = all(_rows(tmp / "cli").equals(_rows(tmp / k)) for k in ("dask1", "dask2"))
+        results["identical_rows"] = same
+        if not args.quick:
+            figs = REPO / "docs" / "sweeps"
+            figs.mkdir(parents=True, exist_ok=True)
+            for name in ("indices.png", "morris_mu_sigma.png"):
+                shutil.copy(tmp / "cli" / "figures" / name, figs / name)
+            for png in (tmp / "cli" / "figures").glob("prim_*.png"):
+                shutil.copy(png, figs / png.name)
+            shutil.copy(tmp / "cli" / "indices.csv", figs / "indices.csv")
+            shutil.copy(tmp / "cli" / "discovery.csv", figs / "discovery.csv")
+    print(f"| measure ({runs} runs) | result | target |\n|---|---|---|")
+    print(f"| `secmig sweep`, 2 local processes (incl. report) | "
+          f"{results['cli_2_processes_s'] / 60:.1f} min | < 20 min |")
+    print(f"| Dask LocalCluster, 1 worker | {results['dask_1_worker_s'] / 60:.1f} min | |")
+    print(f"| Dask LocalCluster, 2 workers | {results['dask_2_workers_s'] / 60:.1f} min | |")
+    print(f"| speed-up 2 vs 1 worker | {results['dask_speedup']:.2f}x | >= 1.7x |")
+    print(f"| identical rows (local, Dask 1, Dask 2) | {'yes' if same else 'NO'} | yes |")
+    if not args.quick:
+        out = REPO / "benchmarks" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "sweep.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        _figure(results, REPO / "docs" / "sweeps" / "benchmark.png")
+
+
+def _figure(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = ["secmig sweep\n2 processes", "Dask\n1 worker", "Dask\n2 workers"]
+    minutes = [results[k] / 60 for k in ("cli_2_processes_s", "dask_1_worker_s",
+                                         "dask_2_workers_s")]
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=110)
+    ax.bar(labels, minutes, color=["#1f5f8b", "#9aa5ad", "#d35400"])
+    ax.axhline(20, ls="--", color="#b03a2e", lw=1)
+    ax.text(2.4, 20, "20 min target", va="bottom", ha="right", fontsize=8, color="#b03a2e")
+    for i, m in enumerate(minutes):
+        ax.text(i, m, f"{m:.1f} min", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("wall time (minutes)")
+    ax.set_title(f"Morris example sweep, {results['runs']} runs "
+                 f"(Dask speed-up {results['dask_speedup']:.2f}x)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
