@@ -85,8 +85,11 @@ def main() -> None:
         if not args.quick:
             figs = REPO / "docs" / "sweeps"
             figs.mkdir(parents=True, exist_ok=True)
-            for name in ("indices.png", "morris_mu_sigma.png"):
+            for name in ("indices.png", "morris_mu_sigma.png",
+                         "scatter_share_in_10_largest.png"):
                 shutil.copy(tmp / "cli" / "figures" / name, figs / name)
+            for png in figs.glob("prim_*.png"):
+                png.unlink()
             for png in (tmp / "cli" / "figures").glob("prim_*.png"):
                 shutil.copy(png, figs / png.name)
             shutil.copy(tmp / "cli" / "indices.csv", figs / "indices.csv")

@@ -134,16 +134,17 @@ class Box:
                 f"{self.density:.2f}): " + "; ".join(parts) + ".")
 
 
-def _num(x: float) -> str:
+def fmt_limit(x: float) -> str:
+    """A box limit for people: whole persons with a thin space, else three digits."""
     return f"{x:,.0f}".replace(",", " ") if abs(x) >= 1000 else f"{x:.3g}"
 
 
 def _range_words(low: float, high: float, restricted: str) -> str:
     if restricted == "low":
-        return f">= {_num(low)}"
+        return f">= {fmt_limit(low)}"
     if restricted == "high":
-        return f"<= {_num(high)}"
-    return f"in [{_num(low)}, {_num(high)}]"
+        return f"<= {fmt_limit(high)}"
+    return f"in [{fmt_limit(low)}, {fmt_limit(high)}]"
 
 
 def condition_text(d: Discovery) -> str:

@@ -17,7 +17,7 @@ from . import report
 from .ensemble_output import HEADLINES
 from .parameters import BY_NAME
 from .sweep import LEVERS, Sweep
-from .sweep_analysis import RANK_BY, Box, condition_text, ranking
+from .sweep_analysis import RANK_BY, Box, condition_text, fmt_limit, ranking
 
 LABEL = {key: text for key, text, _ in HEADLINES}
 BLUE, ORANGE, GREY = "#1f5f8b", "#d35400", "#9aa5ad"
@@ -98,7 +98,7 @@ def scatter(sweep: Sweep, rows: pd.DataFrame, indicator: str, path: Path,
     hit = box.meets(ok[indicator]).to_numpy() if box is not None and box.hits else None
     for ax, name in zip(axes, sweep.names, strict=True):
         colours = np.where(hit, ORANGE, BLUE) if hit is not None else BLUE
-        ax.scatter(ok[name], ok[indicator], s=6, c=colours, alpha=0.6, linewidths=0)
+        ax.scatter(ok[name], ok[indicator], s=10, c=colours, alpha=0.6, linewidths=0)
         ax.set_xlabel(name, fontsize=7)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
@@ -127,7 +127,8 @@ def prim_figure(sweep: Sweep, box: Box, path: Path) -> Path:
         lo, hi = (r.low - f.low) / (f.high - f.low), (r.high - f.low) / (f.high - f.low)
         right.barh(i, 1, color="#e6eaed")
         right.barh(i, hi - lo, left=lo, color=BLUE)
-        right.text(1.01, i, f"{r.low:.3g} .. {r.high:.3g}", va="center", fontsize=7)
+        right.text(1.01, i, f"{fmt_limit(r.low)} .. {fmt_limit(r.high)}", va="center",
+                   fontsize=7)
     right.set_yticks(range(len(box.limits)), box.limits["parameter"], fontsize=7)
     right.set_xlim(0, 1.35)
     right.set_xlabel("position in the swept range (0 = low, 1 = high)", fontsize=8)
@@ -177,6 +178,8 @@ def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: l
     """Figures into ``out/figures`` and ``out/report.html`` (self-contained)."""
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
+    for old in figs.glob("*.png"):  # a condition or indicator dropped since the last report
+        old.unlink()
     sch = sweep.schema
     ok = int((rows["status"] == "ok").sum()) if not rows.empty else 0
     failed = len(rows) - ok

@@ -1,0 +1,105 @@
+"""The Solara page: Mesa's SolaraViz (controls, step/play/pause/reset, model rebuilt from
+the sliders) around the secmig dashboard (map, headline numbers, charts).
+
+Served by ``secmig app`` (see serve.py); ``solara run simulation.app.page`` works too.
+``SECMIG_APP_WORLD=toy`` starts in the toy country.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from typing import Any
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from ..parameters import calibrated
+from . import views
+from .teaching_model import NORWAY, TOY, WORLDS, TeachingModel
+
+# Vuetify hides a slider's value unless it is being dragged; students need to see it
+SHOW_SLIDER_VALUES = (".v-slider__thumb-label-container{display:block !important}"
+                      ".v-input__slider{margin-top:20px}")
+PLAY_INTERVAL_MS = 400  # one simulated year per 0.4 s when playing: slow enough to watch
+
+
+def start_world() -> str:
+    """The world the app opens with (``secmig app --toy`` sets the variable)."""
+    return TOY if os.environ.get("SECMIG_APP_WORLD", "").lower() == "toy" else NORWAY
+
+
+def model_params() -> dict[str, Any]:
+    """The lesson's controls, in SolaraViz's format; values start at the calibrated model."""
+    cal = calibrated()
+    return {
+        "world": {"type": "Select", "value": start_world(), "values": list(WORLDS),
+                  "label": "World"},
+        "network_strength": {"type": "SliderFloat", "value": round(cal.dest_network_effect, 2),
+                             "min": 0.0, "max": 2.0, "step": 0.1,
+                             "label": "Network strength (co-ethnic pull)"},
+        "rights_years": {"type": "SliderInt", "value": int(cal.rights_years), "min": 0,
+                         "max": 10, "step": 1, "label": "Rights years (tied to settlement place)"},
+        "job_exemption": {"type": "Checkbox", "value": bool(cal.job_move_exemption),
+                          "label": "Job exemption (a move to a job keeps rights)"},
+        "exclude_below": {"type": "SliderInt", "value": 0, "min": 0, "max": 20_000,
+                          "step": 1000, "label": "No settlement below population"},
+        "volume_percent": {"type": "SliderInt", "value": 100, "min": 25, "max": 200,
+                           "step": 25, "label": "Yearly settlement volume (% of normal)"},
+        "seed": {"type": "SliderInt", "value": 1, "min": 1, "max": 100, "step": 1,
+                 "label": "Seed"},
+    }
+
+
+def initial_model() -> TeachingModel:
+    """A model with the controls' starting values (what Reset would build)."""
+    return TeachingModel(**{k: v["value"] for k, v in model_params().items()})
+
+
+measure = solara.reactive(views.NET)  # the map's colour (per browser session)
+
+
+def _headline_html(model: TeachingModel) -> str:
+    cells = "".join(
+        f'<div class="kpi" data-key="{escape(k)}" style="margin-right:28px">'
+        f'<div style="font-size:12px;color:#666">{escape(k)}</div>'
+        f'<div class="kpi-value" style="font-size:22px;font-weight:500">{escape(v)}</div></div>'
+        for k, v in views.headline(model).items())
+    c = model.controls
+    rules = (f"network strength {c['network strength']:.1f} · rights {c['rights years']} years"
+             f" · job exemption {'on' if c['job exemption'] else 'off'} · no settlement below "
+             f"{c['exclude below']:,} inhabitants · volume {c['volume %']} % · seed {c['seed']}")
+    return (f'<div class="headline" style="display:flex;flex-wrap:wrap">{cells}</div>'
+            f'<div class="rules" style="font-size:12px;color:#555;margin-top:4px">'
+            f'{escape(model.world_name)}, {model.inputs.start}-{model.inputs.end}. '
+            f'This run: {escape(rules)}. Changed a control? Press <b>Reset</b> to start a new '
+            f'run with it, then <b>Step</b> or ▶.</div>')
+
+
+@solara.component
+def Dashboard(model: TeachingModel) -> None:  # noqa: N802 (Solara components are CamelCase)
+    """Headline numbers, the map and the four charts; redrawn after every step."""
+    update_counter.get()  # SolaraViz bumps this after each step
+    with solara.Column(style={"padding": "8px 16px"}):
+        solara.HTML(tag="div", unsafe_innerHTML=_headline_html(model))
+        with solara.ColumnsResponsive(default=12, large=[5, 7]):
+            with solara.Column():
+                solara.Select("Colour the map by", values=list(views.MEASURES), value=measure)
+                solara.HTML(tag="div", unsafe_innerHTML=views.map_svg(model, measure.value))
+                solara.Text("Hover over a circle for the municipality and its numbers.",
+                            style={"font-size": "12px", "color": "#666"})
+            with solara.ColumnsResponsive(default=12, large=6):
+                for draw in (views.retention_svg, views.concentration_svg, views.split_svg,
+                             views.moves_svg):
+                    solara.HTML(tag="div", unsafe_innerHTML=draw(model))
+
+
+@solara.component
+def Page() -> None:  # noqa: N802
+    """One model per browser session; SolaraViz replaces it on Reset."""
+    model = solara.use_memo(lambda: solara.reactive(initial_model()), [])
+    solara.Style(SHOW_SLIDER_VALUES)
+    SolaraViz(model, components=[], model_params=model_params(),
+              name="secmig: refugees' secondary migration", play_interval=PLAY_INTERVAL_MS)
+    Dashboard(model.value)

@@ -1,0 +1,153 @@
+"""What the app shows, as SVG strings and numbers computed from a running TeachingModel.
+
+Kept apart from the Solara page so the drawing can be tested and timed without a browser:
+everything here is a pure function of the model's current state.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+
+from ..households import COUNTRY_GROUPS
+from .svg import DIVERGING, FONT, SEQUENTIAL, colours, legend_bar, line_chart, stacked_bars
+from .teaching_model import TeachingModel
+
+NET = "Net secondary migration"
+OUT = "Out-migration share of those settled"
+GROUP_LABELS = {g: g.capitalize() for g in COUNTRY_GROUPS if g != "other"}
+MEASURES: tuple[str, ...] = (NET, *(f"{n} share" for n in GROUP_LABELS.values()), OUT)
+MAP_W, MAP_H = 480, 540
+
+
+def measure_values(model: TeachingModel, measure: str) -> tuple[np.ndarray, str, bool]:
+    """Per-municipality values of a map measure, its legend title and whether it diverges
+    around zero (net migration) rather than running from low to high (shares)."""
+    geo = model.world.geography
+    if measure == NET:
+        return (1000.0 * model.net_moves / geo.population,
+                "Net secondary migration since start, per 1,000 inhabitants", True)
+    if measure == OUT:
+        return model.out_migration_share(), "Share of those settled here who have left", False
+    for g, label in GROUP_LABELS.items():
+        if measure == f"{label} share":
+            stock = model.stock.sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(stock > 0, model.stock[COUNTRY_GROUPS.index(g)] / stock, np.nan)
+            return share, f"{label}: share of refugee-background residents", False
+    raise ValueError(f"unknown measure {measure!r} (allowed: {', '.join(MEASURES)})")
+
+
+def _project(lat: np.ndarray, lon: np.ndarray, pad: float = 24.0) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
+    """Equirectangular projection around the mean latitude, fitted into the map box."""
+    k = np.cos(np.radians(lat.mean()))
+    x, y = (lon - lon.min()) * k, lat.max() - lat
+    span = max(x.max() / (MAP_W - 2 * pad), y.max() / (MAP_H - 2 * pad - 50), 1e-9)
+    return pad + x / span, pad + 50 + y / span
+
+
+def map_svg(model: TeachingModel, measure: str) -> str:
+    """One circle per municipality at its coordinates: area ~ refugee-background stock,
+    colour = the measure, hover = name and numbers."""
+    geo = model.world.geography
+    values, title, diverging = measure_values(model, measure)
+    stock = model.stock.sum(axis=0)
+    finite = values[np.isfinite(values)]
+    if diverging:
+        hi = float(np.percentile(np.abs(finite), 95)) if finite.size else 1.0
+        lo, stops, left, right = -max(hi, 1e-9), DIVERGING, f"{-hi:.0f} (loses)", \
+            f"+{hi:.0f} (gains)"
+    else:
+        lo, hi = 0.0, max(float(finite.max()) if finite.size else 1.0, 1e-9)
+        stops, left, right = SEQUENTIAL, "0 %", f"{100 * hi:.0f} %"
+    fill = colours(values, lo, hi, stops)
+    x, y = _project(geo.lat, geo.lon)
+    radius = 1.5 + 16.0 * np.sqrt(stock / max(stock.max(), 1.0))
+    out_share = model.out_migration_share()
+    marks = []
+    for i in np.argsort(-radius, kind="stable"):  # small circles on top of large ones
+        shown = (f"{values[i]:+.1f} per 1,000" if diverging else
+                 "no one settled" if np.isnan(values[i]) else f"{100 * values[i]:.1f} %")
+        left_share = "-" if np.isnan(out_share[i]) else f"{100 * out_share[i]:.0f} %"
+        tip = (f"{geo.names[i]} ({geo.table['county'].iat[i]})\n"
+               f"population {geo.population[i]:,}\n"
+               f"refugee background {stock[i]:,.0f}\n"
+               f"net secondary migration {model.net_moves[i]:+,.0f} persons\n"
+               f"settled here and left {left_share}\n{measure}: {shown}")
+        marks.append(f'<circle class="muni" data-code="{geo.codes[i]}" cx="{x[i]:.1f}" '
+                     f'cy="{y[i]:.1f}" r="{radius[i]:.1f}" fill="{fill[i]}">'
+                     f'<title>{escape(tip)}</title></circle>')
+    head = (f'<text x="12" y="18" style="{FONT};font-size:13px;font-weight:500">'
+            f'{escape(model.world_name)}: {geo.n} municipalities, circle area = refugee-'
+            f'background residents</text>')
+    style = ("<style>.muni{stroke:#555;stroke-width:.4;fill-opacity:.9}"
+             ".muni:hover{stroke:#000;stroke-width:2}</style>")
+    return (f'<svg class="secmig-map" data-municipalities="{geo.n}" viewBox="0 0 {MAP_W} '
+            f'{MAP_H}" width="100%" style="max-width:{MAP_W}px" '
+            f'xmlns="http://www.w3.org/2000/svg">{style}{head}'
+            f'{legend_bar(12, 42, 260, stops, left, right, title)}{"".join(marks)}</svg>')
+
+
+def retention_svg(model: TeachingModel) -> str:
+    """Pooled retention curve R(k), with the rights window marked."""
+    curve = model.retention_curve()
+    rights = model.params.rights_years
+    x_max = max(10.0, max(curve, default=0))
+    return line_chart({"all cohorts so far": [(0.0, 1.0), *curve.items()]},
+                      "Retention: share still in the settlement municipality",
+                      css_class="chart-retention", xlabel="years since settlement",
+                      y_range=(0.0, 1.0), x_range=(0.0, x_max),
+                      shade=(0.0, rights, "rights window") if rights > 0 else None)
+
+
+def concentration_svg(model: TeachingModel) -> str:
+    """Hoover index and share in the largest places, by year."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for v in model.years:
+        for label, value in v.concentration.items():
+            series.setdefault(label, []).append((v.year, value))
+    return line_chart(series, "Concentration of settled refugees", css_class="chart-concentration",
+                      y_range=(0.0, 1.0), x_range=_year_range(model))
+
+
+def split_svg(model: TeachingModel) -> str:
+    """Where those leaving their settlement municipality go, by year (shares)."""
+    years = [v.year for v in model.years]
+    labels = list(model.years[0].split) if model.years else ["Oslo", "same county",
+                                                              "other county"]
+    parts = {k: [v.split.get(k, 0.0) for v in model.years] for k in labels}
+    return stacked_bars(years, parts, "Destinations of those leaving their settlement place",
+                        css_class="chart-split", share=True)
+
+
+def moves_svg(model: TeachingModel) -> str:
+    """Persons moving per year, split by whether they were still inside the rights window."""
+    years = [v.year for v in model.years]
+    r = int(model.params.rights_years)
+    if r == 0:
+        parts = {"all (no rights window)": [v.persons_moving for v in model.years]}
+    else:
+        parts = {f"inside the {r}-year rights window": [v.moving_in_window for v in model.years],
+                 "settled longer": [v.persons_moving - v.moving_in_window for v in model.years]}
+    return stacked_bars(years, parts, "Persons moving per year", css_class="chart-moves")
+
+
+def _year_range(model: TeachingModel) -> tuple[float, float]:
+    return float(model.inputs.start), float(model.inputs.end)
+
+
+def headline(model: TeachingModel) -> dict[str, str]:
+    """The numbers shown above the charts (formatted), for the last simulated year."""
+    if not model.years:
+        return {"year": f"{model.inputs.start} (not started)", "Hoover index": "-",
+                model.largest_label: "-", "retention after 5 years": "-",
+                "persons moving": "-"}
+    v = model.years[-1]
+    r5 = model.retention_curve().get(5)
+    return {"year": str(v.year),
+            "Hoover index": f"{v.concentration['Hoover index']:.3f}",
+            model.largest_label: f"{100 * v.concentration[model.largest_label]:.1f} %",
+            "retention after 5 years": "-" if r5 is None else f"{100 * r5:.1f} %",
+            "persons moving": f"{v.persons_moving:,.0f}"}
