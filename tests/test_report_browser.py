@@ -77,3 +77,25 @@ def test_comparison_report_renders(browser, tmp_path):
                  "--jobs", "1"]) == 0
     info = _check_page(browser, out / "report.html", tmp_path / "compare.png")
     assert "b minus a" in info["text"] and "The answer in short" in info["headings"]
+
+
+def test_sweep_report_renders(browser, tmp_path):
+    """A small Morris sweep with a discovery condition: index bars, mu*-sigma plane, PRIM
+    box and scatter figures all load, and the ranking reads as text."""
+    (tmp_path / "base.yaml").write_text("name: base\nperiod: {start: 2010, end: 2014}\n",
+                                        encoding="utf-8")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("name: browser-sweep\ndescription: A small sweep for the browser check.\n"
+                     "base: base.yaml\ndesign: morris\nsamples: 3\nseed: 1\nparameters:\n"
+                     "  move_intercept: {low: -1.6, high: -0.6}\n"
+                     "  dest_network_effect: {low: 0.2, high: 1.0}\n"
+                     "indicators: [retention_3y, share_in_10_largest]\n"
+                     "discover:\n  - {indicator: retention_3y, below: 0.9}\n", encoding="utf-8")
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(sweep), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+    info = _check_page(browser, out / "report.html", tmp_path / "sweep.png")
+    assert info["title"] == "Sensitivity sweep: browser-sweep"
+    assert {"What was run", "Which parameters matter", "Every run"} <= set(info["headings"])
+    assert any(h.startswith("Scenario discovery") for h in info["headings"])
+    assert "retention_3y" in info["text"] and "move_intercept (mu_star" in info["text"]
+    assert len(info["images"]) >= 4

@@ -90,7 +90,8 @@ def test_killed_sweep_resumes_without_duplicates_or_losses(tmp_path):
     partial = done_runs(out)
     assert 3 <= len(partial) < 8
     # a stopped sweep can be looked at already
-    assert secmig("sweep", str(path), "--out", str(out), "--report-only").returncode == 0
+    assert main(["sweep", str(path), "--out", str(out), "--report-only"]) == 0
+    assert (out / "report.html").exists()
     done = secmig("sweep", str(path), "--jobs", "1", "--out", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
     rows = done_runs(out)
