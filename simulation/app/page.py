@@ -19,9 +19,24 @@ from ..parameters import calibrated
 from . import views
 from .teaching_model import NORWAY, TOY, WORLDS, TeachingModel
 
+TAB_TITLE = "secmig: teaching app"
 # Vuetify hides a slider's value unless it is being dragged; students need to see it
 SHOW_SLIDER_VALUES = (".v-slider__thumb-label-container{display:block !important}"
                       ".v-input__slider{margin-top:20px}")
+# the dashboard's layout, for a projector: map on the left (48 %), the four charts in a 2x2
+# grid on the right; the SVGs scale with their cell (drawn about 1:1 on a 1500 px window).
+# On a big screen the width is capped so that the map still fits the window's height.
+# When the dashboard is narrower than 900 px (small window, sidebar open) the charts go
+# below the map; below 520 px they stack in one column.
+DASHBOARD_CSS = (
+    ".secmig-dashboard{container:secmig/inline-size}"
+    ".secmig-body{display:grid;grid-template-columns:minmax(0,12fr) minmax(0,13fr);gap:20px;"
+    "align-items:start;max-width:max(900px,calc((100vh - 280px)*1.65))}"
+    ".secmig-charts{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px 16px}"
+    ".secmig-body svg{display:block;width:100%;height:auto}"
+    "@container secmig (max-width:900px){.secmig-body{grid-template-columns:minmax(0,1fr)}"
+    ".secmig-map{max-width:620px;margin:0 auto}}"
+    "@container secmig (max-width:520px){.secmig-charts{grid-template-columns:minmax(0,1fr)}}")
 PLAY_INTERVAL_MS = 400  # one simulated year per 0.4 s when playing: slow enough to watch
 
 
@@ -62,16 +77,17 @@ measure = solara.reactive(views.NET)  # the map's colour (per browser session)
 
 def _headline_html(model: TeachingModel) -> str:
     cells = "".join(
-        f'<div class="kpi" data-key="{escape(k)}" style="margin-right:28px">'
-        f'<div style="font-size:12px;color:#666">{escape(k)}</div>'
-        f'<div class="kpi-value" style="font-size:22px;font-weight:500">{escape(v)}</div></div>'
+        f'<div class="kpi" data-key="{escape(k)}" style="margin-right:36px">'
+        f'<div style="font-size:14px;color:#555">{escape(k)}</div>'
+        f'<div class="kpi-value" style="font-size:28px;font-weight:500;line-height:1.25">'
+        f'{escape(v)}</div></div>'
         for k, v in views.headline(model).items())
     c = model.controls
     rules = (f"network strength {c['network strength']:.1f} · rights {c['rights years']} years"
              f" · job exemption {'on' if c['job exemption'] else 'off'} · no settlement below "
              f"{c['exclude below']:,} inhabitants · volume {c['volume %']} % · seed {c['seed']}")
     return (f'<div class="headline" style="display:flex;flex-wrap:wrap">{cells}</div>'
-            f'<div class="rules" style="font-size:12px;color:#555;margin-top:4px">'
+            f'<div class="rules" style="font-size:14px;color:#444;margin-top:6px">'
             f'{escape(model.world_name)}, {model.inputs.start}-{model.inputs.end}. '
             f'This run: {escape(rules)}. Changed a control? Press <b>Reset</b> to start a new '
             f'run with it, then <b>Step</b> or ▶.</div>')
@@ -79,17 +95,18 @@ def _headline_html(model: TeachingModel) -> str:
 
 @solara.component
 def Dashboard(model: TeachingModel) -> None:  # noqa: N802 (Solara components are CamelCase)
-    """Headline numbers, the map and the four charts; redrawn after every step."""
+    """Headline numbers on top, the map on the left, the four charts (2x2) on the right;
+    redrawn after every step."""
     update_counter.get()  # SolaraViz bumps this after each step
-    with solara.Column(style={"padding": "8px 16px"}):
+    with solara.Column(style={"padding": "0 16px 8px"}, classes=["secmig-dashboard"]):
         solara.HTML(tag="div", unsafe_innerHTML=_headline_html(model))
-        with solara.ColumnsResponsive(default=12, large=[5, 7]):
-            with solara.Column():
+        with solara.Div(classes=["secmig-body"]):
+            with solara.Div():
                 solara.Select("Colour the map by", values=list(views.MEASURES), value=measure)
                 solara.HTML(tag="div", unsafe_innerHTML=views.map_svg(model, measure.value))
                 solara.Text("Hover over a circle for the municipality and its numbers.",
-                            style={"font-size": "12px", "color": "#666"})
-            with solara.ColumnsResponsive(default=12, large=6):
+                            style={"font-size": "14px", "color": "#555"})
+            with solara.Div(classes=["secmig-charts"]):
                 for draw in (views.retention_svg, views.concentration_svg, views.split_svg,
                              views.moves_svg):
                     solara.HTML(tag="div", unsafe_innerHTML=draw(model))
@@ -99,7 +116,10 @@ def Dashboard(model: TeachingModel) -> None:  # noqa: N802 (Solara components ar
 def Page() -> None:  # noqa: N802
     """One model per browser session; SolaraViz replaces it on Reset."""
     model = solara.use_memo(lambda: solara.reactive(initial_model()), [])
-    solara.Style(SHOW_SLIDER_VALUES)
+    # the dashboard first: SolaraViz's own children (app bar, sidebar) draw nothing here,
+    # and after the dashboard their empty slots add no space above it
+    Dashboard(model.value)
+    solara.Title(TAB_TITLE)
+    solara.Style(SHOW_SLIDER_VALUES + DASHBOARD_CSS)
     SolaraViz(model, components=[], model_params=model_params(),
               name="secmig: refugees' secondary migration", play_interval=PLAY_INTERVAL_MS)
-    Dashboard(model.value)

@@ -19,7 +19,27 @@ SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 SEQUENTIAL = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154")
 DIVERGING = ("#b35806", "#f1a340", "#e6e6e6", "#67a9cf", "#2166ac")
 MISSING = "#bdbdbd"
-FONT = "font-family:Roboto,Arial,sans-serif;font-size:11px"
+FONT = "font-family:Roboto,Arial,sans-serif;font-size:12px"
+TITLE = "font-family:Roboto,Arial,sans-serif;font-size:14px;font-weight:500"
+# chart size in SVG units: drawn about 1:1 in a 2x2 grid beside the map on a 1500 px wide
+# window (so 12 px text stays 12 px on screen), larger on larger screens
+CHART_W, CHART_H = 258, 330
+
+
+def text_width(text: str, size: float = 12.0) -> float:
+    """Rough rendered width of ``text`` in Roboto/Arial at ``size`` px (for layout only)."""
+    return 0.53 * size * len(text)
+
+
+def wrap(text: str, width: float, size: float = 12.0) -> list[str]:
+    """Split ``text`` at spaces into lines about ``width`` px wide at ``size`` px."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def _hex(c: str) -> np.ndarray:
@@ -72,16 +92,31 @@ def _fmt(v: float, percent: bool) -> str:
 
 
 class Frame:
-    """Plot area with axes: maps data to pixels and draws the grid, ticks and labels."""
+    """Plot area with axes: maps data to pixels and draws the title (wrapped to the width),
+    the legend (wrapped into rows), the grid, ticks and labels."""
 
     def __init__(self, width: int, height: int, x: tuple[float, float],
                  y: tuple[float, float], title: str, percent: bool = False,
-                 xlabel: str = "") -> None:
+                 xlabel: str = "", labels: Sequence[str] = ()) -> None:
         self.w, self.h, self.percent = width, height, percent
-        self.left, self.right, self.top, self.bottom = 46, 12, 42, 34
+        self.title_lines = wrap(title, width - 8, 14)
+        self.legend_rows: list[list[tuple[float, str]]] = [[]]
+        x_at = 6.0
+        for label in labels:
+            item = 16 + text_width(label)
+            if self.legend_rows[-1] and x_at + item > width - 4:
+                self.legend_rows.append([])
+                x_at = 6.0
+            self.legend_rows[-1].append((x_at, label))
+            x_at += item + 10
+        legend_h = 16 * len(self.legend_rows) if labels else 0
+        self.left, self.right, self.bottom = 50, 12, 38
+        self.top = 8 + 17 * len(self.title_lines) + legend_h + 8
         self.x0, self.x1 = x if x[1] > x[0] else (x[0] - 0.5, x[0] + 0.5)
         self.y0, self.y1 = y if y[1] > y[0] else (y[0], y[0] + 1.0)
-        self.title, self.xlabel = title, xlabel
+        self.xlabel = xlabel
+        # room for about one year label ("2016") per 46 px
+        self.max_xticks = max(2, int((width - self.left - self.right) / 46))
 
     def px(self, x: float) -> float:
         return self.left + (x - self.x0) / (self.x1 - self.x0) * (self.w - self.left - self.right)
@@ -91,17 +126,19 @@ class Frame:
             self.h - self.top - self.bottom)
 
     def axes(self, xticks: Sequence[float] | None = None) -> str:
-        parts = [f'<text x="{self.left}" y="15" style="{FONT};font-size:13px;font-weight:500">'
-                 f'{escape(self.title)}</text>']
+        parts = [f'<text x="6" y="{20 + 17 * i}" style="{TITLE}">{escape(line)}</text>'
+                 for i, line in enumerate(self.title_lines)]
         for t in _nice_ticks(self.y0, self.y1):
             y = self.py(t)
             parts.append(f'<line x1="{self.left}" x2="{self.w - self.right}" y1="{y:.1f}" '
                          f'y2="{y:.1f}" stroke="#e0e0e0"/>'
-                         f'<text x="{self.left - 4}" y="{y + 4:.1f}" text-anchor="end" '
+                         f'<text x="{self.left - 5}" y="{y + 4:.1f}" text-anchor="end" '
                          f'style="{FONT}">{_fmt(t, self.percent)}</text>')
-        for t in xticks if xticks is not None else _nice_ticks(self.x0, self.x1, 6, True):
+        ticks = (xticks if xticks is not None
+                 else _nice_ticks(self.x0, self.x1, self.max_xticks, True))
+        for t in ticks:
             x = self.px(t)
-            parts.append(f'<text x="{x:.1f}" y="{self.h - self.bottom + 14}" '
+            parts.append(f'<text x="{x:.1f}" y="{self.h - self.bottom + 16}" '
                          f'text-anchor="middle" style="{FONT}">{t:g}</text>')
         parts.append(f'<line x1="{self.left}" x2="{self.w - self.right}" '
                      f'y1="{self.h - self.bottom}" y2="{self.h - self.bottom}" stroke="#888"/>')
@@ -110,18 +147,21 @@ class Frame:
                          f'text-anchor="middle" style="{FONT}">{escape(self.xlabel)}</text>')
         return "".join(parts)
 
-    def legend(self, labels: Sequence[str]) -> str:
-        out, x = [], self.left
-        for i, label in enumerate(labels):
-            out.append(f'<rect x="{x}" y="{self.top - 17}" width="10" height="4" '
-                       f'fill="{SERIES[i % len(SERIES)]}"/><text x="{x + 13}" '
-                       f'y="{self.top - 12}" style="{FONT}">{escape(label)}</text>')
-            x += 20 + 6.2 * len(label)
+    def legend(self) -> str:
+        out, i = [], 0
+        base = 8 + 17 * len(self.title_lines) + 12
+        for r, row in enumerate(self.legend_rows):
+            y = base + 16 * r
+            for x, label in row:
+                out.append(f'<rect x="{x}" y="{y - 6}" width="12" height="5" '
+                           f'fill="{SERIES[i % len(SERIES)]}"/><text x="{x + 16}" '
+                           f'y="{y}" style="{FONT}">{escape(label)}</text>')
+                i += 1
         return "".join(out)
 
     def svg(self, body: str, css_class: str) -> str:
         return (f'<svg class="{css_class}" viewBox="0 0 {self.w} {self.h}" width="100%" '
-                f'style="max-width:{self.w}px" xmlns="http://www.w3.org/2000/svg">{body}</svg>')
+                f'xmlns="http://www.w3.org/2000/svg">{body}</svg>')
 
 
 def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, *,
@@ -129,7 +169,7 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, 
                y_range: tuple[float, float] | None = None,
                x_range: tuple[float, float] | None = None,
                shade: tuple[float, float, str] | None = None,
-               width: int = 460, height: int = 240) -> str:
+               width: int = CHART_W, height: int = CHART_H) -> str:
     """Lines with a dot and hover text per point; y from 0 unless ``y_range`` is given;
     ``shade`` = (x from, x to, label) marks a span such as the rights window."""
     pts = [p for s in series.values() for p in s if math.isfinite(p[1])]
@@ -137,13 +177,15 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, 
     ys = [p[1] for p in pts] or [1.0]
     yr = y_range or (0.0, max(ys) * 1.1 if max(ys) > 0 else 1.0)
     xr = x_range or (min(xs), max(xs))
-    f = Frame(width, height, xr, yr, title, percent, xlabel)
-    body = [f.axes(), f.legend(list(series))]
+    f = Frame(width, height, xr, yr, title, percent, xlabel, list(series))
+    body = [f.axes(), f.legend()]
     if shade is not None:
         a, b = f.px(shade[0]), f.px(min(shade[1], f.x1))
         body.append(f'<rect class="shade" x="{a:.1f}" y="{f.top}" width="{b - a:.1f}" '
                     f'height="{f.h - f.top - f.bottom}" fill="#E69F00" fill-opacity="0.1"/>'
-                    f'<text x="{b - 4:.1f}" y="{f.h - f.bottom - 6}" text-anchor="end" '
+                    # from the span's left edge: a narrow span's label runs on past its
+                    # right edge rather than into the axis labels
+                    f'<text x="{a + 4:.1f}" y="{f.h - f.bottom - 6}" '
                     f'style="{FONT};fill:#a06800">{escape(shade[2])}</text>')
     for i, (label, s) in enumerate(series.items()):
         colour = SERIES[i % len(SERIES)]
@@ -160,8 +202,8 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], title: str, 
 
 
 def stacked_bars(x: Sequence[int], parts: Mapping[str, Sequence[float]], title: str, *,
-                 css_class: str, share: bool = False, width: int = 460, height: int = 240,
-                 xlabel: str = "") -> str:
+                 css_class: str, share: bool = False, width: int = CHART_W,
+                 height: int = CHART_H, xlabel: str = "") -> str:
     """One stacked bar per x; ``share`` stacks each bar's shares of its total (0..1)."""
     values = np.array([list(v) for v in parts.values()], dtype=float).reshape(len(parts), -1)
     totals = values.sum(axis=0)
@@ -171,9 +213,9 @@ def stacked_bars(x: Sequence[int], parts: Mapping[str, Sequence[float]], title: 
     top = float(values.sum(axis=0).max()) if values.size else 1.0
     x0, x1 = (min(x) - 0.6, max(x) + 0.6) if len(x) else (0.0, 1.0)
     f = Frame(width, height, (x0, x1), (0.0, 1.0 if share else max(top * 1.1, 1.0)), title,
-              share, xlabel)
-    ticks = list(x) if len(x) <= 8 else list(x)[:: math.ceil(len(x) / 8)]
-    body = [f.axes(ticks), f.legend(list(parts))]
+              share, xlabel, list(parts))
+    ticks = list(x)[:: math.ceil(len(x) / f.max_xticks)] if len(x) else []
+    body = [f.axes(ticks), f.legend()]
     bw = 0.7 * (f.px(1) - f.px(0)) if len(x) else 0
     for j, xv in enumerate(x):
         base = 0.0

@@ -11,14 +11,17 @@ from html import escape
 import numpy as np
 
 from ..households import COUNTRY_GROUPS
-from .svg import DIVERGING, FONT, SEQUENTIAL, colours, legend_bar, line_chart, stacked_bars
+from .svg import DIVERGING, FONT, SEQUENTIAL, TITLE, colours, legend_bar, line_chart, stacked_bars
 from .teaching_model import TeachingModel
 
 NET = "Net secondary migration"
 OUT = "Out-migration share of those settled"
 GROUP_LABELS = {g: g.capitalize() for g in COUNTRY_GROUPS if g != "other"}
 MEASURES: tuple[str, ...] = (NET, *(f"{n} share" for n in GROUP_LABELS.values()), OUT)
-MAP_W, MAP_H = 480, 540
+# map size in SVG units: drawn about 1:1 in the left half of the page on a 1500 px wide window
+# (larger on larger screens or with the sidebar closed); the top MAP_HEAD units hold the title
+# and the colour legend, the rest fits Norway (about 1.07 times as tall as wide) edge to edge
+MAP_W, MAP_H, MAP_HEAD = 490, 620, 96
 
 
 def measure_values(model: TeachingModel, measure: str) -> tuple[np.ndarray, str, bool]:
@@ -39,13 +42,16 @@ def measure_values(model: TeachingModel, measure: str) -> tuple[np.ndarray, str,
     raise ValueError(f"unknown measure {measure!r} (allowed: {', '.join(MEASURES)})")
 
 
-def _project(lat: np.ndarray, lon: np.ndarray, pad: float = 24.0) -> tuple[np.ndarray,
+def _project(lat: np.ndarray, lon: np.ndarray, pad: float = 12.0) -> tuple[np.ndarray,
                                                                            np.ndarray]:
-    """Equirectangular projection around the mean latitude, fitted into the map box."""
+    """Equirectangular projection around the mean latitude, fitted (and centred) into the map
+    box below its header."""
     k = np.cos(np.radians(lat.mean()))
     x, y = (lon - lon.min()) * k, lat.max() - lat
-    span = max(x.max() / (MAP_W - 2 * pad), y.max() / (MAP_H - 2 * pad - 50), 1e-9)
-    return pad + x / span, pad + 50 + y / span
+    box_w, box_h = MAP_W - 2 * pad, MAP_H - MAP_HEAD - 2 * pad
+    span = max(x.max() / box_w, y.max() / box_h, 1e-9)
+    return (pad + (box_w - x.max() / span) / 2 + x / span,
+            MAP_HEAD + pad + (box_h - y.max() / span) / 2 + y / span)
 
 
 def map_svg(model: TeachingModel, measure: str) -> str:
@@ -79,15 +85,15 @@ def map_svg(model: TeachingModel, measure: str) -> str:
         marks.append(f'<circle class="muni" data-code="{geo.codes[i]}" cx="{x[i]:.1f}" '
                      f'cy="{y[i]:.1f}" r="{radius[i]:.1f}" fill="{fill[i]}">'
                      f'<title>{escape(tip)}</title></circle>')
-    head = (f'<text x="12" y="18" style="{FONT};font-size:13px;font-weight:500">'
-            f'{escape(model.world_name)}: {geo.n} municipalities, circle area = refugee-'
-            f'background residents</text>')
+    head = (f'<text x="8" y="20" style="{TITLE};font-size:16px">'
+            f'{escape(model.world_name)}: {geo.n} municipalities</text>'
+            f'<text x="8" y="39" style="{FONT};font-size:13px;fill:#444">circle area = '
+            f'residents with refugee background</text>')
     style = ("<style>.muni{stroke:#555;stroke-width:.4;fill-opacity:.9}"
              ".muni:hover{stroke:#000;stroke-width:2}</style>")
     return (f'<svg class="secmig-map" data-municipalities="{geo.n}" viewBox="0 0 {MAP_W} '
-            f'{MAP_H}" width="100%" style="max-width:{MAP_W}px" '
-            f'xmlns="http://www.w3.org/2000/svg">{style}{head}'
-            f'{legend_bar(12, 42, 260, stops, left, right, title)}{"".join(marks)}</svg>')
+            f'{MAP_H}" width="100%" xmlns="http://www.w3.org/2000/svg">{style}{head}'
+            f'{legend_bar(8, 64, 300, stops, left, right, title)}{"".join(marks)}</svg>')
 
 
 def retention_svg(model: TeachingModel) -> str:
