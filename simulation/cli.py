@@ -104,9 +104,9 @@ def _headline(summary_frame: Any, title: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's ensemble of replicates and write its output folder."""
+    from .atomic import OutputExistsError
     from .ensemble import default_jobs, indicator_frame, run_many
     from .ensemble_output import write_ensemble
-    from .output import OutputExistsError
 
     path = args.file or str(BUILTIN_BASELINE)
     scenario = _load(path, seed=args.seed, replicates=args.replicates)
@@ -139,9 +139,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run scenarios with the same replicate seeds and report paired differences."""
+    from .atomic import OutputExistsError
     from .compare import write_comparison
     from .ensemble import default_jobs, run_many
-    from .output import OutputExistsError
 
     if len(args.files) < 2:
         raise UsageError("compare needs at least two scenario files (the first is the "
@@ -464,7 +464,7 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .output import OutputExistsError
+    from .atomic import OutputExistsError
 
     parser = build_parser()
     args = parser.parse_args(argv)

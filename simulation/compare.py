@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from . import figures, report
+from .atomic import atomic_directory
 from .ensemble import (
     ReplicateSummary,
     aggregate_municipalities,
@@ -24,7 +25,6 @@ from .ensemble import (
     interval,
 )
 from .ensemble_output import HEADLINES, _json_safe, manifest, summary
-from .output import atomic_directory
 from .scenario import Scenario
 
 

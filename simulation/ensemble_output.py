@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from . import __version__, figures, report
+from .atomic import atomic_directory
 from .ensemble import (
     ReplicateSummary,
     aggregate_flows,
@@ -28,7 +29,6 @@ from .ensemble import (
     indicator_frame,
     interval,
 )
-from .output import atomic_directory
 from .parameters import BY_NAME
 from .randomness import replicate_seeds
 from .scenario import POLICY_KEYS, Scenario

@@ -1,16 +1,13 @@
 """Writing a run's tables and figures: tidy CSVs that pandas reads directly, written into a
-temporary directory that replaces the target only when complete (no half-written output)."""
+temporary directory that replaces the target only when complete (see atomic.py)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
+from .atomic import atomic_directory
 from .figures import retention_figure
 from .results import Results, retention_table
 from .targets import compare
@@ -31,34 +28,6 @@ def indicator_table(res: Results) -> pd.DataFrame:
                   "tolerance": None, "compared_as": None, "within_tolerance": None}
                  for k, v in items]
     return pd.DataFrame(rows)
-
-
-class OutputExistsError(FileExistsError):
-    """The output directory exists and overwriting was not asked for."""
-
-
-@contextmanager
-def atomic_directory(out: Path, force: bool = True) -> Iterator[Path]:
-    """Yield a temporary directory beside ``out`` that becomes ``out`` only if the block
-    completes; on any error or interrupt it is removed and an existing ``out`` is untouched."""
-    out = Path(out)
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} exists; use --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=out.parent))
-    tmp.chmod(0o755)
-    try:
-        yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(old / out.name)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_run(res: Results, out: Path) -> Path:
