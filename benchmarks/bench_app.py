@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from simulation.app.headless import CHROMIUM, CHROMIUM_ARGS, running_app
+
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 JS_STEP = """(year) => new Promise((resolve, reject) => {
     const button = Array.from(document.querySelectorAll('button'))
@@ -67,42 +63,26 @@ def in_browser(chromium: str) -> list[tuple[int, float]]:
     """(year, seconds from clicking Step to the year shown) for each year, in Chromium."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "simulation.cli", "app", "--port",
-                             str(port), "--no-browser"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.3)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(url)
-            page.wait_for_selector("svg.secmig-map circle.muni", timeout=30_000)
-            rows = []
-            for year in range(2010, 2024):
-                # timed inside the page: from the click to the new year in the DOM (no
-                # Playwright round trips in the figure)
-                ms = page.evaluate(JS_STEP, str(year))
-                rows.append((year, ms / 1000.0))
-            browser.close()
-        return rows
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_app(cwd=ROOT) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS,
+                                     headless=True)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("svg.secmig-map circle.muni", timeout=30_000)
+        rows = []
+        for year in range(2010, 2024):
+            # timed inside the page: from the click to the new year in the DOM (no
+            # Playwright round trips in the figure)
+            ms = page.evaluate(JS_STEP, str(year))
+            rows.append((year, ms / 1000.0))
+        browser.close()
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-browser", action="store_true")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, Python {platform.python_version()}\n")
     rows = server_side()

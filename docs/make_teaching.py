@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import matplotlib
@@ -27,13 +23,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from simulation.app.headless import CHROMIUM, CHROMIUM_ARGS, running_app
 from simulation.app.teaching_model import NORWAY, TOY, TeachingModel
 
 OUT = Path(__file__).resolve().parent / "teaching"
 ROOT = OUT.parents[1]
 SEEDS = (1, 2, 3)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def run(**controls) -> TeachingModel:
@@ -180,52 +175,36 @@ def _select(page, label: str, option: str) -> None:
 def screenshots() -> None:
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "simulation.cli", "app", "--port",
-                             str(port), "--no-browser"], cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.3)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    with running_app(cwd=ROOT) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
 
-            def fresh() -> None:
-                page.goto(url)
-                page.wait_for_selector("svg.secmig-map circle.muni", timeout=30_000)
+        def fresh() -> None:
+            page.goto(url)
+            page.wait_for_selector("svg.secmig-map circle.muni", timeout=30_000)
 
-            def shoot(name: str, last: int) -> None:
-                page.get_by_role("button", name="Reset").click()
-                page.wait_for_function("() => document.querySelector('.kpi[data-key=\"year\"]"
-                                       " .kpi-value').textContent.includes('not started')")
-                _run_to_end(page, last)
-                page.mouse.move(0, 0)
-                page.screenshot(path=str(OUT / name), full_page=True)
+        def shoot(name: str, last: int) -> None:
+            page.get_by_role("button", name="Reset").click()
+            page.wait_for_function("() => document.querySelector('.kpi[data-key=\"year\"]"
+                                   " .kpi-value').textContent.includes('not started')")
+            _run_to_end(page, last)
+            page.mouse.move(0, 0)
+            page.screenshot(path=str(OUT / name), full_page=True)
 
-            fresh()  # 1. toy country, strong networks, coloured by a group's share
-            _select(page, "World", TOY)
-            _slider(page, "Network strength", ["End"])
-            shoot("app_toy_network.png", 2029)
-            _select(page, "Colour the map by", "Eritrea share")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(OUT / "app_toy_network_eritrea.png"), full_page=True)
-            fresh()  # 2. Norway without the rights tie
-            _slider(page, "Rights years", ["Home"])
-            shoot("app_rights_0.png", 2023)
-            fresh()  # 3. Norway, no settlement below 5,000 inhabitants
-            _slider(page, "No settlement below", ["ArrowRight"] * 5)
-            shoot("app_no_small.png", 2023)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        fresh()  # 1. toy country, strong networks, coloured by a group's share
+        _select(page, "World", TOY)
+        _slider(page, "Network strength", ["End"])
+        shoot("app_toy_network.png", 2029)
+        _select(page, "Colour the map by", "Eritrea share")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(OUT / "app_toy_network_eritrea.png"), full_page=True)
+        fresh()  # 2. Norway without the rights tie
+        _slider(page, "Rights years", ["Home"])
+        shoot("app_rights_0.png", 2023)
+        fresh()  # 3. Norway, no settlement below 5,000 inhabitants
+        _slider(page, "No settlement below", ["ArrowRight"] * 5)
+        shoot("app_no_small.png", 2023)
+        browser.close()
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
@@ -36,7 +36,7 @@ from .ensemble import _pool, flatten, stop_pool
 from .inputs import Inputs, default_inputs
 from .parameters import BY_NAME, Params
 from .randomness import replicate_seeds
-from .scenario import _pydantic_problems
+from .scenario import load_checked
 from .yamlsource import InputError, Problem, load_yaml
 
 FD_STEP = 0.04  # finite-difference step, as a share of each prior range
@@ -144,13 +144,7 @@ class Spec:
 
 def load_spec(path: str | Path) -> Spec:
     """Read and check a calibration file (errors name file, line and key, as for scenarios)."""
-    src = load_yaml(path)
-    if not isinstance(src.data, dict):
-        raise InputError([Problem(str(path), 1, "", "a calibration file must be a mapping")])
-    try:
-        schema = SpecSchema.model_validate(src.data)
-    except ValidationError as err:
-        raise InputError(_pydantic_problems(err, src)) from None
+    src, schema = load_checked(path, SpecSchema, "calibration")
     problems: list[Problem] = []
     names, low, high = [], [], []
     for name, prior in schema.free_parameters.items():

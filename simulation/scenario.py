@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -209,10 +209,25 @@ def _load_chain(path: Path, seen: list[Path]) -> tuple[Sourced, list[Path]]:
     return deep_merge(base, doc), [resolved, *files]
 
 
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def load_checked(path: str | Path, schema: type[Model], kind: str) -> tuple[Sourced, Model]:
+    """A YAML file that must be a mapping, validated against ``schema``: the shared front door
+    of calibration and sweep files (problems name file, line and key, with a did-you-mean)."""
+    src = load_yaml(path)
+    if not isinstance(src.data, dict):
+        raise InputError([Problem(str(path), 1, "", f"a {kind} file must be a mapping")])
+    try:
+        return src, schema.model_validate(src.data)
+    except ValidationError as err:
+        raise InputError(_pydantic_problems(err, src, schema)) from None
+
+
 def _pydantic_problems(err: ValidationError, src: Sourced,
-                       root: type[BaseModel] | None = None) -> list[Problem]:
+                       root: type[BaseModel]) -> list[Problem]:
     """pydantic's errors as problems with file, line and key; unknown keys get a did-you-mean
-    from the schema at that place (``root`` is the file's schema; default: scenario)."""
+    from ``root`` (the file's schema) at that place."""
     problems = []
     for e in err.errors():
         loc: KeyPath = tuple(p for p in e["loc"] if not (isinstance(p, str) and "[" in p))
@@ -221,7 +236,7 @@ def _pydantic_problems(err: ValidationError, src: Sourced,
         file, line = src.where(loc)
         value = e.get("input")
         if e["type"] == "extra_forbidden":
-            parent = _schema_at(loc[:-1], root or ScenarioSchema)
+            parent = _schema_at(loc[:-1], root)
             hint = ""
             if parent is not None:
                 close = difflib.get_close_matches(str(loc[-1]), list(parent.model_fields), n=1)
@@ -457,7 +472,7 @@ def load_scenario(path: str | Path, *, seed: int | None = None,
     try:
         schema = ScenarioSchema.model_validate(data)
     except ValidationError as err:
-        problems = _pydantic_problems(err, src) + problems
+        problems = _pydantic_problems(err, src, ScenarioSchema) + problems
         raise InputError(_sorted(problems)) from None
     volumes = _volumes(schema, src, problems)
     geo = _geography(schema, src, problems)

@@ -14,19 +14,19 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 from scipy.stats import qmc
 
 from .inputs import Inputs
 from .parameters import BY_NAME, Params
-from .scenario import Scenario, _pydantic_problems, load_scenario
-from .yamlsource import InputError, Problem, Sourced, dotted, load_yaml
+from .scenario import Scenario, _problem, load_checked, load_scenario
+from .yamlsource import InputError, Problem, Sourced
 
 Design = Literal["grid", "random", "lhs", "sobol", "morris"]
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
@@ -93,6 +93,14 @@ LEVERS: dict[str, Lever] = {
         0.1, 5.0, "x", "every year's settlement volume multiplied by this", "float",
         _volume_factor),
 }
+
+
+def apply_levers(inputs: Inputs, values: dict[str, float]) -> Inputs:
+    """``inputs`` with the settlement levers among ``values`` applied (others are ignored)."""
+    for name, v in values.items():
+        if name in LEVERS:
+            inputs = LEVERS[name].apply(inputs, v)
+    return inputs
 
 
 # --- factors ---------------------------------------------------------------------------------
@@ -225,7 +233,12 @@ class Sweep:
                 "bounds": [[0.0, 1.0]] * len(self.factors)}
 
     def unit_points(self) -> np.ndarray:
-        """The design on [0, 1]^p: one row per point (deterministic in the sweep's seed)."""
+        """The design on [0, 1]^p: one row per point (deterministic in the sweep's seed; drawn
+        once, as counting, resuming, running and analysing all ask for it)."""
+        return self._unit
+
+    @cached_property
+    def _unit(self) -> np.ndarray:
         sch, p = self.schema, len(self.factors)
         if sch.design == "morris":
             from SALib.sample import morris
@@ -251,14 +264,9 @@ class Sweep:
 
     def setup(self, values: dict[str, float]) -> tuple[Params, Inputs]:
         """Parameters and inputs of one design point: the base scenario with these values."""
-        inputs = self.base.inputs
-        overrides = {}
-        for name, v in values.items():
-            if name in LEVERS:
-                inputs = LEVERS[name].apply(inputs, v)
-            else:
-                overrides[name] = v
-        return Params({**dict(self.base.params), **overrides}), inputs
+        overrides = {n: v for n, v in values.items() if n not in LEVERS}
+        return (Params({**dict(self.base.params), **overrides}),
+                apply_levers(self.base.inputs, values))
 
     def fingerprint(self) -> str:
         """What the rows of an output folder depend on: a resumed sweep must match it."""
@@ -274,13 +282,7 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and check a sweep file; every problem names file, line, key and what is allowed."""
     path = Path(path)
-    src = load_yaml(path)
-    if not isinstance(src.data, dict):
-        raise InputError([Problem(str(path), 1, "", "a sweep file must be a mapping")])
-    try:
-        schema = SweepSchema.model_validate(src.data)
-    except ValidationError as err:
-        raise InputError(_pydantic_problems(err, src, SweepSchema)) from None
+    src, schema = load_checked(path, SweepSchema, "sweep")
     problems: list[Problem] = []
     factors = _factors(schema, src, problems)
     base: Scenario | None = None
@@ -292,7 +294,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if base is not None:
         _check_indicators(schema, src, base, problems)
     if schema.design == "grid" and schema.samples ** max(len(factors), 1) > 1_000_000:
-        problems.append(_at(src, ("samples",), f"a grid of {schema.samples} levels over "
+        problems.append(_problem(src, ("samples",), f"a grid of {schema.samples} levels over "
                             f"{len(factors)} parameters has more than a million points; use "
                             "lhs, sobol or morris"))
     if problems:
@@ -300,15 +302,11 @@ def load_sweep(path: str | Path) -> Sweep:
     return Sweep(schema, path, base, factors)
 
 
-def _at(src: Sourced, key: tuple[Any, ...], msg: str) -> Problem:
-    file, line = src.where(key)
-    return Problem(file, line, dotted(key), msg)
-
 
 def _factors(schema: SweepSchema, src: Sourced, problems: list[Problem]) -> list[Factor]:
     factors = []
     for name, spec in schema.parameters.items():
-        got = _factor(name, spec, lambda msg, n=name: _at(src, ("parameters", n), msg))
+        got = _factor(name, spec, lambda msg, n=name: _problem(src, ("parameters", n), msg))
         if isinstance(got, Problem):
             problems.append(got)
         else:
@@ -324,7 +322,7 @@ def _check_indicators(schema: SweepSchema, src: Sourced, base: Scenario,
         if name not in ids:
             close = difflib.get_close_matches(name, ids, n=1, cutoff=0.5)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(_at(src, key, f"unknown indicator {name!r}{hint}; allowed: the "
+            problems.append(_problem(src, key, f"unknown indicator {name!r}{hint}; allowed: the "
                                 f"ids in a run's summary.json, e.g. retention_5y, "
                                 f"hoover_index, share_in_10_largest"))
 
@@ -333,5 +331,5 @@ def _check_indicators(schema: SweepSchema, src: Sourced, base: Scenario,
     for i, d in enumerate(schema.discover):
         check(d.indicator, ("discover", i, "indicator"))
         if (d.above is None) == (d.below is None):
-            problems.append(_at(src, ("discover", i), "give exactly one of 'above' or 'below' "
+            problems.append(_problem(src, ("discover", i), "give exactly one of 'above' or 'below' "
                                 "(the condition PRIM explains)"))

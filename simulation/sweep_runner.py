@@ -24,7 +24,7 @@ from .ensemble import _pool, flatten, stop_pool
 from .inputs import Inputs
 from .parameters import Params
 from .randomness import replicate_seeds
-from .sweep import LEVERS, Sweep
+from .sweep import LEVERS, Sweep, apply_levers
 from .yamlsource import InputError, Problem
 
 OnDone = Callable[[int, bool], None]
@@ -64,8 +64,7 @@ def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
                            # the sweep's seed: this run is SeedSequence(seed).spawn(R)[replicate]
                            "seed": int(seed.entropy), **values}
     try:
-        for name, v in levers.items():
-            inputs = LEVERS[name].apply(inputs, v)
+        inputs = apply_levers(inputs, levers)
         flat = flatten(api.run(params, seed, inputs).indicators())
         row.update({k: flat.get(k, float("nan")) for k in indicators})
         row.update(status="ok", error="")

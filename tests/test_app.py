@@ -7,29 +7,22 @@ Chromium the browser test is skipped (in CI it fails instead, so it cannot silen
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from simulation.app import assets, views
+from simulation.app.headless import running_app
 from simulation.app.teaching_model import NORWAY, TOY, TeachingModel, build_params
 from simulation.app.toy import TOWN_POPULATION, toy_geography
 from simulation.cli import main
 from simulation.parameters import calibrated
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 # --------------------------------------------------------------------------- without a browser
@@ -138,58 +131,24 @@ def test_app_busy_port_is_a_usage_error(capsys):
 # --------------------------------------------------------------------------- in a browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app_url():
-    """`secmig app` as a real subprocess on a free loopback port, until the module ends."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing in CI: .ci/run must install it")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "simulation.cli", "app", "--port", str(port),
-                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
+def app_url(browser):
+    """`secmig app` as a real subprocess on a free loopback port, until the module ends (after
+    the browser fixture, so a machine without Chromium skips before starting a server)."""
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"secmig app exited early:\n{proc.stdout.read()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("secmig app did not answer within 60 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with running_app(cwd=ROOT) as url:
+            yield url
+    except RuntimeError as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        pg = browser.new_page(viewport={"width": 1500, "height": 1000})
-        pg.goto(app_url)
-        pg.wait_for_selector("svg.secmig-map circle.muni", timeout=30_000)
-        yield pg
-        browser.close()
+def page(browser, app_url):
+    pg = browser.new_page(viewport={"width": 1500, "height": 1000})
+    pg.goto(app_url)
+    pg.wait_for_selector("svg.secmig-map circle.muni", timeout=30_000)
+    yield pg
+    pg.close()
 
 
 def _headline(pg) -> dict[str, str]:
