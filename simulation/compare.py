@@ -24,8 +24,9 @@ from .ensemble import (
     indicator_frame,
     interval,
 )
-from .ensemble_output import HEADLINES, _json_safe, manifest, summary
+from .ensemble_output import _json_safe, headlines, manifest, summary
 from .scenario import Scenario
+from .targets import departures
 
 
 def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
@@ -47,9 +48,16 @@ def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str]) -> pd.DataFrame:
+def common_rights_years(scenarios: list[Scenario]) -> float | None:
+    """The rights window all scenarios share (labels then name its years), else None."""
+    years = {s.params.rights_years for s in scenarios}
+    return years.pop() if len(years) == 1 else None
+
+
+def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str],
+                      rights_years: float | None) -> pd.DataFrame:
     rows = []
-    for key, text, kind in HEADLINES:
+    for key, text, kind in headlines(rights_years):
         row: dict[str, Any] = {"indicator": text}
         for name, d in diffs.items():
             hit = d[d["indicator"] == key]
@@ -82,6 +90,7 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                      timings: dict[str, float], posterior: int = 0) -> Path:
     """Write the comparison folder: differences, overlays, per-scenario tables, report."""
     names = _unique_names([s.name for s in scenarios])
+    slugs = dict(zip(names, _unique_names([s.slug for s in scenarios]), strict=True))
     frames = {n: indicator_frame(r) for n, r in zip(names, results, strict=True)}
     ref_name = names[0]
     diffs = {n: paired_differences(frames[ref_name], frames[n]) for n in names[1:]}
@@ -104,7 +113,8 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
             tmp / "yearly.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(_json_safe({
             "reference": ref_name, "seed": seed, "replicates": replicates,
-            "scenarios": {n: summary(f) for n, f in frames.items()},
+            "scenarios": {n: summary(f, context_only=bool(departures(sc.params, sc.inputs)))
+                          for (n, f), sc in zip(frames.items(), scenarios, strict=True)},
             "differences": {n: d.set_index("indicator").to_dict(orient="index")
                             for n, d in diffs.items()},
         }), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -114,13 +124,16 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                                              for n, sc in zip(names, scenarios, strict=True)}),
             "retention": figures.ensemble_retention_figure(retention, figs / "retention.png"),
             "destinations": figures.destination_split_figure(frames, figs / "destinations.png"),
-            "out_shares": figures.out_share_figure(munis, figs / "out_migration_shares.png"),
+            "out_shares": figures.out_share_figure(
+                {n: [s.municipalities["out_migration_share_2010_2016"] for s in r]
+                 for n, r in zip(names, results, strict=True)},
+                figs / "out_migration_shares.png"),
             "concentration": figures.concentration_figure(yearly, figs / "concentration.png"),
         }
         maps = []
         for n in names:
             maps.append(figures.map_figure(
-                munis[n], geo, figs / f"map_{n}.png", "net_secondary_migration_per_1000",
+                munis[n], geo, figs / f"map_{slugs[n]}.png", "net_secondary_migration_per_1000",
                 f"{n}: net secondary migration per 1,000 inhabitants", "per 1,000"))
         for n in names[1:]:
             d = munis[n][["municipality"]].copy()
@@ -129,8 +142,11 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                                    munis[n]["municipality"],
                                    "net_secondary_migration_per_1000"].to_numpy())
             maps.append(figures.map_figure(
-                d, geo, figs / f"map_difference_{n}.png", "difference",
-                f"{n} minus {ref_name}: net secondary migration per 1,000", "difference"))
+                d, geo, figs / f"map_difference_{slugs[n]}.png", "difference",
+                f"{n} minus {ref_name}: net secondary migration per 1,000",
+                "difference in persons per 1,000 inhabitants",
+                note=f"red: more net in-migration than in {ref_name}\n"
+                     f"blue: less than in {ref_name}\ncircle area: population"))
         man = {n: {**manifest(s, seed, replicates, jobs, r, timings),
                    "posterior_draws": posterior}
                for n, s, r in zip(names, scenarios, results, strict=True)}
@@ -140,6 +156,7 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
         changes.to_csv(tmp / "municipality_differences.csv", index=False)
         (tmp / "report.html").write_text(
             _report(scenarios, names, diffs, fig, maps, seed, replicates, changes, posterior),
+
             encoding="utf-8")
     return Path(out)
 
@@ -192,6 +209,18 @@ def _in_words(name: str, d: pd.DataFrame) -> str:
             + ".</li>")
 
 
+def _context_note(scenarios: list[Scenario], names: list[str]) -> str:
+    """Which scenarios are counterfactuals, for which the register is context only."""
+    rows = [(n, departures(s.params, s.inputs)) for n, s in zip(names, scenarios, strict=True)]
+    rows = [(n, d) for n, d in rows if d]
+    if not rows:
+        return ""
+    return ("<p class='small'>Counterfactuals (the register figures, which describe today's "
+            "rules, are context for these, not a check): "
+            + "; ".join(f"<b>{report.esc(n)}</b> ({report.esc(', '.join(d))})" for n, d in rows)
+            + ".</p>")
+
+
 def _unique_names(names: list[str]) -> list[str]:
     out: list[str] = []
     for n in names:
@@ -214,9 +243,13 @@ def _change_tables(changes: pd.DataFrame) -> str:
     for scenario, part in changes.groupby("scenario", sort=False):
         part = part.reindex(part["change_net_secondary_migration_per_1000"].abs()
                             .sort_values(ascending=False).index).head(10)
+        kinds = {"municipality": "text", "county": "text", "population": "count",
+                 "change in persons settled": "count",
+                 "change in net in-migration per 1,000": "per1000",
+                 "of which without work or with health needs": "per1000"}
         html.append(f"<p>{report.esc(scenario)}: the 10 municipalities whose net secondary "
-                    "migration changes most (per 1,000 inhabitants):</p>"
-                    + report.table(part[list(cols)].rename(columns=cols), 2))
+                    "migration changes most (per 1,000 inhabitants; means over runs):</p>"
+                    + report.table(part[list(cols)].rename(columns=cols), kinds=kinds))
     return "".join(html)
 
 
@@ -241,7 +274,8 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
             f"<ul>{described}</ul>"
             f"<p>In words, against <b>{report.esc(ref)}</b>:</p><ul>"
             + "".join(_in_words(n, d) for n, d in diffs.items()) + "</ul>"
-            + report.table(_difference_table(diffs, names)))),
+            + report.table(_difference_table(diffs, names, common_rights_years(scenarios)))
+            + _context_note(scenarios, names))),
         ("Timing of moves", report.image(
             fig["hazard"], "Yearly share leaving the settlement municipality, by year since "
             "settlement; the rights window ends at the dotted line.")),
@@ -250,7 +284,10 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
             "replicates).")),
         ("Where movers go", report.image(fig["destinations"], "Destination split.")),
         ("Municipalities", report.image(fig["out_shares"], "Municipal out-migration shares.")
-         + "".join(report.image(p, p.stem.replace("_", " ")) for p in maps)
+         + "".join(report.image(p, caption) for p, caption in zip(
+             maps, [f"{n}: net secondary migration per 1,000 inhabitants" for n in names]
+             + [f"{n} minus {ref}: net secondary migration per 1,000 inhabitants"
+                for n in names[1:]], strict=True))
          + _change_tables(changes)),
         ("Concentration", report.image(fig["concentration"], "Concentration over time.")),
         ("Files", "<p class='small'>differences.csv (all indicators, paired and unpaired "

@@ -10,6 +10,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -63,15 +66,48 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
                             flows, yearly, res.timings["simulate_s"])
 
 
-def _quiet_worker() -> None:
-    # Ctrl-C reaches the whole process group: the parent cleans up and stops the workers
+def _quiet_worker(parent: int | None = None, pdeathsig: bool = False) -> None:
+    """Initializer of every pool worker: ignore Ctrl-C (it reaches the whole process group;
+    the parent cleans up and stops the workers) and exit when the parent dies, also by
+    SIGKILL, so no worker keeps computing for nobody."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is None:
+        return
+    if pdeathsig:
+        _exit_with_parent()
+    threading.Thread(target=_watch_parent, args=(parent,), name="secmig-parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    """Linux: have the kernel send SIGTERM to this process when its parent exits."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _watch_parent(parent: int, every: float = 0.5) -> None:
+    """Fallback on any platform: poll the parent PID; when it is gone, exit at once."""
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        time.sleep(every)
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    # spawn: workers start clean (no inherited threads or locks from the progress display)
+    # spawn: workers start clean (no inherited threads or locks from the progress display).
+    # PR_SET_PDEATHSIG fires when the *thread* that started a worker ends, so it is used only
+    # when the pool is made (and its workers started) from the main thread; the PID watch
+    # covers every case.
+    main = threading.current_thread() is threading.main_thread()
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_quiet_worker)
+                               initializer=_quiet_worker, initargs=(os.getpid(), main))
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -40,9 +40,11 @@ Two flags are fixed: ``east`` (county in :data:`EAST_COUNTIES`, "Østlandet") an
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -93,7 +95,12 @@ _LON_RANGE = (4.4, 31.3)
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _CODE_RE = re.compile(r"\d{4}")
-_INT_RE = re.compile(r"[+]?\d+")
+_INT_RE = re.compile(r"[+]?\d{1,18}")  # at most 18 digits: fits int64
+MAX_FILE_BYTES = 20_000_000  # the built-in table is ~30 kB
+MAX_MUNICIPALITIES = 2_000  # distances and utilities are n x n (Norway has 357)
+MAX_POPULATION = 10_000_000  # persons in one municipality (Oslo: 717,710)
+MAX_TOTAL_POPULATION = 100_000_000  # persons in all (Norway: 5.6 million)
+MAX_AREA_KM2 = 1_000_000.0  # one municipality (Norway: 385,000 km2 in all)
 
 
 class GeographyError(ValueError):
@@ -103,8 +110,11 @@ class GeographyError(ValueError):
 
 def _fail(file: str, line: int, column: str, what: str, value: object, allowed: str) -> NoReturn:
     """Raise the one message format used for every input error, so users can grep for it."""
+    shown = repr(value)
+    if len(shown) > 60:  # never echo a whole line or file into a message
+        shown = shown[:57] + "..."
     raise GeographyError(
-        f"{file}: line {line}, column '{column}': {what} (got {value!r}; allowed: {allowed})"
+        f"{file}: line {line}, column '{column}': {what} (got {shown}; allowed: {allowed})"
     )
 
 
@@ -333,25 +343,55 @@ def _bridges(g: nx.Graph, d: np.ndarray) -> Iterator[tuple[int, int]]:
 # --------------------------------------------------------------------------- loading
 
 
-def _read_rows(file: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line number, cells) of each non-blank record, with whitespace stripped."""
+def _check_file(file: str, path: Path) -> None:
+    """Refuse, before opening, what is not a regular file of at most MAX_FILE_BYTES (so a FIFO
+    or a device such as /dev/zero never blocks or fills memory)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            records: list[tuple[int, list[str]]] = []
-            start = 1
-            for cells in reader:
-                if any(c.strip() for c in cells):
-                    records.append((start, [c.strip() for c in cells]))
-                start = reader.line_num + 1
+        st = os.stat(path)
     except FileNotFoundError:
         raise GeographyError(f"{file}: geography file not found") from None
-    except IsADirectoryError:
-        raise GeographyError(f"{file}: is a directory, expected a CSV file") from None
+    except (OSError, ValueError) as e:
+        raise GeographyError(f"{file}: cannot read geography file "
+                             f"({getattr(e, 'strerror', None) or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise GeographyError(f"{file}: is a directory, expected a CSV file")
+    if not stat.S_ISREG(st.st_mode):
+        raise GeographyError(f"{file}: is not a regular file (a device, pipe or socket); "
+                             "expected a CSV file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise GeographyError(f"{file}: file is {st.st_size:,} bytes; allowed: a geography CSV "
+                             f"of at most {MAX_FILE_BYTES:,} bytes")
+
+
+def _read_rows(file: str, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line number, cells) of each non-blank record, with whitespace stripped."""
+    _check_file(file, path)
+    try:
+        with open(path, "rb") as raw:
+            data = raw.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise GeographyError(f"{file}: larger than {MAX_FILE_BYTES:,} bytes; allowed: a "
+                                 f"geography CSV of at most {MAX_FILE_BYTES:,} bytes")
+        if b"\0" in data:
+            raise GeographyError(f"{file}: a binary file (it contains NUL bytes), expected a "
+                                 "CSV file")
+        text = data.decode("utf-8-sig")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        records: list[tuple[int, list[str]]] = []
+        start = 1
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                records.append((start, [c.strip() for c in cells]))
+                if len(records) > MAX_MUNICIPALITIES + 1:
+                    raise GeographyError(
+                        f"{file}: line {start}: more than {MAX_MUNICIPALITIES:,} "
+                        f"municipalities; allowed: at most {MAX_MUNICIPALITIES:,} rows "
+                        "(Norway has 357; distances are computed for every pair)")
+            start = reader.line_num + 1
     except UnicodeDecodeError as e:
-        raise GeographyError(f"{file}: not valid UTF-8 ({e})") from None
+        raise GeographyError(f"{file}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
     except csv.Error as e:
-        raise GeographyError(f"{file}: not a readable CSV file ({e})") from None
+        raise GeographyError(f"{file}: not a readable CSV file ({str(e)[:80]})") from None
     except OSError as e:
         raise GeographyError(f"{file}: cannot read geography file ({e.strerror or e})") from None
     if not records:
@@ -402,6 +442,7 @@ def _parse_rows(
     first_line: dict[str, int] = {}
     lat_lo, lat_hi = _LAT_RANGE
     lon_lo, lon_hi = _LON_RANGE
+    total_population = 0
 
     for line, cells in rows:
         if len(cells) > len(header):
@@ -446,16 +487,27 @@ def _parse_rows(
             out[col].append(cell(col))
 
         s = cell("population")
-        if not _INT_RE.fullmatch(s) or int(s) <= 0:
+        if not _INT_RE.fullmatch(s) or not 1 <= int(s) <= MAX_POPULATION:
             _fail(
                 file,
                 line,
                 "population",
                 "population must be a positive integer",
-                s,
-                "whole number >= 1",
+                s[:60],
+                f"whole number from 1 to {MAX_POPULATION:,}",
             )
         out["population"].append(int(s))
+        total_population += int(s)
+        if total_population > MAX_TOTAL_POPULATION:
+            _fail(
+                file,
+                line,
+                "population",
+                "the populations add up to more than "
+                f"{MAX_TOTAL_POPULATION:,} by this line",
+                s,
+                f"a total of at most {MAX_TOTAL_POPULATION:,} (Norway: 5.6 million)",
+            )
 
         s = cell("centrality")
         if not _INT_RE.fullmatch(s) or not 1 <= int(s) <= 6:
@@ -485,14 +537,14 @@ def _parse_rows(
 
         s = cell("area_km2")
         v = _parse_float(s) if s else math.nan
-        if v is None or (s and v <= 0):
+        if v is None or (s and not 0 < v <= MAX_AREA_KM2):
             _fail(
                 file,
                 line,
                 "area_km2",
                 "area must be empty or a positive number",
-                s,
-                "empty or a number > 0",
+                s[:60],
+                f"empty or a number > 0 and <= {MAX_AREA_KM2:,.0f}",
             )
         out["area_km2"].append(v)
 

@@ -108,6 +108,18 @@ def out_migration_shares(res: Results, first: int = 2010, last: int = 2016,
     return 1.0 - sums["persons_in_settlement"] / sums["persons_alive"]
 
 
+#: the register's cuts of municipal out-migration shares (Fafo-rapport 2025:14)
+OUT_SHARE_CUTS = {"at_least_80pct": 0.8, "at_least_90pct": 0.9, "all_100pct": 1.0}
+
+
+def count_at_least(shares: pd.Series | np.ndarray, cut: float) -> int:
+    """Municipalities whose out-migration share is at least ``cut`` (a share computed as
+    1 - stayed/alive may land a rounding error below an exact 0.8): the one count that the
+    indicator, the report's table and the histogram's legend all use."""
+    values = np.asarray(shares, dtype=np.float64)
+    return int((values[~np.isnan(values)] >= cut - 1e-12).sum())
+
+
 def _income_change(res: Results, cohorts: list[int], threshold: float) -> dict[str, float]:
     mv = res.moves
     mv = mv[mv["cohort"].isin(cohorts) & mv["income_after"].notna() & (mv["income_before"] > 0)]
@@ -161,10 +173,11 @@ def location_quotients(res: Results) -> pd.DataFrame:
     return local.div(national.replace(0, np.nan), axis=1)
 
 
-def leaving_hazards(res: Results, max_k: int = 10) -> dict[int, float]:
+def leaving_hazards(res: Results, max_k: int = 12) -> dict[int, float]:
     """Yearly hazard of not living in the settlement municipality, by year since settlement:
     h(k) = 1 - R(k) / R(k-1), pooled over the cohorts that have k years (R(0) = 1). With the
-    rights window of 5 years, h(5) is the last year inside it and h(6) the first after."""
+    rights window of R years, h(R) is the last year inside it and h(R + 1) the first after
+    (up to k = 12, so that the 10-year window's first year after it is observed)."""
     out: dict[int, float] = {}
     for k in range(1, max_k + 1):
         cohorts = _cohorts_with(res, k, res.start, res.end)
@@ -268,10 +281,7 @@ def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str
         "retention_5y_by_household_type_2005": _by_household_type(res),
         "destination_split_of_movers": _destination_split(res, _cohorts_with(res, 1, 2010, 2014)),
         "municipalities_by_out_share": {
-            "at_least_80pct": int((out_share >= 0.8 - 1e-12).sum()),
-            "at_least_90pct": int((out_share >= 0.9 - 1e-12).sum()),
-            "all_100pct": int((out_share >= 1.0 - 1e-12).sum()),
-        },
+            key: count_at_least(out_share, cut) for key, cut in OUT_SHARE_CUTS.items()},
         "income_change_of_movers": _income_change(res, c_2010_16, income_threshold),
         "settled_persons_2010_2023_still_in_norway": float(alive["persons"].sum()),
         "moves_per_year": float(res.moves.groupby("year")["persons"].sum().reindex(
@@ -290,29 +300,30 @@ def municipality_table(res: Results) -> pd.DataFrame:
     """Per municipality: persons settled, out-migration share (cohorts 2010-2016), net secondary
     migration, and the welfare-pressure proxy of MODEL.md 7 (per 1,000 inhabitants)."""
     munis = res.municipalities.set_index("code")
-    hh = res.households
-    settled = hh.groupby("settlement_municipality")["persons"].sum()
+    codes = munis.index
+
+    def persons_by(frame: pd.DataFrame, key: str) -> pd.Series:
+        # int64 whatever the table's dtype: sums of persons must never wrap around
+        return (frame["persons"].astype(np.int64).groupby(frame[key]).sum()
+                .reindex(codes, fill_value=0).astype(np.int64))
+
     mv = res.moves
-    needy = ~mv["employed_after"] | mv["health_need"]
-    inflow = mv.groupby("destination")["persons"].sum()
-    outflow = mv.groupby("origin")["persons"].sum()
-    needy_in = mv[needy].groupby("destination")["persons"].sum()
-    needy_out = mv[needy].groupby("origin")["persons"].sum()
-    out = pd.DataFrame(index=munis.index)
+    needy = mv[~mv["employed_after"] | mv["health_need"]]
+    population = munis["population"].astype(np.float64)
+    net = persons_by(mv, "destination") - persons_by(mv, "origin")
+    net_needy = persons_by(needy, "destination") - persons_by(needy, "origin")
+    out = pd.DataFrame(index=codes)
     out["name"] = munis["name"]
     out["county"] = munis["county"]
-    out["centrality"] = munis["centrality"]
-    out["population"] = munis["population"]
-    out["persons_settled"] = settled.reindex(out.index, fill_value=0)
-    out["out_migration_share_2010_2016"] = out_migration_shares(res).reindex(out.index)
-    out["net_secondary_migration"] = (inflow.reindex(out.index, fill_value=0)
-                                      - outflow.reindex(out.index, fill_value=0))
-    out["net_secondary_migration_per_1000"] = 1000 * out["net_secondary_migration"] / out[
-        "population"]
-    net_needy = needy_in.reindex(out.index, fill_value=0) - needy_out.reindex(out.index,
-                                                                              fill_value=0)
-    out["net_without_work_or_with_health_needs_per_1000"] = 1000 * net_needy / out["population"]
-    out["end_stock"] = final_distribution(res).reindex(out.index)
+    out["centrality"] = munis["centrality"].astype(np.int64)
+    out["population"] = munis["population"].astype(np.int64)
+    out["persons_settled"] = persons_by(res.households, "settlement_municipality")
+    out["out_migration_share_2010_2016"] = out_migration_shares(res).reindex(codes)
+    out["net_secondary_migration"] = net
+    out["net_secondary_migration_per_1000"] = 1000.0 * net.astype(np.float64) / population
+    out["net_without_work_or_with_health_needs_per_1000"] = (
+        1000.0 * net_needy.astype(np.float64) / population)
+    out["end_stock"] = final_distribution(res).reindex(codes)
     return out.reset_index().rename(columns={"code": "municipality"})
 
 

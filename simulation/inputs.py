@@ -7,6 +7,7 @@ values are marked ``ESTIMATE`` where they are set, with the reasoning.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -90,9 +91,25 @@ class Inputs:
 
     def scaled(self, scale: float) -> Inputs:
         """The same inputs with volumes and background stock multiplied by ``scale``."""
+        scale = check_scale(scale)
         return replace(self, scale=self.scale * scale,
                        volumes={y: v * scale for y, v in self.volumes.items()},
                        background_stock=self.background_stock * scale)
+
+
+MAX_SCALE = 10.0
+
+
+def check_scale(scale: object) -> float:
+    """``scale`` as a float if it is a finite number > 0 and <= MAX_SCALE; else TypeError
+    (not a number) or ValueError (out of range), saying what is allowed."""
+    allowed = f"allowed: a number greater than 0 and at most {MAX_SCALE:g}"
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+        raise TypeError(f"scale: got {scale!r}; {allowed}")
+    value = float(scale)
+    if not math.isfinite(value) or not 0 < value <= MAX_SCALE:
+        raise ValueError(f"scale: got {scale!r}; {allowed}")
+    return value
 
 
 def default_volumes() -> dict[int, float]:
@@ -182,6 +199,17 @@ def default_inputs(start: int = 2010, end: int = 2023, *, geography: Geography |
                    scale: float = 1.0,
                    allocation: AllocationPolicy | None = None) -> Inputs:
     """The built-in 2010-2023 baseline inputs (or another window inside the register years)."""
+    scale = check_scale(scale)
+    for label, year in (("start", start), ("end", end)):
+        if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
+            raise TypeError(f"default_inputs: {label}: got {year!r}; allowed: a whole "
+                            "number (a year)")
+    if geography is not None and not isinstance(geography, Geography):
+        raise TypeError(f"default_inputs: geography: got {type(geography).__name__}; "
+                        "allowed: a Geography (see simulation.geography.load_geography)")
+    if allocation is not None and not isinstance(allocation, AllocationPolicy):
+        raise TypeError(f"default_inputs: allocation: got {type(allocation).__name__}; "
+                        "allowed: an AllocationPolicy")
     volumes = default_volumes()
     if end < start:
         raise ValueError(f"end year {end} is before start year {start}")

@@ -34,6 +34,8 @@ class Parameter:
         """Return ``value`` coerced to this parameter's kind, or raise ParameterError."""
         if isinstance(value, bool) and self.kind != "bool":
             raise ParameterError(self.name, value, self.allowed())
+        if isinstance(value, (str, bytes)):  # "5" is not 5: YAML and Python give numbers
+            raise ParameterError(self.name, value, self.allowed())
         if self.kind == "bool":
             if isinstance(value, bool) or value in (0, 1):
                 return float(bool(value))

@@ -53,7 +53,7 @@ from .households import (
 from .inputs import Inputs, default_inputs
 from .observe import hoover_index
 from .parameters import Params
-from .results import Results
+from .results import Results, widen
 from .world import initial_quality, size_score
 
 # Co-ethnic presence counts fully for belonging from about 1,000 persons (as in lifecourse.py).
@@ -694,13 +694,15 @@ class ReferenceModel(mesa.Model):
         stocks["country_group"] = _categorical(stocks["country_group"].to_numpy(),
                                                COUNTRY_GROUPS)
 
-        return Results(
-            seed=seed, params=dict(self.params), start=self.inputs.start, end=self.inputs.end,
+        tables = dict(
             municipalities=munis, households=households, moves=moves, retention_panel=panel,
             cohorts=_frame(self.cohort_rows, COHORT_COLUMNS), stocks=stocks,
             yearly=self.datacollector.get_model_vars_dataframe().reset_index(drop=True),
-            municipality_yearly=pd.DataFrame(self.municipality_rows), timings=timings,
-        )
+            municipality_yearly=pd.DataFrame(self.municipality_rows))
+        for table in tables.values():
+            widen(table)  # published tables are wide, as the engine's (results.widen)
+        return Results(seed=seed, params=dict(self.params), start=self.inputs.start,
+                       end=self.inputs.end, timings=timings, **tables)
 
 
 # Column dtypes of the tables, as in the engine's Results.

@@ -52,13 +52,19 @@ def fmt(x: Any, digits: int = 3) -> str:
 
 
 def value(x: Any, kind: str) -> str:
-    """An indicator value by its kind: 'share' as a percentage, 'count', or 'index'."""
+    """A value by its kind: 'share' as a percentage, 'count' (persons, municipalities) as a
+    whole number, 'per1000' with one decimal, 'code' and 'text' as given, else ('index') with
+    three decimals."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
+    if kind in ("text", "code"):
+        return esc(x)
     if kind == "share":
         return f"{100 * x:.1f} %"
     if kind == "count":
         return f"{x:,.0f}".replace(",", " ")
+    if kind == "per1000":
+        return f"{x:+.1f}"
     return f"{x:.3f}"
 
 
@@ -68,13 +74,21 @@ def image(path: Path, caption: str) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-def table(frame: pd.DataFrame, digits: int = 3) -> str:
+def _cell(v: Any, kind: str | None, digits: int) -> str:
+    if isinstance(v, str) and v.startswith(RAW):
+        return v[len(RAW):]
+    return value(v, kind) if kind else fmt(v, digits)
+
+
+def table(frame: pd.DataFrame, digits: int = 3, kinds: dict[str, str] | None = None) -> str:
+    """An HTML table; ``kinds`` formats columns by kind (see :func:`value`), others by
+    :func:`fmt`."""
+    kinds = kinds or {}
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
     rows = []
     for _, row in frame.iterrows():
-        cells = "".join(
-            f"<td>{v[len(RAW):] if isinstance(v, str) and v.startswith(RAW) else fmt(v, digits)}"
-            "</td>" for v in row)
+        cells = "".join(f"<td>{_cell(v, kinds.get(c), digits)}</td>"
+                        for c, v in zip(frame.columns, row, strict=True))
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -21,6 +21,21 @@ def _categorical(codes: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
 
 
+def widen(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every integer column as int64 and every float column as float64, in place.
+
+    The engine stores households and events in narrow types to save memory; a published
+    table must not: pandas keeps int16 through ``groupby().sum()``, and ``1000 * net`` then
+    wraps around (Oslo's +10,627 persons once read as 0.00 per 1,000)."""
+    for col in frame.columns:
+        kind = frame[col].dtype.kind
+        if kind in "iu" and frame[col].dtype != np.int64:
+            frame[col] = frame[col].astype(np.int64)
+        elif kind == "f" and frame[col].dtype != np.float64:
+            frame[col] = frame[col].astype(np.float64)
+    return frame
+
+
 @dataclass
 class Results:
     """The tables of one run (one replicate)."""
@@ -124,9 +139,12 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
     muni_yearly = pd.DataFrame({"year": years, "municipality": np.tile(code_of, len(yearly))})
     for name, values in series.items():
         muni_yearly[name] = np.concatenate(values) if values else np.zeros(0)
+    cohorts = model.observer.frame(model.observer.cohorts)
+    for table in (munis, households, moves, panel, cohorts, stocks, yearly, muni_yearly):
+        widen(table)
     return Results(
         seed=seed, params=dict(model.params), start=model.inputs.start, end=model.inputs.end,
         municipalities=munis, households=households, moves=moves, retention_panel=panel,
-        cohorts=model.observer.frame(model.observer.cohorts), stocks=stocks, yearly=yearly,
-        municipality_yearly=muni_yearly, timings=timings,
+        cohorts=cohorts, stocks=stocks, yearly=yearly, municipality_yearly=muni_yearly,
+        timings=timings,
     )

@@ -19,47 +19,166 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 from scipy.stats import qmc
 
 from .inputs import Inputs
 from .parameters import BY_NAME, Params
-from .scenario import Scenario, _problem, load_checked, load_scenario
-from .yamlsource import InputError, Problem, Sourced
+from .scenario import Scenario, _problem, load_scenario
+from .yamlsource import InputError, Problem, Sourced, dotted, load_yaml
 
+DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
 Design = Literal["grid", "random", "lhs", "sobol", "morris"]
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
 
+#: most runs (design points x replicates) a sweep may ask for: beyond it the task list alone
+#: would not fit in memory, and the sweep would take years
+MAX_RUNS = 1_000_000
+#: SALib 1.6's delta measure (grid, random, lhs designs) bins each factor into 10 equal-width
+#: classes, merges neighbours to at least 10 points each, and fails (an "Unhandled exception"
+#: print and NaN indices) when the points per class fall below 10: 10 x 10 points are always
+#: enough; below, it depends on how the points fall (tried with delta.analyze: 24 LHS or
+#: random points fail, 20 and 30 pass; grids of 100+ points pass), so 100 is the minimum for
+#: any number of parameters (tests/test_sweep.py::test_delta_minimum_is_enough)
+DELTA_MIN_POINTS = 100
+#: Saltelli base sample: fewer than this gives NaN or meaningless bootstrap intervals
+SOBOL_MIN_N = 8
+#: Morris: sigma and the confidence of mu* need two trajectories at least
+MORRIS_MIN_R = 2
+MAX_SEED = 2**32 - 1  # SALib seeds NumPy's legacy generator, which takes 32-bit seeds
+
+
+def _allow(text: str) -> dict[str, str]:
+    """What to write in a field, for messages (every field of a file's schema has one)."""
+    return {"allowed": text}
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Discovery(_Strict):
     """A condition on one indicator for PRIM to explain with a box in parameter space."""
 
-    indicator: str = Field(description="indicator id (as in indices.csv / summary.json)")
-    above: float | None = Field(None, description="the condition: indicator above this value")
-    below: float | None = Field(None, description="... or below this value")
+    indicator: str = Field(description="indicator id (as in indices.csv / summary.json)",
+                           json_schema_extra=_allow("an indicator id as in a run's "
+                                                    "summary.json, e.g. retention_5y"))
+    above: float | None = Field(None, description="the condition: indicator above this value",
+                                json_schema_extra=_allow("a finite number"))
+    below: float | None = Field(None, description="... or below this value",
+                                json_schema_extra=_allow("a finite number"))
     threshold: float = Field(0.8, gt=0, le=1, description="PRIM: wanted share of runs inside "
-                                                          "the box meeting the condition")
+                                                          "the box meeting the condition",
+                             json_schema_extra=_allow("a number > 0 and <= 1 (default 0.8)"))
 
 
 class SweepSchema(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-    description: str = ""
-    base: str = Field(description="scenario file the sweep varies (relative to this file)")
-    design: Design
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=_allow(
+        "letters, digits, '_', '.', '-' (no spaces), starting with a letter or digit, at "
+        "most 80 characters"))
+    description: str = Field("", json_schema_extra=_allow("text"))
+    base: str = Field(description="scenario file the sweep varies (relative to this file)",
+                      json_schema_extra=_allow("the path of a scenario file, relative to "
+                                               "this sweep file"))
+    design: Design = Field(json_schema_extra=_allow(f"one of {', '.join(DESIGNS)}"))
     samples: int = Field(ge=1, le=100_000, description="grid: levels per parameter; random/"
                                                        "lhs: points; sobol: base N; morris: "
-                                                       "trajectories r")
-    levels: int = Field(4, ge=2, le=20, description="morris: grid levels")
-    replicates: int = Field(1, ge=1, le=1000)
-    seed: int = Field(0, ge=0)
-    parameters: dict[str, Any] = Field(min_length=1)
-    indicators: list[str] = Field(min_length=1)
-    discover: list[Discovery] = Field(default_factory=list)
+                                                       "trajectories r",
+                         json_schema_extra=_allow(
+                             "a whole number from 1 to 100000 (grid: levels per parameter; "
+                             "random/lhs: points; sobol: base N; morris: trajectories r)"))
+    levels: int = Field(4, ge=2, le=20, description="morris: grid levels",
+                        json_schema_extra=_allow("an even whole number from 2 to 20 (morris "
+                                                 "grid levels; default 4)"))
+    replicates: int = Field(1, ge=1, le=1000, json_schema_extra=_allow(
+        "a whole number from 1 to 1000 (runs per design point; default 1)"))
+    seed: int = Field(0, ge=0, le=MAX_SEED, json_schema_extra=_allow(
+        f"a whole number from 0 to {MAX_SEED} (default 0)"))
+    parameters: dict[str, Any] = Field(min_length=1, json_schema_extra=_allow(
+        "a mapping of at least one registry parameter or settlement lever to a range "
+        "{low: L, high: H} or a distribution"))
+    indicators: list[str] = Field(min_length=1, json_schema_extra=_allow(
+        "a list of at least one indicator id, e.g. [retention_5y, hoover_index]"))
+    discover: list[Discovery] = Field(default_factory=list, json_schema_extra=_allow(
+        "a list of conditions {indicator: ID, above: X} or {indicator: ID, below: X}"))
+
+
+# --- friendly schema problems (no raw pydantic wording) --------------------------------------
+
+def _nested_model(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _field_at(loc: tuple[Any, ...], root: type[BaseModel]
+              ) -> tuple[type[BaseModel], str] | None:
+    """The (model, field name) a pydantic error location points into (list indices and
+    mapping keys stay with their container's field)."""
+    model: type[BaseModel] | None = root
+    found = None
+    for part in loc:
+        if isinstance(part, str) and model is not None and part in model.model_fields:
+            found = (model, part)
+            model = _nested_model(model.model_fields[part].annotation)
+    return found
+
+
+def allowed_text(model: type[BaseModel], name: str) -> str:
+    extra = model.model_fields[name].json_schema_extra
+    return str(extra.get("allowed", "")) if isinstance(extra, dict) else ""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def schema_problems(err: ValidationError, src: Sourced, root: type[BaseModel]
+                    ) -> list[Problem]:
+    """pydantic's errors as problems with file, line, key, the value given and what to write
+    (from each field's ``allowed`` text), with a did-you-mean for unknown keys and choices."""
+    problems: list[Problem] = []
+    seen: set[tuple[Any, ...]] = set()
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and "[" in p))
+        if loc in seen:  # one problem per place (a union reports each of its branches)
+            continue
+        seen.add(loc)
+        value = e.get("input")
+        if e["type"] == "extra_forbidden":
+            at = _field_at(loc[:-1], root) if loc[:-1] else None
+            parent = root if not loc[:-1] else (
+                _nested_model(at[0].model_fields[at[1]].annotation) if at else None)
+            keys = [f.alias or n for n, f in parent.model_fields.items()] if parent else []
+            close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            msg = f"unknown key{hint}; allowed keys here: {', '.join(keys)}"
+        else:
+            at = _field_at(loc, root)
+            allowed = allowed_text(*at) if at else ""
+            if e["type"] == "missing":
+                msg = "required key is missing" + (f"; allowed: {allowed}" if allowed else "")
+            else:
+                hint = ""
+                ann = at[0].model_fields[at[1]].annotation if at else None
+                choices = [str(c) for c in getattr(ann, "__args__", ())
+                           if getattr(ann, "__origin__", None) is Literal]
+                if choices and isinstance(value, str):
+                    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                why = ""
+                if e["type"] == "value_error":
+                    why = f"{e['msg'].removeprefix('Value error, ')}; "
+                msg = f"{why}got {_short(value)}{hint}; allowed: {allowed or 'see the docs'}"
+        file, line = src.where(loc)
+        problems.append(Problem(file, line, dotted(loc), msg))
+    return problems
 
 
 # --- settlement levers: sweepable inputs that are not registry parameters --------------------
@@ -232,6 +351,11 @@ class Sweep:
         return {"num_vars": len(self.factors), "names": self.names,
                 "bounds": [[0.0, 1.0]] * len(self.factors)}
 
+    @property
+    def n_points(self) -> int:
+        """How many design points, without drawing the design."""
+        return n_points(self.schema.design, self.schema.samples, len(self.factors))
+
     def unit_points(self) -> np.ndarray:
         """The design on [0, 1]^p: one row per point (deterministic in the sweep's seed; drawn
         once, as counting, resuming, running and analysing all ask for it)."""
@@ -279,34 +403,119 @@ class Sweep:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def n_points(design: str, samples: int, p: int) -> int:
+    """Design points without drawing the design: morris r (p + 1), sobol N (p + 2) (first
+    order and total indices), grid levels^p, random and lhs the samples themselves."""
+    if design == "morris":
+        return samples * (p + 1)
+    if design == "sobol":
+        return samples * (p + 2)
+    if design == "grid":
+        return samples ** p
+    return samples
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+
+
 def load_sweep(path: str | Path) -> Sweep:
-    """Read and check a sweep file; every problem names file, line, key and what is allowed."""
+    """Read and check a sweep file; every problem names file, line, key and what is allowed,
+    and all of them are reported at once (fields are checked on the raw data, so one bad
+    field does not hide the others)."""
     path = Path(path)
-    src, schema = load_checked(path, SweepSchema, "sweep")
+    src = load_yaml(path)
+    if not isinstance(src.data, dict):
+        raise InputError([Problem(str(path), 1, "", "a sweep file must be a mapping of keys "
+                                  f"(got {type(src.data).__name__})")])
+    data: dict[str, Any] = src.data
     problems: list[Problem] = []
-    factors = _factors(schema, src, problems)
-    base: Scenario | None = None
-    base_path = path.parent / schema.base
+    schema: SweepSchema | None = None
     try:
-        base = load_scenario(base_path)
-    except InputError as err:
-        problems.extend(err.problems)
+        schema = SweepSchema.model_validate(data)
+    except ValidationError as err:
+        problems.extend(schema_problems(err, src, SweepSchema))
+    raw = data.get("parameters")
+    factors = _factors(raw, src, problems) if isinstance(raw, dict) else []
+    base = _base(data.get("base"), path, src, problems)
     if base is not None:
-        _check_indicators(schema, src, base, problems)
-    if schema.design == "grid" and schema.samples ** max(len(factors), 1) > 1_000_000:
-        problems.append(_problem(src, ("samples",), f"a grid of {schema.samples} levels over "
-                            f"{len(factors)} parameters has more than a million points; use "
-                            "lhs, sobol or morris"))
-    if problems:
-        raise InputError(problems)
+        _check_indicators(data, src, base, problems)
+    problems.extend(_size_problems(data, src, len(raw) if isinstance(raw, dict) else 0))
+    if problems or schema is None or base is None:
+        here = str(path)
+        raise InputError(sorted(problems, key=lambda q: (q.file != here, q.file, q.line or 0,
+                                                         q.key)))
     return Sweep(schema, path, base, factors)
 
 
+def _base(ref: Any, path: Path, src: Sourced, problems: list[Problem]) -> Scenario | None:
+    if not isinstance(ref, str) or not ref:
+        return None  # the schema's problem says what to write
+    base_path = path.parent / ref
+    if not base_path.is_file():
+        problems.append(_problem(src, ("base",), f"file not found: {ref!r} (looked in "
+                                 f"{path.parent}); allowed: the path of a scenario file, "
+                                 "relative to this sweep file"))
+        return None
+    try:
+        return load_scenario(base_path)
+    except InputError as err:
+        problems.extend(err.problems)
+    return None
 
-def _factors(schema: SweepSchema, src: Sourced, problems: list[Problem]) -> list[Factor]:
+
+def _whole(data: dict[str, Any], key: str, default: int | None, low: int, high: int
+           ) -> int | None:
+    v = data.get(key, default)
+    return v if isinstance(v, int) and not isinstance(v, bool) and low <= v <= high else None
+
+
+def _size_problems(data: dict[str, Any], src: Sourced, p: int) -> list[Problem]:
+    """Designs too small for their analysis, and sweeps too large to run, counted without
+    drawing the design (only where the fields involved are themselves valid)."""
+    design = data.get("design")
+    samples = _whole(data, "samples", None, 1, 100_000)
+    replicates = _whole(data, "replicates", 1, 1, 1000)
+    levels = _whole(data, "levels", 4, 2, 20)
+    if design not in DESIGNS or samples is None or p < 1:
+        return []
+    out: list[Problem] = []
+
+    def add(key: str, msg: str) -> None:
+        out.append(_problem(src, (key,), msg))
+
+    if design == "morris":
+        if samples < MORRIS_MIN_R:
+            add("samples", f"morris needs at least {MORRIS_MIN_R} trajectories (samples: r) "
+                           f"for sigma and the confidence of mu*; got {samples}")
+        if levels is not None and levels % 2:
+            add("levels", f"got {levels}; allowed: an even whole number from 2 to 20 (an odd "
+                          "number of Morris levels biases the sample)")
+    elif design == "sobol" and samples < SOBOL_MIN_N:
+        add("samples", f"sobol needs a base sample of at least N = {SOBOL_MIN_N} (samples) for "
+                       f"S1 and ST with confidence intervals; got {samples}")
+    elif design == "grid" and samples < 2:
+        add("samples", f"a grid needs at least 2 levels per parameter (samples); got {samples}")
+    points = n_points(design, samples, p)
+    if design in ("grid", "random", "lhs") and points < DELTA_MIN_POINTS and not out:
+        what = (f"{samples} levels over {p} parameter(s) = {points} points"
+                if design == "grid" else f"got {points}")
+        add("samples", f"{design} with delta indices needs at least {DELTA_MIN_POINTS} points "
+                       f"(for any number of parameters); {what}")
+    if replicates is not None and points * replicates > MAX_RUNS:
+        add("samples", f"{design} with samples: {samples} over {p} parameter(s) is "
+                       f"{_count(points)} points x {replicates} replicate(s) = "
+                       f"{_count(points * replicates)} runs; at most {MAX_RUNS:,} runs are "
+                       "allowed (fewer samples, replicates or parameters, or split the sweep)")
+    return out
+
+
+def _factors(parameters: dict[Any, Any], src: Sourced, problems: list[Problem]
+             ) -> list[Factor]:
     factors = []
-    for name, spec in schema.parameters.items():
-        got = _factor(name, spec, lambda msg, n=name: _problem(src, ("parameters", n), msg))
+    for name, spec in parameters.items():
+        got = _factor(str(name), spec,
+                      lambda msg, n=name: _problem(src, ("parameters", n), msg))
         if isinstance(got, Problem):
             problems.append(got)
         else:
@@ -314,22 +523,28 @@ def _factors(schema: SweepSchema, src: Sourced, problems: list[Problem]) -> list
     return factors
 
 
-def _check_indicators(schema: SweepSchema, src: Sourced, base: Scenario,
+def _check_indicators(data: dict[str, Any], src: Sourced, base: Scenario,
                       problems: list[Problem]) -> None:
+    """Indicator ids (and the discovery conditions) checked on the raw data, against the ids
+    a run of the base scenario's period reports."""
     ids = _indicator_ids(base.inputs.start, base.inputs.end)
 
-    def check(name: str, key: tuple[Any, ...]) -> None:
-        if name not in ids:
+    def check(name: Any, key: tuple[Any, ...]) -> None:
+        if isinstance(name, str) and name not in ids:
             close = difflib.get_close_matches(name, ids, n=1, cutoff=0.5)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(_problem(src, key, f"unknown indicator {name!r}{hint}; allowed: the "
                                 f"ids in a run's summary.json, e.g. retention_5y, "
                                 f"hoover_index, share_in_10_largest"))
 
-    for i, name in enumerate(schema.indicators):
+    indicators = data.get("indicators")
+    for i, name in enumerate(indicators if isinstance(indicators, list) else []):
         check(name, ("indicators", i))
-    for i, d in enumerate(schema.discover):
-        check(d.indicator, ("discover", i, "indicator"))
-        if (d.above is None) == (d.below is None):
-            problems.append(_problem(src, ("discover", i), "give exactly one of 'above' or 'below' "
-                                "(the condition PRIM explains)"))
+    discover = data.get("discover")
+    for i, d in enumerate(discover if isinstance(discover, list) else []):
+        if not isinstance(d, dict):
+            continue
+        check(d.get("indicator"), ("discover", i, "indicator"))
+        if (d.get("above") is None) == (d.get("below") is None):
+            problems.append(_problem(src, ("discover", i), "give exactly one of 'above' or "
+                                     "'below' (the condition PRIM explains)"))

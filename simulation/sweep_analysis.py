@@ -7,13 +7,18 @@ moment-independent delta measure (for grid, random and lhs designs) every finish
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .sweep import Discovery, Sweep
+from .sweep import DELTA_MIN_POINTS, MORRIS_MIN_R, SOBOL_MIN_N, Discovery, Sweep
 
 #: the measure each design's parameters are ranked by
 RANK_BY = {"morris": "mu_star", "sobol": "ST", "grid": "delta", "random": "delta",
@@ -39,50 +44,101 @@ def _complete_blocks(y: np.ndarray, size: int) -> np.ndarray:
     return mask
 
 
-def indices(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
+def _quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a SALib analyzer without its own prints and warnings (SALib's delta also changes
+    the global warning format and filter: both are restored)."""
+    fmt = warnings.formatwarning
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(sink), \
+                contextlib.redirect_stdout(sink):
+            warnings.simplefilter("ignore")
+            warnings.showwarning = lambda *a, **k: None  # SALib resets the filter to "once"
+            return fn(*args, **kwargs)
+    finally:
+        warnings.formatwarning = fmt
+
+
+def _say(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def indices(sweep: Sweep, rows: pd.DataFrame,
+            warn: Callable[[str], None] | None = _say) -> pd.DataFrame:
     """One row per (indicator, parameter): Morris mu*, sigma (with mu* confidence); Sobol S1,
-    ST (with confidence intervals); or delta and S1 for the other designs. Indicators without
-    enough finished points are left out."""
+    ST (with confidence intervals); or delta and S1 for the other designs. An indicator
+    without enough finished points, or whose analysis fails or gives NaN (a stopped or
+    partial sweep), is left out with a one-line warning (to ``warn``; also in the table's
+    ``attrs["warnings"]``), never SALib's traceback or prints."""
     sch = sweep.schema
     x = sweep.unit_points()
     p = len(sweep.factors)
     means = point_means(sweep, rows)
     out: list[dict[str, object]] = []
+    notes: list[str] = []
+
+    def skip(ind: str, why: str) -> None:
+        notes.append(f"{ind}: no sensitivity indices ({why})")
+
     for ind in sch.indicators:
         y = means[ind].to_numpy(dtype=float)
         if sch.design == "morris":
             from SALib.analyze import morris
 
             keep = _complete_blocks(y, p + 1)
-            if keep.sum() < 2 * (p + 1):
-                continue
-            res = morris.analyze(sweep.problem, x[keep], y[keep], num_levels=sch.levels,
-                                 seed=sch.seed)
+            need = MORRIS_MIN_R * (p + 1)
+            call = (morris.analyze, sweep.problem, x[keep], y[keep])
+            kwargs: dict[str, Any] = {"num_levels": sch.levels, "seed": sch.seed}
             cols = ("mu_star", "mu_star_conf", "sigma", "mu")
+            what = f"{MORRIS_MIN_R} complete trajectories"
         elif sch.design == "sobol":
             from SALib.analyze import sobol
 
             keep = _complete_blocks(y, p + 2)
-            if keep.sum() < 4 * (p + 2):
-                continue
-            res = sobol.analyze(sweep.problem, y[keep], calc_second_order=False, seed=sch.seed)
+            need = SOBOL_MIN_N * (p + 2)
+            call = (sobol.analyze, sweep.problem, y[keep])
+            kwargs = {"calc_second_order": False, "seed": sch.seed}
             cols = ("S1", "S1_conf", "ST", "ST_conf")
+            what = f"{SOBOL_MIN_N} complete Saltelli blocks"
         else:
             from SALib.analyze import delta
 
             keep = ~np.isnan(y)
-            if keep.sum() < max(20, 2 * p) or np.ptp(y[keep]) == 0:
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                res = dict(delta.analyze(sweep.problem, x[keep], y[keep], seed=sch.seed))
-            if "delta" not in res:  # SALib >= 1.5 names Borgonovo's classic estimator so
-                res["delta"], res["delta_conf"] = res["delta_raw"], res["delta_raw_conf"]
+            need = DELTA_MIN_POINTS
+            call = (delta.analyze, sweep.problem, x[keep], y[keep])
+            kwargs = {"seed": sch.seed}
             cols = ("delta", "delta_conf", "S1", "S1_conf")
+            what = f"{DELTA_MIN_POINTS} finished points"
+        done = int(keep.sum())
+        if done < need:
+            skip(ind, f"{done} finished point(s) usable; {sch.design} needs {what}, "
+                      f"{need} points")
+            continue
+        if np.ptp(y[keep]) == 0:
+            skip(ind, "it has the same value at every point: nothing to rank")
+            continue
+        try:
+            res = dict(_quietly(*call, **kwargs))
+        except Exception as err:  # SALib on a design it cannot analyse
+            skip(ind, f"SALib could not analyse {done} points: {type(err).__name__}: {err}")
+            continue
+        if "delta" not in res and "delta_raw" in res:  # SALib >= 1.5: the classic estimator
+            res["delta"], res["delta_conf"] = res["delta_raw"], res["delta_raw_conf"]
+        values = {c: np.asarray(res.get(c, np.full(p, np.nan)), dtype=float) for c in cols}
+        if not all(np.isfinite(v).all() for v in values.values()):
+            bad = [c for c, v in values.items() if not np.isfinite(v).all()]
+            skip(ind, f"SALib gave NaN for {', '.join(bad)} with {done} points; run more "
+                      "points")
+            continue
         for i, name in enumerate(sweep.names):
-            out.append({"indicator": ind, "parameter": name, "points": int(keep.sum()),
-                        **{c: float(res[c][i]) for c in cols}})
-    return pd.DataFrame(out)
+            out.append({"indicator": ind, "parameter": name, "points": done,
+                        **{c: float(values[c][i]) for c in cols}})
+    table = pd.DataFrame(out)
+    table.attrs["warnings"] = notes
+    if warn is not None:
+        for note in notes:
+            warn(note)
+    return table
 
 
 def ranking(table: pd.DataFrame, design: str) -> dict[str, list[tuple[str, float]]]:

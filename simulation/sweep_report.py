@@ -200,6 +200,10 @@ def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: l
         {"item": "seed", "value": str(sch.seed)},
     ])
     sections = [("What was run", report.table(run_facts) + report.table(_factor_table(sweep)))]
+    left_out = table.attrs.get("warnings", [])
+    if left_out:  # indicators the analysis had to leave out, with why
+        sections.append(("Left out of the analysis", "<ul>" + "".join(
+            f"<li>{report.esc(w)}</li>" for w in left_out) + "</ul>"))
     measure = "delta" if sch.design in ("grid", "random", "lhs") else sch.design
     if table.empty:
         sections.append(("Which parameters matter", "<p class='note'>Not enough finished runs "

@@ -10,9 +10,40 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .inputs import register
+from .inputs import AllocationPolicy, Inputs, default_composition, default_volumes, register
+from .parameters import BY_NAME, Params
 
 RATIO_TARGETS = {"retention_5y_by_household_type_2005"}
+
+#: the rules under which the register figures were observed (the registry's defaults)
+TODAYS_RULES = ("rights_years", "job_move_exemption", "rights_self_sufficiency",
+                "programme_years")
+
+
+def departures(params: Params, inputs: Inputs) -> list[str]:
+    """What in this run departs from the rules and inputs that the register figures describe
+    (empty: the register is a check on the model; else it is context only, because it
+    describes today's rules, not this counterfactual)."""
+    out = []
+    for name in TODAYS_RULES:
+        p = BY_NAME[name]
+        if params[name] != p.default:
+            shown = ("yes" if params[name] else "no") if p.kind == "bool" \
+                else f"{params[name]:g} {p.unit}"
+            today = ("yes" if p.default else "no") if p.kind == "bool" \
+                else f"{p.default:g} {p.unit}"
+            out.append(f"{name} = {shown} (today: {today})")
+    if inputs.allocation != AllocationPolicy():
+        out.append("settlement allocation changed")
+    built_in = default_volumes()
+    if any(abs(v / inputs.scale - built_in.get(y, float("nan"))) > 1e-6 * max(1.0, v)
+           or y not in built_in for y, v in inputs.volumes.items()):
+        out.append("settlement volumes differ from IMDi's")
+    if any(c != default_composition(min(y, 2024)) for y, c in inputs.composition.items()):
+        out.append("composition of arrivals changed")
+    if inputs.geography.source != "built-in":
+        out.append("user geography")
+    return out
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def _param_line(name: str, indent: str) -> list[str]:
 def template_text() -> str:
     """The full commented template."""
     lines = [HEADER,
-             "name: my-scenario            # short name: letters, digits, _ . - (output folder)",
+             "name: my-scenario            # any script, spaces, punctuation; folder: a safe slug",
              "description: >-             # what this scenario asks, in words (for the report)",
              "  One sentence a reader of the report understands.",
              "# extends: baseline.yaml    # a base scenario; this file's keys deep-merge over it",

@@ -8,6 +8,8 @@ installed: same rules, several times faster on the long fitted-parameter files).
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,11 @@ import yaml
 
 KeyPath = tuple[str | int, ...]
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_YAML_BYTES = 5_000_000  # scenario/sweep/calibration files: a few kB (fitted.yaml ~100 kB)
+MAX_NODES = 100_000  # values in a document once its aliases are expanded
+MAX_DEPTH = 50  # nesting levels (scenario files need 4)
+MAX_PROBLEMS = 50  # problems listed; the rest are counted in one last line
+MAX_SHOWN = 60  # characters of a value quoted in a message
 
 
 def safe_load(text: str) -> Any:
@@ -34,13 +41,21 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key + ': ' if self.key else ''}{self.message}"
+        key = cut(self.key, 80)
+        return f"{where}: {key + ': ' if key else ''}{self.message}"
 
 
 class InputError(Exception):
     """Bad user input: one or more problems, each naming file, line, key and what's allowed."""
 
     def __init__(self, problems: list[Problem]) -> None:
+        self.total = len(problems)  # before the cut below
+        if len(problems) > MAX_PROBLEMS + 1:
+            rest = len(problems) - MAX_PROBLEMS
+            problems = [*problems[:MAX_PROBLEMS],
+                        Problem(problems[MAX_PROBLEMS].file, None, "",
+                                f"... and {rest} more problem(s) not listed (only the first "
+                                f"{MAX_PROBLEMS} are shown; fix these and validate again)")]
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -70,43 +85,165 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-def _walk(node: yaml.Node, file: str, path: KeyPath, lines: dict, problems: list[Problem]
-          ) -> None:
-    lines[path] = (file, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                problems.append(Problem(file, line, dotted((*path, key)),
-                                        f"key given twice (first on line {seen[key]})"))
-            seen[key] = line
-            _walk(value_node, file, (*path, key), lines, problems)
-            lines[(*path, key)] = (file, line)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, file, (*path, i), lines, problems)
+def cut(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters (with '...'), so no message echoes a whole file."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def show(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A value as written in a message: repr, cut to ``limit`` characters."""
+    if isinstance(value, dict | list) and len(value) > 5:
+        kind = "mapping" if isinstance(value, dict) else "list"
+        return f"a {kind} of {len(value)} entries"
+    return cut(repr(value), limit)
+
+
+def read_text(path: str | Path, *, limit: int, kind: str) -> str:
+    """The text of a regular file of at most ``limit`` bytes, as UTF-8; otherwise an
+    :class:`InputError` naming the file. Never blocks on FIFOs or devices (they are refused
+    before opening) and never reads more than ``limit`` + 1 bytes."""
+    name = str(path)
+    message = file_problem(path, limit=limit, kind=kind)
+    if message is None:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(limit + 1)
+        except OSError as err:
+            message = f"cannot be read ({err.strerror or err})"
+        else:
+            if len(raw) > limit:
+                message = f"larger than {limit:,} bytes; a {kind} is much smaller"
+            elif b"\0" in raw:
+                message = f"a binary file, not a {kind} (it contains NUL bytes)"
+            else:
+                try:
+                    return raw.decode("utf-8-sig")
+                except UnicodeDecodeError as err:
+                    message = (f"not UTF-8 text ({err.reason} at byte {err.start}); "
+                               f"a {kind} must be saved as UTF-8")
+    raise InputError([Problem(name, None, "", message)])
+
+
+def file_problem(path: str | Path, *, limit: int, kind: str) -> str | None:
+    """Why ``path`` cannot be read as a ``kind`` (missing, not a regular file, too large),
+    or None if it can be opened: checked with stat, without opening the file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "file not found"
+    except NotADirectoryError:
+        return "file not found (a part of the path is not a folder)"
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+    if stat.S_ISDIR(st.st_mode):
+        return f"is a directory, not a {kind}"
+    if not stat.S_ISREG(st.st_mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "a special file")
+        return f"is {what}, not a regular file; allowed: a {kind}"
+    if st.st_size > limit:
+        return (f"file is {st.st_size:,} bytes; allowed: a {kind} of at most {limit:,} bytes")
+    return None
+
+
+def _expanded_size(root: yaml.Node, file: str) -> None:
+    """Refuse documents whose aliases expand to more than MAX_NODES values (an "alias bomb"),
+    that refer to themselves, or that nest deeper than MAX_DEPTH: checked on the node graph
+    before anything walks the constructed data. Each node is sized once (memoised), so the
+    check costs the size of the file, not of its expansion."""
+    size: dict[int, int] = {}
+    active: set[int] = set()
+    aliased = False
+    # iterative post-order walk: (node, depth, children pushed?)
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, expanded = stack.pop()
+        nid = id(node)
+        if not expanded:
+            if nid in size:
+                aliased = True
+                continue
+            if nid in active:
+                raise InputError([Problem(file, node.start_mark.line + 1, "",
+                                          "an alias refers to the value that contains it "
+                                          "(a recursive structure); not allowed")])
+            if depth > MAX_DEPTH:
+                raise InputError([Problem(file, node.start_mark.line + 1, "",
+                                          f"nested more than {MAX_DEPTH} levels deep; "
+                                          "not allowed")])
+            if isinstance(node, yaml.ScalarNode):
+                size[nid] = 1
+                continue
+            active.add(nid)
+            stack.append((node, depth, True))
+            children = ([c for pair in node.value for c in pair]
+                        if isinstance(node, yaml.MappingNode) else list(node.value))
+            stack.extend((c, depth + 1, False) for c in children)
+        else:
+            active.discard(nid)
+            children = ([c for pair in node.value for c in pair]
+                        if isinstance(node, yaml.MappingNode) else node.value)
+            total = 1 + sum(size[id(c)] for c in children)
+            size[nid] = total
+            if total > MAX_NODES and aliased:
+                raise InputError([Problem(
+                    file, node.start_mark.line + 1, "",
+                    f"anchors and aliases (&name, *name) expand this document to more than "
+                    f"{MAX_NODES:,} values (an 'alias bomb'?); allowed: at most "
+                    f"{MAX_NODES:,}; write the values out or use fewer aliases")])
+
+
+def _key_of(node: yaml.Node) -> str | int:
+    """A mapping key as the constructed data has it (so 2025: ... is found as 2025)."""
+    if not isinstance(node, yaml.ScalarNode):
+        return str(node.value)[:MAX_SHOWN]
+    if node.tag.endswith(":int"):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return node.value
+    return node.value
+
+
+def _walk(root: yaml.Node, file: str, lines: dict, problems: list[Problem]) -> None:
+    """Record the line of every key path, and flag keys given twice (iterative: the depth
+    and size are bounded by :func:`_expanded_size`)."""
+    stack: list[tuple[yaml.Node, KeyPath, int | None]] = [(root, (), None)]
+    while stack:
+        node, path, key_line = stack.pop()
+        lines[path] = (file, key_line or node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key = _key_of(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen and key != "<<":
+                    problems.append(Problem(file, line, dotted((*path, key)),
+                                            f"key given twice (first on line {seen[key]})"))
+                seen.setdefault(key, line)
+                stack.append((value_node, (*path, key), line))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((item, (*path, i), None))
 
 
 def load_yaml(path: str | Path) -> Sourced:
-    """Read a YAML file safely, with line numbers; raise InputError naming the file."""
-    path = Path(path)
+    """Read a YAML file safely, with line numbers; raise InputError naming the file.
+    Refused: files that are not regular files or larger than MAX_YAML_BYTES, alias bombs
+    and recursive aliases, nesting deeper than MAX_DEPTH."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(name, None, "", "file not found")]) from None
-    except IsADirectoryError:
-        raise InputError([Problem(name, None, "", "is a directory, not a YAML file")]) from None
-    except UnicodeDecodeError as err:
-        raise InputError([Problem(name, None, "", f"not UTF-8 text ({err.reason})")]) from None
-    except OSError as err:
-        raise InputError([Problem(name, None, "", f"cannot be read ({err.strerror})")]) from None
+    text = read_text(path, limit=MAX_YAML_BYTES, kind="YAML file")
     try:
         loader = SAFE_LOADER(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _expanded_size(node, name)
+            lines: dict[KeyPath, tuple[str, int]] = {}
+            problems: list[Problem] = []
+            if node is not None:
+                _walk(node, name, lines, problems)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -114,11 +251,11 @@ def load_yaml(path: str | Path) -> Sourced:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         what = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InputError([Problem(name, line, "", f"malformed YAML: {what}")]) from None
-    lines: dict[KeyPath, tuple[str, int]] = {}
-    problems: list[Problem] = []
-    if node is not None:
-        _walk(node, name, (), lines, problems)
+        raise InputError([Problem(name, line, "", f"malformed YAML: {cut(str(what))}")]
+                         ) from None
+    except RecursionError:
+        raise InputError([Problem(name, None, "", f"nested too deeply; allowed: at most "
+                                  f"{MAX_DEPTH} levels")]) from None
     if problems:
         raise InputError(problems)
     return Sourced(data=data, lines=lines, file=name)
@@ -126,15 +263,28 @@ def load_yaml(path: str | Path) -> Sourced:
 
 def deep_merge(base: Sourced, over: Sourced) -> Sourced:
     """``over``'s values over ``base``'s: mappings merge key by key, anything else replaces.
-    Line numbers follow the values: a key keeps the line of the file its value came from."""
+    Line numbers follow the values: a key keeps the line of the file its value came from.
+    Linear in the number of key paths (each subtree is found through a parent index)."""
     if not isinstance(over.data, dict) or not isinstance(base.data, dict):
         return Sourced(over.data, dict(over.lines), over.file)
     lines = dict(base.lines)
+    base_kids = _children(base.lines)
+    over_kids = _children(over.lines)
+
+    def subtree(kids: dict[KeyPath, list[KeyPath]], p: KeyPath) -> list[KeyPath]:
+        out, todo = [], [p]
+        while todo:
+            q = todo.pop()
+            out.append(q)
+            todo.extend(kids.get(q, ()))
+        return out
 
     def replace_subtree(p: KeyPath) -> None:
-        for q in [q for q in lines if q[:len(p)] == p]:
-            del lines[q]
-        lines.update({q: w for q, w in over.lines.items() if q[:len(p)] == p})
+        for q in subtree(base_kids, p):
+            lines.pop(q, None)
+        for q in subtree(over_kids, p):
+            if q in over.lines:
+                lines[q] = over.lines[q]
 
     def merge(b: dict, o: dict, path: KeyPath) -> dict:
         out = dict(b)
@@ -152,3 +302,15 @@ def deep_merge(base: Sourced, over: Sourced) -> Sourced:
     data = merge(base.data, over.data, ())
     lines[()] = over.lines.get((), (over.file, 1))
     return Sourced(data, lines, over.file)
+
+
+def _children(lines: dict[KeyPath, Any]) -> dict[KeyPath, list[KeyPath]]:
+    """Direct children of every key path (missing ancestors filled in)."""
+    kids: dict[KeyPath, list[KeyPath]] = {}
+    known: set[KeyPath] = {()}
+    for q in lines:
+        while q and q not in known:
+            known.add(q)
+            kids.setdefault(q[:-1], []).append(q)
+            q = q[:-1]
+    return kids

@@ -62,6 +62,7 @@ def _fitted(path: Path) -> dict:
     return doc
 
 
+@pytest.mark.slow
 def test_parameters_are_recovered_within_their_intervals(synthetic):
     out = _calibrate(synthetic)
     assert out.returncode == 0, out.stderr
@@ -76,6 +77,7 @@ def test_parameters_are_recovered_within_their_intervals(synthetic):
     assert "Parameters" in report.read_text()
 
 
+@pytest.mark.slow
 def test_same_seed_same_fit_and_rerun_reuses_the_log(synthetic):
     first = _fitted(synthetic)
     log = synthetic.parent / "fit" / "recovery" / "evaluations.jsonl"
@@ -89,6 +91,7 @@ def test_same_seed_same_fit_and_rerun_reuses_the_log(synthetic):
     assert time.perf_counter() - t0 < 60
 
 
+@pytest.mark.slow
 def test_interrupt_keeps_a_readable_log_and_no_fitted_file(synthetic, tmp_path):
     copy = tmp_path / "targets.yaml"
     copy.write_text(synthetic.read_text())
@@ -107,6 +110,7 @@ def test_interrupt_keeps_a_readable_log_and_no_fitted_file(synthetic, tmp_path):
     assert all(json.loads(line)["values"] for line in log.read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_resume_from_a_partial_log_gives_the_same_fit(synthetic, tmp_path):
     """A log cut halfway (with a torn last line, as an interruption leaves it): the rerun
     simulates only what is missing and arrives at the same parameters."""
@@ -133,3 +137,147 @@ def test_bad_calibration_file(tmp_path):
     text = str(err.value)
     assert "free_parameters.move_intercep: unknown parameter" in text
     assert "free_parameters.rights_cost" in text and ":5:" in text
+
+
+# --- hostile input: every problem in one pass, nothing written -------------------------------
+
+GOOD = ("name: x\nperiod: {start: 2010, end: 2016}\n"
+        "targets:\n  - {id: retention_5y, value: 0.8, tolerance: 0.02}\n"
+        "free_parameters:\n  move_intercept: {low: -2.5, high: 0.0}\n")
+
+
+def _refused(tmp_path: Path, text: str, capsys) -> str:
+    """`secmig calibrate` on a bad file: exit 2, no traceback or raw pydantic wording, no
+    fitted file and no fit folder; returns the messages (one line each)."""
+    from simulation.cli import main
+
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "fit"), "--fitted",
+                 str(tmp_path / "fitted.yaml"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Input should" not in err and "nothing was written" in err
+    assert not (tmp_path / "fit").exists() and not (tmp_path / "fitted.yaml").exists()
+    return " ".join(err.split())
+
+
+def test_the_shipped_calibration_files_load():
+    for name in ("targets.yaml", "targets_2010_2013.yaml"):
+        spec = load_spec(Path(__file__).resolve().parent.parent / "calibration" / name)
+        assert spec.moments and spec.names and (spec.start, spec.end) == (2010, 2023)
+
+
+def test_unknown_target_ids_and_keys_are_refused(tmp_path, capsys):
+    text = GOOD.replace(
+        "targets:\n", "targets:\n"
+        "  - {id: retention_7z, value: 0.6, tolerance: 0.1}\n"
+        "  - {id: destination_split_of_movers, key: osl, value: 0.2, tolerance: 0.1}\n"
+        "  - {id: destination_split_of_movers, key: oslo, value: 0.2, tolerance: 0.1, "
+        "compare: ratio_to_all}\n"
+        "  - {id: retention_7y, key: x, value: 0.2, tolerance: 0.1}\n"
+        "  - {id: municipalities_by_out_share, value: 9, tolerance: 4}\n"
+        "  - {id: moved_by_end_of_year_2, key: 2011, value: 0.04, tolerance: 0.01}\n"
+        "  - {id: retention_5y_by_cohort, key: \"2015\", value: 0.8, tolerance: 0.1}\n")
+    err = _refused(tmp_path, text, capsys)
+    f = tmp_path / "t.yaml"
+    for expect in (
+            f"{f}:4: targets[0].id: unknown indicator id 'retention_7z' (did you mean "
+            "'retention_7y'?); allowed: an id in a run's summary.json",
+            f"{f}:5: targets[1].key: unknown key 'osl' of destination_split_of_movers (did you "
+            "mean 'oslo'?); allowed: oslo, same_county, other_county",
+            f"{f}:6: targets[2].compare: ratio_to_all needs destination_split_of_movers.all",
+            f"{f}:7: targets[3].key: retention_7y is a single number: got key 'x'; allowed: "
+            "no key",
+            f"{f}:8: targets[4]: municipalities_by_out_share has one value per key: give key, "
+            "one of at_least_80pct",
+            f"{f}:9: targets[5].key: got 2011; allowed: the key of a dict-valued indicator as "
+            "text",
+            # a 2010-2016 run reports 5-year retention of cohorts up to 2012 only
+            f"{f}:10: targets[6].key: retention_5y_by_cohort.2015 is not reported for the "
+            "period 2010-2016 (a longer period reports it); allowed: 2010, 2011, 2012"):
+        assert expect in err, (expect, err)
+
+
+@pytest.mark.parametrize("period, expect", [
+    ("{strat: 2010, end: 2016}", "period.strat: unknown key (did you mean 'start'?); allowed "
+                                 "keys here: start, end"),
+    ("{start: 2016, end: 2012}", "period: end (2012) is before start (2016); allowed: 2010 <= "
+                                 "start <= end <= 2024"),
+    ("{start: 2010, end: 2030}", "period.end: got 2030; allowed: a year from start to 2024"),
+    ("{start: 2005, end: 2016}", "period.start: got 2005; allowed: a year from 2010 to 2024"),
+    ("2010", "period: got 2010; allowed: {start: YEAR, end: YEAR} with 2010 <= start <= end"),
+])
+def test_a_bad_period_is_refused(tmp_path, capsys, period, expect):
+    err = _refused(tmp_path, GOOD.replace("{start: 2010, end: 2016}", period), capsys)
+    assert f"{tmp_path / 't.yaml'}:2: {expect}" in err, err
+
+
+def test_bad_base_parameters_and_free_parameters(tmp_path, capsys):
+    f = tmp_path / "t.yaml"
+    for value, expect in (
+            ("5", "base_parameters: got 5; allowed: the path of a YAML file with a "
+                  "'parameters' mapping"),
+            ("[a, b]", "base_parameters: got ['a', 'b']; allowed: the path of a YAML file"),
+            ("nothere.yaml", "base_parameters: file not found: 'nothere.yaml'"),
+            ("plain.yaml", "base_parameters: 'plain.yaml' has no 'parameters' mapping (the "
+                           "file is a list); allowed: a YAML file with a mapping "
+                           "'parameters: {name: value}'")):
+        (tmp_path / "plain.yaml").write_text("- 1\n")
+        err = _refused(tmp_path, GOOD + f"base_parameters: {value}\n", capsys)
+        assert f"{f}:7: {expect}" in err, err
+    (tmp_path / "fitted-in.yaml").write_text("parameters:\n  move_intercept: -1.0\n"
+                                             "  move_intercep: 3\n  rights_cost: 99\n")
+    err = _refused(tmp_path, GOOD + "base_parameters: fitted-in.yaml\n", capsys)
+    fitted = tmp_path / "fitted-in.yaml"
+    assert f"{fitted}:3: parameters.move_intercep: unknown parameter (did you mean " \
+           "'move_intercept'?)" in err
+    assert f"{fitted}:4: parameters.rights_cost: got 99; allowed: a number from 0 to 4" in err
+    err = _refused(tmp_path, GOOD.replace("  move_intercept: {low: -2.5, high: 0.0}\n",
+                                          " {}\n").replace("free_parameters:\n {}",
+                                                           "free_parameters: {}"), capsys)
+    assert f"{f}:5: free_parameters: got {{}}; allowed: a mapping of at least one registry " \
+           "parameter name to a prior" in err, err
+    err = _refused(tmp_path, GOOD + "  move_intercep: {low: -2.5, high: 0.0}\n", capsys)
+    assert f"{f}:7: free_parameters.move_intercep: unknown parameter (did you mean " \
+           "'move_intercept'?)" in err, err
+
+
+def test_non_finite_numbers_and_all_problems_in_one_pass(tmp_path, capsys):
+    text = ("name: x y\nperiod: {start: 2010, end: 2016, strat: 1}\nreplicates: 101\n"
+            "targets:\n"
+            "  - {id: retention_5y, value: .nan, tolerance: 0, weight: .nan}\n"
+            "  - {id: retention_5y, value: 0.8, tolerance: .inf, colour: red}\n"
+            "  - {id: retention_5z, value: 0.8, tolerance: .nan}\n"
+            "free_parameters:\n"
+            "  move_intercept: {low: .nan, high: 0.0}\n"
+            "  rights_cost: {low: -.inf, high: .inf}\n"
+            "  move_family_effect: {low: 0, high: -1}\n")
+    err = _refused(tmp_path, text, capsys)
+    f = tmp_path / "t.yaml"
+    for expect in (
+            f"{f}:1: name: got 'x y'; allowed: letters, digits",
+            f"{f}:2: period.strat: unknown key (did you mean 'start'?)",
+            f"{f}:3: replicates: got 101; allowed: a whole number from 1 to 100",
+            f"{f}:5: targets[0].value: got nan; allowed: a finite number",
+            f"{f}:5: targets[0].tolerance: got 0; allowed: a finite number > 0",
+            f"{f}:5: targets[0].weight: got nan; allowed: a finite number >= 0",
+            f"{f}:6: targets[1].tolerance: got inf; allowed: a finite number > 0",
+            f"{f}:6: targets[1].colour: unknown key; allowed keys here: id, key, value",
+            f"{f}:7: targets[2].id: unknown indicator id 'retention_5z' (did you mean",
+            f"{f}:7: targets[2].tolerance: got nan",
+            f"{f}:9: free_parameters.move_intercept.low: got nan; allowed: a finite number",
+            f"{f}:10: free_parameters.rights_cost.low: got -inf",
+            f"{f}:10: free_parameters.rights_cost.high: got inf",
+            f"{f}:11: free_parameters.move_family_effect: prior [0, -1] must be an increasing "
+            "range inside the registry range"):
+        assert expect in err, (expect, err)
+
+
+def test_every_calibration_field_says_what_to_write():
+    from simulation.calibration import CalibrationPeriod, MomentSpec, PriorSpec, SpecSchema
+    from simulation.sweep import allowed_text
+
+    for model in (SpecSchema, MomentSpec, PriorSpec, CalibrationPeriod):
+        for name in model.model_fields:
+            assert allowed_text(model, name), (model.__name__, name)

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
+
+import simulation
+from simulation.inputs import default_inputs
+from simulation.parameters import ParameterError
 
 SECMIG = shutil.which("secmig") or str(Path(sys.executable).parent / "secmig")
 
 
-def secmig(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def secmig(*args: str, cwd: Path | None = None, columns: int = 80
+           ) -> subprocess.CompletedProcess[str]:
+    """Run the installed script (terminal tables laid out for ``columns`` characters)."""
+    env = {**os.environ, "COLUMNS": str(columns)}
     return subprocess.run([SECMIG, *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+                          timeout=300, env=env)
+
+
+def longest_line(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
 
 
 def test_help_lists_commands():
@@ -34,14 +49,18 @@ def test_params_lists_the_registry():
     out = secmig("params")
     assert out.returncode == 0
     assert "rights_years" in out.stdout and "dest_network_effect" in out.stdout
+    assert longest_line(out.stdout) <= 80, out.stdout
     csv = secmig("params", "--csv")
     assert csv.returncode == 0 and csv.stdout.startswith("name,group,default,low,high")
 
 
+@pytest.mark.slow
 def test_run_without_a_file_runs_the_builtin_baseline(tmp_path):
     out = secmig("run", "--quiet", "--replicates", "2", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "retention_7y" in out.stdout and "register" in out.stdout
+    assert longest_line(out.stdout) <= 80, out.stdout
+    assert "…" not in out.stdout  # indicator names are shortened, not cut
     base = tmp_path / "outputs" / "baseline"
     for name in ("summary.json", "manifest.json", "scenario.resolved.yaml", "report.html",
                  "retention.csv", "municipalities.csv", "flows.csv", "yearly.csv"):
@@ -68,3 +87,44 @@ def test_run_without_a_file_runs_the_builtin_baseline(tmp_path):
     assert again.returncode == 2 and "--force" in again.stderr
     assert "Traceback" not in again.stderr
     assert (base / "summary.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(("call", "error", "words"), [
+    (lambda: simulation.run([1, 2, 3]), TypeError, "params"),
+    (lambda: simulation.run("rights_years"), TypeError, "params"),
+    (lambda: simulation.run({1: 2}), TypeError, "parameter names"),
+    (lambda: simulation.run(seed=-1), ValueError, "seed"),
+    (lambda: simulation.run(seed=2**63), ValueError, "seed"),
+    (lambda: simulation.run(seed=1.9), TypeError, "seed"),
+    (lambda: simulation.run(seed=1.0), TypeError, "seed"),
+    (lambda: simulation.run(seed="1"), TypeError, "seed"),
+    (lambda: simulation.run(seed=True), TypeError, "seed"),
+    (lambda: simulation.run(seed=None), TypeError, "seed"),
+    (lambda: simulation.run(params={"rights_years": "5"}), ParameterError, "rights_years"),
+    (lambda: simulation.run(params={"rights_years": b"5"}), ParameterError, "rights_years"),
+    (lambda: simulation.run(params={"rights_yeras": 5}), ParameterError, "rights_years"),
+    (lambda: simulation.run(params={"rights_years": math.nan}), ParameterError, "rights"),
+    (lambda: simulation.run(inputs="x"), TypeError, "inputs"),
+    (lambda: simulation.run(inputs=0), TypeError, "inputs"),
+    (lambda: simulation.run(on_year=5), TypeError, "on_year"),
+    (lambda: default_inputs(scale=0), ValueError, "scale"),
+    (lambda: default_inputs(scale=-1), ValueError, "scale"),
+    (lambda: default_inputs(scale=float("nan")), ValueError, "scale"),
+    (lambda: default_inputs(scale=float("inf")), ValueError, "scale"),
+    (lambda: default_inputs(scale="0.1"), TypeError, "scale"),
+    (lambda: default_inputs(2010.5, 2012), TypeError, "start"),
+    (lambda: default_inputs(2010, 2012).scaled(0), ValueError, "scale"),
+])
+def test_api_refuses_bad_arguments_saying_what_is_allowed(call, error, words):
+    with pytest.raises(error) as exc:
+        call()
+    assert words in str(exc.value) and "allowed" in str(exc.value)
+
+
+def test_api_still_takes_what_it_always_took():
+    inputs = default_inputs(2010, 2011, scale=0.02)
+    a = simulation.run({"rights_years": 5}, np.int64(3), inputs)
+    b = simulation.run(simulation.Params({"rights_years": 5}), np.random.SeedSequence(3),
+                       inputs)
+    assert a.indicators().keys() == b.indicators().keys()
+    assert default_inputs(2010, 2011, scale=np.float64(0.5)).scale == 0.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import simulation
 from simulation.randomness import replicate_seeds
@@ -70,6 +71,7 @@ def test_settlement_volumes_match_inputs(baseline, baseline_inputs):
         assert abs(settled[year] - volume * factor) <= 12
 
 
+@pytest.mark.slow
 def test_same_seed_identical_results():
     inputs = simulation.default_inputs(2010, 2017)
     a = simulation.run(seed=7, inputs=inputs)

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from tests.test_cli import SECMIG, secmig
+from tests.test_cli import SECMIG, longest_line, secmig
 
 SMALL = """name: small
 description: a short window for tests
@@ -35,6 +36,7 @@ def _wait_for_runs(proc: subprocess.Popen, seconds: float) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_same_outputs_for_any_number_of_jobs(tmp_path):
     scen = write(tmp_path / "small.yaml", SMALL.replace("end: 2017", "end: 2014")
                  .replace("replicates: 3", "replicates: 2")
@@ -55,6 +57,7 @@ def test_same_outputs_for_any_number_of_jobs(tmp_path):
     assert all(len(h) == 64 for h in manifest["input_files"].values())
 
 
+@pytest.mark.slow
 def test_interrupt_leaves_no_partial_output(tmp_path):
     scen = write(tmp_path / "long.yaml", SMALL.replace("replicates: 3", "replicates: 200"))
     out = tmp_path / "outputs" / "long"
@@ -71,6 +74,7 @@ def test_interrupt_leaves_no_partial_output(tmp_path):
     assert not parent.exists() or list(parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_interrupt_keeps_earlier_output(tmp_path):
     scen = write(tmp_path / "s.yaml", SMALL.replace("replicates: 3", "replicates: 1"))
     out = tmp_path / "o"
@@ -88,6 +92,7 @@ def test_interrupt_keeps_earlier_output(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "s.yaml", "s2.yaml"]
 
 
+@pytest.mark.slow
 def test_compare_paired_differences_are_tighter_than_unpaired(tmp_path):
     base = write(tmp_path / "base.yaml", SMALL.replace("replicates: 3", "replicates: 5"))
     norule = write(tmp_path / "norule.yaml", "extends: base.yaml\nname: norule\n"
@@ -103,6 +108,16 @@ def test_compare_paired_differences_are_tighter_than_unpaired(tmp_path):
     # removing the rule moves people earlier: retention after 3 years falls, beyond noise
     r3 = diffs.set_index("indicator").loc["retention_3y"]
     assert r3["p95"] < 0 and not r3["within_noise"]
+    # the terminal shows the headline differences with intervals, in 80 columns
+    assert "norule minus small" in res.stdout and "difference [5-95 %]" in res.stdout
+    assert longest_line(res.stdout) <= 80, res.stdout
+    r5 = diffs.set_index("indicator").loc["retention_5y"]
+    row = next(line for line in res.stdout.splitlines() if "retention 5 y" in line)
+    assert f"{100 * r5['difference']:+.1f} [{100 * r5['p5']:+.1f}, {100 * r5['p95']:+.1f}]" in row
+    assert f"{100 * r5['reference_mean']:.1f} %" in row
+    for label in ("retention 7 y", "moves per year", "munis >=80 % out",
+                  "share in 10 largest", "Hoover index"):
+        assert label in res.stdout
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "norule" in html and "data:image/png;base64," in html
     assert (out / "figures" / "map_difference_norule.png").stat().st_size > 10_000
@@ -116,6 +131,7 @@ def test_python_entry_point_matches_console_script():
     assert out.returncode == 0 and "compare" in out.stdout
 
 
+@pytest.mark.slow
 def test_posterior_draws_widen_the_intervals(tmp_path, capsys):
     repo = Path(__file__).resolve().parent.parent
     scen = write(tmp_path / "p.yaml", f"extends: {repo / 'scenarios' / 'baseline.yaml'}\n"

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -103,7 +104,156 @@ def test_validate_never_crashes(capsys, text):
 
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
 @given(mutated())
 @example(yaml.safe_dump(BASE))  # the unmutated file runs and writes a complete output
 def test_run_never_crashes_or_leaves_partial_output(capsys, text):
     _check(text, "run", capsys)
+
+
+# --- hostile families: numbers, names, aliases, quota CSVs ----------------------------------
+
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+from simulation.scenario import load_scenario, output_slug  # noqa: E402
+from simulation.yamlsource import InputError  # noqa: E402
+
+NUMERIC_KEYS = [("seed",), ("replicates",), ("period", "start"), ("period", "end"),
+                ("settlement", "composition_like"),
+                ("settlement", "allocation", "exclude_below_population"),
+                ("settlement", "volumes", 2010), ("policy", "rights_years"),
+                ("parameters", "move_intercept")]
+bad_numbers = st.one_of(
+    st.sampled_from([float("nan"), float("inf"), float("-inf"), 10**12, -(10**12), 10**30,
+                     -1, 1e308, "0.5", "true", [6], {"a": 1}, None]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**40), 10**40))
+
+
+def _with(key: tuple, value) -> dict:
+    data = copy.deepcopy(BASE)
+    parent = data
+    for part in key[:-1]:
+        if not isinstance(parent.get(part), dict):
+            parent[part] = {}
+        parent = parent[part]
+    parent[key[-1]] = value
+    return data
+
+
+def _validate(tmp: Path, text: str, capsys) -> tuple[int, str]:
+    scen = tmp / "s.yaml"
+    scen.write_text(text, encoding="utf-8")
+    t0 = time.perf_counter()
+    code = main(["validate", str(scen)])
+    took = time.perf_counter() - t0
+    err = capsys.readouterr().err
+    assert took < 2.0, took
+    assert code in (0, 2), err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert sorted(p.name for p in tmp.iterdir()) == ["s.yaml"]
+    return code, err
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(NUMERIC_KEYS), bad_numbers)
+def test_numbers_in_every_numeric_field(capsys, key, value):
+    work = Path(tempfile.mkdtemp())
+    try:
+        text = yaml.safe_dump(_with(key, value), allow_unicode=True)
+        code, err = _validate(work, text, capsys)
+        if code == 2:
+            assert str(work / "s.yaml") in err
+            shown = ".".join(str(k) for k in key if not isinstance(k, int))
+            assert shown in " ".join(err.split()), err
+            assert "Input should" not in err
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.text(max_size=140))
+def test_names_any_script_and_safe_slug(name):
+    slug = output_slug(name)
+    assert slug and slug not in (".", "..") and "/" not in slug and "\\" not in slug
+    assert not slug.startswith((".", "-")) and len(slug.encode("utf-8")) <= 200
+    work = Path(tempfile.mkdtemp())
+    try:
+        f = work / "s.yaml"
+        f.write_text(yaml.safe_dump({"name": name, "period": {"start": 2010, "end": 2010}},
+                                    allow_unicode=True), encoding="utf-8")
+        try:
+            s = load_scenario(f)
+            assert s.name == name and s.slug == slug
+        except InputError as err:
+            assert all(str(f) in str(p) for p in err.problems)
+            assert any(p.key == "name" and "allowed:" in p.message for p in err.problems)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@st.composite
+def alias_docs(draw) -> str:
+    """Nested anchors and aliases: width**depth expanded values, some far over the limit."""
+    width, depth = draw(st.integers(2, 12)), draw(st.integers(1, 9))
+    lines = ["name: x", "a0: &a0 [" + ", ".join(["1"] * width) + "]"]
+    for i in range(1, depth):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(alias_docs())
+def test_aliases_refused_fast_or_reported(capsys, text):
+    work = Path(tempfile.mkdtemp())
+    try:
+        code, err = _validate(work, text, capsys)
+        assert code == 2  # the a0.. keys are unknown either way
+        assert "alias" in err or "unknown key" in err
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+quota_cells = st.one_of(st.sampled_from(["0301", "301", "Oslo", "oslo", "Bergen", "Tromso",
+                                         "9999", "", "0301 ", "x" * 200]),
+                        st.text(max_size=8))
+weight_cells = st.one_of(st.sampled_from(["1", "0", "-1", "nan", "inf", "1e400", "", "abc",
+                                          "1e12"]), st.text(max_size=6))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(quota_cells, weight_cells), max_size=8))
+def test_quota_csv_families(capsys, rows):
+    work = Path(tempfile.mkdtemp())
+    try:
+        body = "".join(f'"{m.replace(chr(34), "")}","{w.replace(chr(34), "")}"\n'
+                       for m, w in rows)
+        (work / "q.csv").write_text("municipality,weight\n" + body, encoding="utf-8")
+        text = yaml.safe_dump(_with(("settlement", "allocation", "quotas"), "q.csv"))
+        scen = work / "s.yaml"
+        scen.write_text(text, encoding="utf-8")
+        code = main(["validate", str(scen)])
+        err = capsys.readouterr().err
+        assert code in (0, 2) and "internal error" not in err and "Traceback" not in err, err
+        if code == 2:
+            assert "quotas" in err and "x" * 100 not in err
+        assert sorted(p.name for p in work.iterdir()) == ["q.csv", "s.yaml"]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.parametrize("n", [3000])
+def test_many_unknown_keys_fast(capsys, n):
+    work = Path(tempfile.mkdtemp())
+    try:
+        text = "name: x\n" + "".join(f"k{i}: {i}\n" for i in range(n)) + "parameters:\n" + \
+            "".join(f"  p{i}: 1\n" for i in range(n))
+        code, err = _validate(work, text, capsys)
+        assert code == 2 and "more problem(s) not listed" in err
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

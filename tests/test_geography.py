@@ -300,3 +300,77 @@ def test_empty_file(tmp_path: Path) -> None:
 
 def test_geography_error_is_value_error() -> None:
     assert issubclass(GeographyError, ValueError)
+
+
+# --------------------------------------------------------------------------- hostile input
+
+import os  # noqa: E402
+import time  # noqa: E402
+
+from simulation.geography import (  # noqa: E402
+    MAX_FILE_BYTES,
+    MAX_MUNICIPALITIES,
+    MAX_POPULATION,
+    MAX_TOTAL_POPULATION,
+)
+
+
+def _refused(path: object, *expected: str) -> str:
+    t0 = time.perf_counter()
+    with pytest.raises(GeographyError) as info:
+        load_geography(path)  # type: ignore[arg-type]
+    assert time.perf_counter() - t0 < 2.0
+    msg = str(info.value)
+    assert str(path) in msg
+    for text in expected:
+        assert text in msg, (text, msg)
+    assert len(msg) < 500  # never echoes the file's content
+    return msg
+
+
+def test_special_files(tmp_path: Path) -> None:
+    _refused("/dev/zero", "not a regular file")
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    _refused(fifo, "not a regular file")
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as fh:  # sparse: costs nothing
+        fh.truncate(MAX_FILE_BYTES + 1)
+    _refused(huge, f"at most {MAX_FILE_BYTES:,} bytes")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"kommunenummer,name\x00\xff\xfe" * 100)
+    _refused(binary, "binary")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("9" * 19, "from 1 to 10,000,000"),  # beyond int64
+    ("9" * 5000, "from 1 to 10,000,000"),  # beyond Python's int-from-text limit
+    (str(MAX_POPULATION + 1), "'10000001'"),
+])
+def test_absurd_population(tmp_path: Path, value: str, expected: str) -> None:
+    path = write_csv(_set(3, "population", value)(builtin_frame()), tmp_path / "pop.csv")
+    _refused(path, "line 5, column 'population'", expected)
+
+
+def test_total_population_cap(tmp_path: Path) -> None:
+    df = builtin_frame()
+    df["population"] = str(MAX_POPULATION)
+    path = write_csv(df, tmp_path / "total.csv")
+    _refused(path, "column 'population'", f"at most {MAX_TOTAL_POPULATION:,}")
+
+
+def test_too_many_rows(tmp_path: Path) -> None:
+    lines = [",".join(REQUIRED_COLUMNS)] + [
+        f"{i:04d},M{i},C,R,1000,3,60.0,10.0," for i in range(MAX_MUNICIPALITIES + 5)]
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _refused(path, f"more than {MAX_MUNICIPALITIES:,} municipalities")
+
+
+@pytest.mark.parametrize(("col", "value"), [("lat", "nan"), ("lon", "inf"),
+                                            ("area_km2", "1e300"), ("labour_market", "nan"),
+                                            ("area_km2", "x" * 5000)])
+def test_non_finite_and_huge_numbers(tmp_path: Path, col: str, value: str) -> None:
+    path = write_csv(_set(6, col, value)(builtin_frame()), tmp_path / "nf.csv")
+    msg = _refused(path, f"line 8, column '{col}'")
+    assert "x" * 100 not in msg

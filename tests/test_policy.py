@@ -52,6 +52,7 @@ def test_all_shipped_scenarios_validate():
         load_scenario(SCENARIOS / f"{n}.yaml")
 
 
+@pytest.mark.slow
 def test_removing_the_rule_raises_moves_in_years_1_to_5(runs):
     greater(moves_in_window(runs["no-rule"], 5), moves_in_window(runs["baseline"], 5))
 
@@ -98,6 +99,7 @@ def test_continuity_only_settles_in_fewer_places(runs):
     assert cont <= params.settling_municipalities_min < base
 
 
+@pytest.mark.slow
 def test_common_random_numbers_tighten_differences_several_times():
     """For a policy that changes some decisions (the job-move exemption), paired differences
     are several times tighter than unpaired ones. (For a drastic change such as removing the

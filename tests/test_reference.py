@@ -165,6 +165,7 @@ def reference_runs(reference_results: list[Results]) -> list[dict[str, Estimate]
     return [statistics(res) for res in reference_results]
 
 
+@pytest.mark.slow
 def test_engine_and_reference_agree(engine_runs: list[dict[str, Estimate]],
                                     reference_runs: list[dict[str, Estimate]]) -> None:
     table = compare(engine_runs, reference_runs)
@@ -172,6 +173,7 @@ def test_engine_and_reference_agree(engine_runs: list[dict[str, Estimate]],
     assert off.empty, f"engine and reference disagree:\n{table.to_string()}"
 
 
+@pytest.mark.slow
 def test_comparison_detects_a_wrong_reference(inputs: Inputs,
                                               engine_runs: list[dict[str, Estimate]]) -> None:
     """A reference with a move intercept 1.0 lower (people move much less) must be flagged,

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from simulation.cli import main
+
+# browsers, servers and CLI subprocesses: the slow tier (pytest -m slow)
+pytestmark = pytest.mark.slow
 
 
 def _check_page(browser, report: Path, shot: Path) -> dict:

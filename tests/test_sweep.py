@@ -45,6 +45,7 @@ def test_the_example_sweep_is_valid():
     assert sweep.schema.replicates == 2 and sweep.schema.discover
 
 
+@pytest.mark.slow
 def test_morris_sweep_same_results_locally_any_jobs_and_on_dask(tmp_path, capsys):
     """One local process and a real dask.distributed LocalCluster (2 worker processes on
     loopback) give the same rows; SALib indices; PRIM; report; a rerun resumes."""
@@ -75,8 +76,9 @@ def test_morris_sweep_same_results_locally_any_jobs_and_on_dask(tmp_path, capsys
     assert len(done_runs(tmp_path / "a")) == 6
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_without_duplicates_or_losses(tmp_path):
-    path = make(tmp_path, samples=8, design="lhs")
+    path = make(tmp_path, samples=3, design="morris")  # 9 runs
     out = tmp_path / "out"
     proc = subprocess.Popen([SECMIG, "sweep", str(path), "--jobs", "1", "--out", str(out),
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -88,28 +90,30 @@ def test_killed_sweep_resumes_without_duplicates_or_losses(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "rerun the same command to resume" in err
     partial = done_runs(out)
-    assert 3 <= len(partial) < 8
+    assert 3 <= len(partial) < 9
     # a stopped sweep can be looked at already
     assert main(["sweep", str(path), "--out", str(out), "--report-only"]) == 0
     assert (out / "report.html").exists()
     done = secmig("sweep", str(path), "--jobs", "1", "--out", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
     rows = done_runs(out)
-    assert sorted(rows["run_id"]) == list(range(8))
+    assert sorted(rows["run_id"]) == list(range(9))
     kept = rows.set_index("run_id").loc[partial["run_id"], "retention_3y"]
     assert (kept.to_numpy() == partial["retention_3y"].to_numpy()).all()
 
 
+@pytest.mark.slow
 def test_a_failed_run_is_a_row_and_does_not_stop_the_others(tmp_path, monkeypatch):
     """A run that raises (here: an injected fault for one parameter value) is recorded with
     its error; the others finish; --retry-failed runs only it again."""
     import simulation.api as api
 
-    path = make(tmp_path, samples=2, design="grid")  # 4 points
+    path = make(tmp_path, samples=2, design="morris")  # 6 points
+    points = load_sweep(path).points()
     real = api.run
 
     def flaky(params, seed, inputs):
-        if params["move_intercept"] == -1.6 and params["dest_same_county_effect"] == 1.5:
+        if (params["move_intercept"], params["dest_same_county_effect"]) == tuple(points[1]):
             raise RuntimeError("injected fault")
         return real(params, seed, inputs)
 
@@ -117,17 +121,19 @@ def test_a_failed_run_is_a_row_and_does_not_stop_the_others(tmp_path, monkeypatc
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--quiet"]) == 0
     rows = done_runs(out)
-    assert list(rows["status"]) == ["ok", "failed", "ok", "ok"]
+    assert list(rows["status"]) == ["failed" if tuple(x) == tuple(points[1]) else "ok"
+                                    for x in points]
     assert rows.loc[1, "error"] == "RuntimeError: injected fault"
     assert np.isnan(rows.loc[1, "retention_3y"])
     assert "Failed runs" in (out / "report.html").read_text(encoding="utf-8")
     monkeypatch.setattr(api, "run", real)
     assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--quiet"]) == 0
-    assert (done_runs(out)["status"] == "failed").sum() == 1  # kept unless asked
+    assert (done_runs(out)["status"] == "failed").sum() == sum(
+        tuple(x) == tuple(points[1]) for x in points)  # kept unless asked
     assert main(["sweep", str(path), "--jobs", "1", "--out", str(out), "--quiet",
                  "--retry-failed"]) == 0
     rows = done_runs(out)
-    assert len(rows) == 4 and (rows["status"] == "ok").all()
+    assert len(rows) == 6 and (rows["status"] == "ok").all()
 
 
 def test_distributions_and_settlement_levers(tmp_path):
@@ -188,7 +194,7 @@ def test_bad_sweep_file_all_problems_at_once_exit_2_nothing_written(tmp_path):
 
 
 def test_a_changed_sweep_does_not_resume_into_the_old_folder(tmp_path):
-    path = make(tmp_path, samples=2, design="lhs")
+    path = make(tmp_path, samples=2, design="morris")
     out = tmp_path / "o"
     assert main(["sweep", str(path), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
     path.write_text(path.read_text().replace("seed: 3", "seed: 4"))
@@ -263,3 +269,219 @@ def test_slurm_batch_script_from_dask_jobqueue(capsys):
     assert "#SBATCH -A proj" in script and "#SBATCH -p normal" in script
     assert "--cpus-per-task=4" in script and "source venv/bin/activate" in script
     assert "--nworkers 4" in script and "--nthreads 1" in script
+
+
+# --- hostile input: every problem in one pass, designs too small or too large ----------------
+
+def _refused(tmp_path, path, capsys) -> str:
+    """Run `secmig sweep` on a bad file: exit 2, no traceback, no raw pydantic wording,
+    nothing written; returns the messages."""
+    capsys.readouterr()
+    out = tmp_path / "never"
+    assert main(["sweep", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Input should" not in err and "nothing was written" in err
+    assert not out.exists()
+    return " ".join(err.split())  # rich wraps long lines
+
+
+def test_a_misspelt_design_hides_no_other_problem(tmp_path, capsys):
+    path = make(tmp_path, design="morriss", samples=0,
+                parameters="  move_intercep: {low: -1.6, high: -0.6}\n"
+                           "  rights_cost: {low: 2, high: 1}\n",
+                extra="seed: -1\ncolour: red\ndiscover:\n"
+                      "  - {indicator: hoover_indx, above: .nan}\n")
+    path.write_text(path.read_text().replace("seed: 3\n", "").replace("retention_3y,",
+                                                                       "retension_3y,"))
+    err = _refused(tmp_path, path, capsys)
+    f = str(path)
+    for expect in (
+            f"{f}:3: design: got 'morriss' (did you mean 'morris'?); allowed: one of grid, "
+            "random, lhs, sobol, morris",
+            f"{f}:4: samples: got 0; allowed: a whole number from 1 to 100000",
+            f"{f}:7: parameters.move_intercep: unknown parameter (did you mean "
+            "'move_intercept'?)",
+            f"{f}:8: parameters.rights_cost: range [2, 1] must increase",
+            f"{f}:9: indicators[0]: unknown indicator 'retension_3y' (did you mean "
+            "'retention_3y'?)",
+            f"{f}:10: seed: got -1; allowed: a whole number from 0 to 4294967295",
+            f"{f}:11: colour: unknown key; allowed keys here: name, description, base",
+            f"{f}:13: discover[0].above: got nan; allowed: a finite number",
+            f"{f}:13: discover[0].indicator: unknown indicator 'hoover_indx' (did you mean "
+            "'hoover_index'?)"):
+        assert expect in err, (expect, err)
+
+
+def test_every_sweep_field_says_what_to_write(tmp_path):
+    """No raw pydantic wording: a value of the wrong type in any field of SweepSchema or
+    Discovery gets 'got ...; allowed: ...' with the field's own text."""
+    from simulation.sweep import SweepSchema, allowed_text
+
+    for model in (SweepSchema, Discovery):
+        for name in model.model_fields:
+            assert allowed_text(model, name), (model.__name__, name)
+    path = make(tmp_path)
+    good = path.read_text()
+    for name in SweepSchema.model_fields:
+        text = "".join(line + "\n" for line in good.splitlines()
+                       if not line.startswith(f"{name}:") and not line.startswith("  "))
+        path.write_text(text + f"{name}: [[1, 2]]\n")
+        with pytest.raises(InputError) as err:
+            load_sweep(path)
+        msg = "\n".join(str(p) for p in err.value.problems if p.key.startswith(name))
+        assert "got [" in msg and "; allowed: " + allowed_text(SweepSchema, name) in msg, msg
+        assert "Input should" not in str(err.value)
+    for name in Discovery.model_fields:
+        entry = {"indicator": "retention_3y", "below": "0.5", name: "[[1, 2]]"}
+        path.write_text(good + "discover:\n  - {" + ", ".join(f"{k}: {v}" for k, v in
+                                                          entry.items()) + "}\n")
+        with pytest.raises(InputError) as err:
+            load_sweep(path)
+        assert f"discover[0].{name}: got [[1, 2]]; allowed: " in str(err.value), err.value
+        assert "Input should" not in str(err.value)
+
+
+@pytest.mark.parametrize("design, samples, extra, expect", [
+    ("lhs", 24, "", "samples: lhs with delta indices needs at least 100 points (for any "
+                    "number of parameters); got 24"),
+    ("random", 99, "", "random with delta indices needs at least 100 points"),
+    ("grid", 1, "", "a grid needs at least 2 levels per parameter (samples); got 1"),
+    ("grid", 9, "", "grid with delta indices needs at least 100 points (for any number of "
+                    "parameters); 9 levels over 2 parameter(s) = 81 points"),
+    ("sobol", 4, "", "sobol needs a base sample of at least N = 8 (samples)"),
+    ("morris", 1, "", "morris needs at least 2 trajectories (samples: r) for sigma and the "
+                      "confidence of mu*; got 1"),
+    ("morris", 2, "levels: 3\n", "levels: got 3; allowed: an even whole number"),
+])
+def test_a_design_too_small_for_its_analysis_is_refused(tmp_path, capsys, design, samples,
+                                                         extra, expect):
+    err = _refused(tmp_path, make(tmp_path, design=design, samples=samples, extra=extra), capsys)
+    assert f"{tmp_path / 'sweep.yaml'}:" in err and expect in err, err
+
+
+def test_the_smallest_allowed_designs_load(tmp_path):
+    for design, samples in (("lhs", 100), ("random", 100), ("grid", 10), ("sobol", 8),
+                            ("morris", 2)):
+        sweep = load_sweep(make(tmp_path, design=design, samples=samples))
+        assert sweep.n_points == len(sweep.unit_points()), design
+
+
+@pytest.mark.parametrize("design, samples, replicates, runs", [
+    ("grid", 100, 10, "100,000,000 points x 10 replicate(s) = 1,000,000,000 runs"),
+    ("morris", 100_000, 1000, "300,000 points x 1000 replicate(s) = 300,000,000 runs"),
+    ("sobol", 100_000, 1000, "400,000 points x 1000 replicate(s) = 400,000,000 runs"),
+    ("lhs", 100_000, 11, "100,000 points x 11 replicate(s) = 1,100,000 runs"),
+])
+def test_a_huge_sweep_is_refused_quickly_without_drawing_it(tmp_path, capsys, monkeypatch,
+                                                           design, samples, replicates, runs):
+    from simulation import sweep as sweep_module
+
+    sweep_module._indicator_ids(2010, 2014)  # the id list's tiny run is cached: time the rest
+    params = TWO if design != "grid" else TWO + ("  rights_cost: {low: 0, high: 1}\n"
+                                                 "  rights_years: {low: 0, high: 5}\n")
+    path = make(tmp_path, design=design, samples=samples, parameters=params)
+    path.write_text(path.read_text().replace("replicates: 1", f"replicates: {replicates}"))
+    monkeypatch.setattr(sweep_module.Sweep, "_unit", property(lambda s: pytest.fail("drawn")))
+    t0 = time.perf_counter()
+    err = _refused(tmp_path, path, capsys)
+    assert time.perf_counter() - t0 < 2
+    assert f"{path}:4: samples: {design} with samples: {samples}" in err
+    assert runs in err and "at most 1,000,000 runs are allowed" in err, err
+
+
+def test_points_are_counted_as_drawn(tmp_path):
+    for design, samples in (("morris", 3), ("sobol", 8), ("grid", 10), ("lhs", 100)):
+        sweep = load_sweep(make(tmp_path, design=design, samples=samples))
+        assert sweep.n_points == len(sweep.unit_points()), design
+
+
+@pytest.mark.parametrize("line, expect", [
+    ("seed: 4294967296", "seed: got 4294967296; allowed: a whole number from 0 to 4294967295"),
+    ("seed: -1", "seed: got -1; allowed: a whole number from 0 to 4294967295"),
+    ("seed: 1.5", "seed: got 1.5; allowed: a whole number"),
+    ("replicates: 1001", "replicates: got 1001; allowed: a whole number from 1 to 1000"),
+    ("replicates: 0", "replicates: got 0; allowed: a whole number from 1 to 1000"),
+    ("samples: 100001", "samples: got 100001; allowed: a whole number from 1 to 100000"),
+    ("samples: true", "samples: got True; allowed: a whole number from 1 to 100000"),
+    ("levels: 22", "levels: got 22; allowed: an even whole number from 2 to 20"),
+])
+def test_seed_replicates_samples_limits(tmp_path, capsys, line, expect):
+    path = make(tmp_path)
+    key = line.split(":")[0]
+    text = "".join(x + "\n" for x in path.read_text().splitlines() if not x.startswith(key))
+    path.write_text(text + line + "\n")
+    err = _refused(tmp_path, path, capsys)
+    assert f"{path}:" in err and expect in err, err
+
+
+def test_indices_leave_out_what_cannot_be_analysed_with_a_warning(tmp_path, capsys):
+    """A stopped sweep, a constant indicator: left out with one clear line each, no SALib
+    traceback or prints."""
+    sweep = load_sweep(make(tmp_path, samples=10, design="morris"))
+    rows = _rows_from(sweep, lambda x: x[sweep.names[0]])
+    capsys.readouterr()
+    table = indices(sweep, rows.iloc[:4])  # one whole trajectory only
+    err = capsys.readouterr().err
+    assert table.empty and len(table.attrs["warnings"]) == 2
+    assert "warning: retention_3y: no sensitivity indices (3 finished point(s) usable; morris " \
+           "needs 2 complete trajectories, 6 points)" in err
+    table = indices(sweep, rows.assign(retention_3y=0.5))
+    assert set(table["indicator"]) == {"share_in_10_largest"}
+    assert "retention_3y: no sensitivity indices (it has the same value at every point" in \
+        capsys.readouterr().err
+    lhs = load_sweep(make(tmp_path, samples=120, design="lhs"))
+    rows = _rows_from(lhs, lambda x: x[lhs.names[0]])
+    rows.loc[rows.index[30:], ["retention_3y", "share_in_10_largest"]] = np.nan  # 30 done
+    notes: list[str] = []
+    assert indices(lhs, rows, warn=notes.append).empty
+    assert all("30 finished point(s) usable; lhs needs 100 finished points" in n for n in notes)
+    assert capsys.readouterr().err == ""  # SALib printed nothing
+
+
+def test_indices_survive_an_analysis_that_fails_or_gives_nan(tmp_path, monkeypatch):
+    from SALib.analyze import delta
+
+    sweep = load_sweep(make(tmp_path, samples=100, design="lhs"))
+    rows = _rows_from(sweep, lambda x: x[sweep.names[0]])
+
+    def broken(*args, **kwargs):
+        print("SALib noise")
+        raise ValueError("Dataset is not large enough")
+
+    monkeypatch.setattr(delta, "analyze", broken)
+    notes: list[str] = []
+    assert indices(sweep, rows, warn=notes.append).empty
+    assert "SALib could not analyse 100 points: ValueError: Dataset is not large enough" \
+        in notes[0]
+    monkeypatch.setattr(delta, "analyze", lambda problem, x, y, **kw: {
+        "delta_raw": [np.nan, 0.1], "delta_raw_conf": [0, 0], "S1": [0, 0], "S1_conf": [0, 0]})
+    notes.clear()
+    assert indices(sweep, rows, warn=notes.append).empty
+    assert "SALib gave NaN for delta with 100 points" in notes[0]
+
+
+@pytest.mark.slow
+def test_delta_minimum_is_enough():
+    """DELTA_MIN_POINTS points give finite delta and S1 with SALib's delta.analyze (installed
+    version) on LHS and random designs, and 24 LHS points do not (why the minimum exists)."""
+    import warnings
+
+    from SALib.analyze import delta
+    from scipy.stats import qmc
+
+    from simulation.sweep import DELTA_MIN_POINTS
+    from simulation.sweep_analysis import _quietly
+
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0]] * 2}
+
+    def finite(x):
+        y = 3 * x[:, 0] + 0.1 * x[:, 1] ** 2
+        res = _quietly(delta.analyze, problem, x, y, seed=3)
+        return all(np.isfinite(res[k]).all() for k in ("delta_raw", "S1", "S1_conf"))
+
+    fmt = warnings.formatwarning
+    for seed in (1, 2):
+        assert finite(qmc.LatinHypercube(d=2, seed=seed).random(DELTA_MIN_POINTS))
+        assert finite(np.random.default_rng(seed).random((DELTA_MIN_POINTS, 2)))
+    assert not finite(qmc.LatinHypercube(d=2, seed=1).random(24))
+    assert warnings.formatwarning is fmt  # SALib's global change undone

@@ -1,5 +1,11 @@
-"""The Solara page: Mesa's SolaraViz (controls, step/play/pause/reset, model rebuilt from
-the sliders) around the secmig dashboard (map, headline numbers, charts).
+"""The Solara page: Mesa's SolaraViz building blocks (its ModelController for step/play/pause/
+reset and its ModelCreator for the model's controls, the model rebuilt from them on Reset)
+around the secmig dashboard (map, headline numbers, charts).
+
+The page puts Mesa's parts together itself rather than calling ``SolaraViz``: Mesa 3.3's
+SolaraViz always adds a "Render Interval" slider and a "Use Threads" checkbox (no argument hides
+them), which mean nothing to a class (one Step is one simulated year; the model runs in the
+server either way). Its "Play Interval" slider is kept, as *Play speed*, in plain words.
 
 Served by ``secmig app`` (see serve.py); ``solara run simulation.app.page`` works too.
 ``SECMIG_APP_WORLD=toy`` starts in the toy country.
@@ -12,7 +18,7 @@ from html import escape
 from typing import Any
 
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
 from ..parameters import calibrated
@@ -31,13 +37,19 @@ SHOW_SLIDER_VALUES = (".v-slider__thumb-label-container{display:block !important
 DASHBOARD_CSS = (
     ".secmig-dashboard{container:secmig/inline-size}"
     ".secmig-body{display:grid;grid-template-columns:minmax(0,12fr) minmax(0,13fr);gap:20px;"
-    "align-items:start;max-width:max(900px,calc((100vh - 280px)*1.65))}"
+    "align-items:start;max-width:max(900px,calc((100vh - 290px)*1.57))}"
     ".secmig-charts{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px 16px}"
     ".secmig-body svg{display:block;width:100%;height:auto}"
     "@container secmig (max-width:900px){.secmig-body{grid-template-columns:minmax(0,1fr)}"
     ".secmig-map{max-width:620px;margin:0 auto}}"
     "@container secmig (max-width:520px){.secmig-charts{grid-template-columns:minmax(0,1fr)}}")
 PLAY_INTERVAL_MS = 400  # one simulated year per 0.4 s when playing: slow enough to watch
+APP_TITLE = "secmig: refugees' secondary migration"
+# the "run finished" notice sits in the headline row, beside the numbers (below them in a
+# narrow window), so it takes no height away from the map
+FINISHED_CSS = (".run-finished{flex:1 1 300px;background:#fff4e5;border-left:5px solid #e65100;"
+                "padding:6px 12px;font-size:14px;line-height:1.35;color:#3e2000}"
+                ".secmig-run .v-input__slider{margin-bottom:4px}")
 
 
 def start_world() -> str:
@@ -73,6 +85,16 @@ def initial_model() -> TeachingModel:
 
 
 measure = solara.reactive(views.NET)  # the map's colour (per browser session)
+fixed_scale = solara.reactive(False)  # the map's fixed colour scale (per browser session)
+
+
+def finished_html(model: TeachingModel) -> str:
+    """The notice shown once the run has simulated its last year (empty while it runs)."""
+    if model.running:
+        return ""
+    return (f'<div class="run-finished" role="status"><b>Run finished</b> (last year '
+            f'{model.inputs.end}). <b>Step</b> and ▶ are off: press <b>Reset</b> for a new run, '
+            f'after changing controls (e.g. the seed) if you like.</div>')
 
 
 def _headline_html(model: TeachingModel) -> str:
@@ -86,7 +108,8 @@ def _headline_html(model: TeachingModel) -> str:
     rules = (f"network strength {c['network strength']:.1f} · rights {c['rights years']} years"
              f" · job exemption {'on' if c['job exemption'] else 'off'} · no settlement below "
              f"{c['exclude below']:,} inhabitants · volume {c['volume %']} % · seed {c['seed']}")
-    return (f'<div class="headline" style="display:flex;flex-wrap:wrap">{cells}</div>'
+    return (f'<div class="headline" style="display:flex;flex-wrap:wrap;align-items:center">'
+            f'{cells}{finished_html(model)}</div>'
             f'<div class="rules" style="font-size:14px;color:#444;margin-top:6px">'
             f'{escape(model.world_name)}, {model.inputs.start}-{model.inputs.end}. '
             f'This run: {escape(rules)}. Changed a control? Press <b>Reset</b> to start a new '
@@ -102,8 +125,13 @@ def Dashboard(model: TeachingModel) -> None:  # noqa: N802 (Solara components ar
         solara.HTML(tag="div", unsafe_innerHTML=_headline_html(model))
         with solara.Div(classes=["secmig-body"]):
             with solara.Div():
-                solara.Select("Colour the map by", values=list(views.MEASURES), value=measure)
-                solara.HTML(tag="div", unsafe_innerHTML=views.map_svg(model, measure.value))
+                with solara.Row(style={"align-items": "center", "gap": "16px"}):
+                    solara.Select("Colour the map by", values=list(views.MEASURES),
+                                  value=measure)
+                    solara.Checkbox(label="Fixed colour scale",
+                                    value=fixed_scale)
+                solara.HTML(tag="div", unsafe_innerHTML=views.map_svg(model, measure.value,
+                                                                      fixed_scale.value))
                 solara.Text("Hover over a circle for the municipality and its numbers.",
                             style={"font-size": "14px", "color": "#555"})
             with solara.Div(classes=["secmig-charts"]):
@@ -114,12 +142,29 @@ def Dashboard(model: TeachingModel) -> None:  # noqa: N802 (Solara components ar
 
 @solara.component
 def Page() -> None:  # noqa: N802
-    """One model per browser session; SolaraViz replaces it on Reset."""
+    """One model per browser session; Mesa's ModelController replaces it on Reset."""
     model = solara.use_memo(lambda: solara.reactive(initial_model()), [])
-    # the dashboard first: SolaraViz's own children (app bar, sidebar) draw nothing here,
-    # and after the dashboard their empty slots add no space above it
+    # shared by ModelCreator (writes the controls' values) and ModelController (Reset builds
+    # ``TeachingModel(**values)``), as in SolaraViz
+    parameters = solara.use_reactive({})
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    # the dashboard first: the app bar and sidebar draw nothing here, and after the dashboard
+    # their empty slots add no space above it
     Dashboard(model.value)
     solara.Title(TAB_TITLE)
-    solara.Style(SHOW_SLIDER_VALUES + DASHBOARD_CSS)
-    SolaraViz(model, components=[], model_params=model_params(),
-              name="secmig: refugees' secondary migration", play_interval=PLAY_INTERVAL_MS)
+    solara.Style(SHOW_SLIDER_VALUES + DASHBOARD_CSS + FINISHED_CSS)
+    with solara.AppBar():
+        solara.AppBarTitle(APP_TITLE)
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Run", classes=["secmig-run"]):
+            solara.SliderInt(label="Play speed (ms per year)",
+                             value=play_interval, min=100, max=2000, step=100)
+            ModelController(model, model_parameters=parameters, play_interval=play_interval,
+                            render_interval=solara.use_reactive(1),
+                            use_threads=solara.use_reactive(False))
+            solara.Text("Step: one year. ▶ plays year after year. Reset: a new run with the "
+                        "controls below.", style={"font-size": "13px", "color": "#555"})
+        with solara.Card("Model Parameters"):
+            solara.Text("A changed control takes effect at the next Reset.",
+                        style={"font-size": "13px", "color": "#555"})
+            ModelCreator(model, model_params(), model_parameters=parameters)

@@ -15,9 +15,12 @@ import numpy as np
 
 # colour-blind-safe series colours (Okabe-Ito)
 SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
-# sequential (viridis stops) and diverging (orange - grey - blue) scales
+# sequential (viridis stops) and diverging scales. DIVERGING is matplotlib's "RdBu_r" sampled at
+# 0, 0.1, ..., 1 (blue - white - red): the reports' maps use it for net migration, so here too
+# low (net loss) is blue, zero near-white and high (net gain) red
 SEQUENTIAL = ("#fde725", "#5ec962", "#21918c", "#3b528b", "#440154")
-DIVERGING = ("#b35806", "#f1a340", "#e6e6e6", "#67a9cf", "#2166ac")
+DIVERGING = ("#053061", "#2065ab", "#4393c3", "#90c4dd", "#d1e5f0", "#f7f6f6", "#fddbc7",
+             "#f3a481", "#d6604d", "#b1182b", "#67001f")
 MISSING = "#bdbdbd"
 FONT = "font-family:Roboto,Arial,sans-serif;font-size:12px"
 TITLE = "font-family:Roboto,Arial,sans-serif;font-size:14px;font-weight:500"

@@ -79,7 +79,7 @@ class TeachingModel(SecondaryMigrationModel):
         self.largest = np.argsort(-geo.population, kind="stable")[:n_largest]
         self.largest_label = (f"share in the {n_largest} towns" if world == TOY
                               else "share in the 10 largest")
-        self.net_moves = np.zeros(geo.n)
+        self.net_moves = np.zeros(geo.n, dtype=np.float64)
         self.retention_sums = np.zeros((2, MAX_K + 1))  # persons alive, at home, by k
         self.years: list[YearView] = []
 
@@ -94,18 +94,21 @@ class TeachingModel(SecondaryMigrationModel):
         super().step()
         w = self.world
         hh = w.households
-        self.net_moves += w.moves_in - w.moves_out
+        # float64 before subtracting: the engine may keep counts in narrow types (a 16-bit
+        # wrap-around once hit the reports' net migration)
+        self.net_moves += (np.asarray(w.moves_in, dtype=np.float64)
+                           - np.asarray(w.moves_out, dtype=np.float64))
         # retention: the persons of each cohort alive / still at home on 1 January year+1
         alive = hh.alive
         k = np.minimum(year + 1 - hh.cohort.astype(np.int64), MAX_K)[alive]
-        size = hh.size[alive].astype(float)
+        size = hh.size[alive].astype(np.float64)
         home = (hh.municipality == hh.settlement)[alive]
         self.retention_sums[0] += np.bincount(k, weights=size, minlength=MAX_K + 1)
         self.retention_sums[1] += np.bincount(k, weights=size * home, minlength=MAX_K + 1)
         self.years.append(YearView(
             year=year,
             concentration=self._concentration(hh.municipality[alive], size),
-            persons_moving=float(w.moves_out.sum()),
+            persons_moving=float(np.asarray(w.moves_out, dtype=np.float64).sum()),
             moving_in_window=self._moving_in_window(year),
             split=self._destination_split(year),
         ))
@@ -114,13 +117,13 @@ class TeachingModel(SecondaryMigrationModel):
         """Hoover index and share in the largest places of settled persons; in the toy
         country also how far each group sits in one town (1/3 = spread, 1 = all in one)."""
         n = self.world.geography.n
-        persons = np.bincount(where, weights=size, minlength=n)
+        persons = np.bincount(where.astype(np.int64), weights=size, minlength=n)
         total = persons.sum()
         out = {"Hoover index": self.hoover(),
                self.largest_label: float(persons[self.largest].sum() / total) if total
                else float("nan")}
         if self.world_name == TOY:
-            towns = self.stock[:, self.largest]  # (groups, towns)
+            towns = np.asarray(self.stock, dtype=np.float64)[:, self.largest]  # (groups, towns)
             per_group = towns.sum(axis=1)
             ok = per_group > 0
             out["group in its main town"] = (float(towns.max(axis=1)[ok].sum()
@@ -139,7 +142,7 @@ class TeachingModel(SecondaryMigrationModel):
         if ev is None:
             return 0.0
         inside = ev["years_since_settlement"] < self.params.rights_years
-        return float(ev["persons"][inside].sum())
+        return float(ev["persons"][inside].astype(np.float64).sum())
 
     def _destination_split(self, year: int) -> dict[str, float]:
         """Persons leaving their settlement municipality this year, by kind of destination:
@@ -148,11 +151,11 @@ class TeachingModel(SecondaryMigrationModel):
         geo = self.world.geography
         ev = self._this_years_events(year)
         if ev is None:
-            ev = {"origin": np.zeros(0, int), "destination": np.zeros(0, int),
+            ev = {"origin": np.zeros(0, np.int64), "destination": np.zeros(0, np.int64),
                   "persons": np.zeros(0), "from_settlement": np.zeros(0, bool)}
         sel = ev["from_settlement"]
-        o, d = ev["origin"][sel].astype(int), ev["destination"][sel].astype(int)
-        p = ev["persons"][sel].astype(float)
+        o, d = ev["origin"][sel].astype(np.int64), ev["destination"][sel].astype(np.int64)
+        p = ev["persons"][sel].astype(np.float64)
         if self.world_name == TOY:
             town = geo.population[d] >= 20_000
             return {"to a town": float(p[town].sum()), "to a village": float(p[~town].sum())}
@@ -172,9 +175,9 @@ class TeachingModel(SecondaryMigrationModel):
         now (NaN where nobody has been settled)."""
         hh = self.world.households
         n = self.world.geography.n
-        w = hh.size * hh.alive
-        settled = np.bincount(hh.settlement, weights=w, minlength=n)
-        gone = np.bincount(hh.settlement, weights=w * (hh.municipality != hh.settlement),
-                           minlength=n)
+        w = hh.size.astype(np.float64) * hh.alive  # int16 sizes: cast before arithmetic
+        where = hh.settlement.astype(np.int64)
+        settled = np.bincount(where, weights=w, minlength=n)
+        gone = np.bincount(where, weights=w * (hh.municipality != hh.settlement), minlength=n)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(settled > 0, gone / settled, np.nan)

@@ -12,34 +12,71 @@ import numpy as np
 
 from ..households import COUNTRY_GROUPS
 from .svg import DIVERGING, FONT, SEQUENTIAL, TITLE, colours, legend_bar, line_chart, stacked_bars
-from .teaching_model import TeachingModel
+from .teaching_model import NORWAY, TOY, TeachingModel
 
 NET = "Net secondary migration"
 OUT = "Out-migration share of those settled"
 GROUP_LABELS = {g: g.capitalize() for g in COUNTRY_GROUPS if g != "other"}
 MEASURES: tuple[str, ...] = (NET, *(f"{n} share" for n in GROUP_LABELS.values()), OUT)
 # map size in SVG units: drawn about 1:1 in the left half of the page on a 1500 px wide window
-# (larger on larger screens or with the sidebar closed); the top MAP_HEAD units hold the title
-# and the colour legend, the rest fits Norway (about 1.07 times as tall as wide) edge to edge
-MAP_W, MAP_H, MAP_HEAD = 490, 620, 96
+# (larger on larger screens or with the sidebar closed); the top MAP_HEAD units hold the title,
+# the colour legend and what its colours mean, the rest fits Norway (about 1.07 times as tall
+# as wide) edge to edge
+MAP_W, MAP_H, MAP_HEAD = 490, 650, 126
+# the fixed colour scale (the map's "Fixed colour scale" option): net secondary migration in
+# persons per 1,000 inhabitants, -limit..+limit, one limit per world (Norway's municipalities
+# reach about +-40 over 2010-2023, the toy country's small villages and towns several hundred);
+# shares always run 0..100 %. Values beyond the range get the end colours.
+FIXED_NET_LIMIT = {NORWAY: 40.0, TOY: 200.0}
 
 
 def measure_values(model: TeachingModel, measure: str) -> tuple[np.ndarray, str, bool]:
-    """Per-municipality values of a map measure, its legend title and whether it diverges
-    around zero (net migration) rather than running from low to high (shares)."""
+    """Per-municipality values of a map measure (float64), its legend title and whether it
+    diverges around zero (net migration) rather than running from low to high (shares)."""
     geo = model.world.geography
     if measure == NET:
-        return (1000.0 * model.net_moves / geo.population,
+        # float64 throughout: the reports once had a 16-bit wrap-around in this number
+        net = np.asarray(model.net_moves, dtype=np.float64)
+        return (1000.0 * net / np.asarray(geo.population, dtype=np.float64),
                 "Net secondary migration since start, per 1,000 inhabitants", True)
     if measure == OUT:
-        return model.out_migration_share(), "Share of those settled here who have left", False
+        return (np.asarray(model.out_migration_share(), dtype=np.float64),
+                "Share of those settled here who have left", False)
     for g, label in GROUP_LABELS.items():
         if measure == f"{label} share":
-            stock = model.stock.sum(axis=0)
+            stock = np.asarray(model.stock, dtype=np.float64)
+            total = stock.sum(axis=0)
             with np.errstate(invalid="ignore", divide="ignore"):
-                share = np.where(stock > 0, model.stock[COUNTRY_GROUPS.index(g)] / stock, np.nan)
+                share = np.where(total > 0, stock[COUNTRY_GROUPS.index(g)] / total, np.nan)
             return share, f"{label}: share of refugee-background residents", False
     raise ValueError(f"unknown measure {measure!r} (allowed: {', '.join(MEASURES)})")
+
+
+def colour_scale(model: TeachingModel, values: np.ndarray, diverging: bool,
+                 fixed: bool) -> tuple[float, float, tuple[str, ...], str, str, str]:
+    """(lo, hi, colour stops, left label, right label, note) of the map's colour legend.
+
+    Adaptive (default): net migration runs +-(95th percentile of |value|) of this run, shares
+    0..(highest share). Fixed: net migration +-FIXED_NET_LIMIT of the world, shares 0..100 %,
+    the same for every run, so two runs' maps can be compared colour for colour."""
+    finite = values[np.isfinite(values)]
+    if diverging:
+        if fixed:
+            hi = FIXED_NET_LIMIT.get(model.world_name, FIXED_NET_LIMIT[NORWAY])
+            return (-hi, hi, DIVERGING, f"≤ {-hi:.0f} (net loss)", f"≥ +{hi:.0f} (net gain)",
+                    f"Fixed scale: {-hi:.0f} to +{hi:.0f} per 1,000 in every run "
+                    f"({model.world_name}); beyond it the end colours")
+        hi = max(float(np.percentile(np.abs(finite), 95)) if finite.size else 1.0, 1e-9)
+        return (-hi, hi, DIVERGING, f"{-hi:.0f} (net loss)", f"+{hi:.0f} (net gain)",
+                "Scale fitted to this run (±95th percentile); to compare runs, tick "
+                "Fixed colour scale")
+    if fixed:
+        return (0.0, 1.0, SEQUENTIAL, "0 %", "100 %",
+                "Fixed scale: 0 to 100 % in every run")
+    hi = max(float(finite.max()) if finite.size else 1.0, 1e-9)
+    return (0.0, hi, SEQUENTIAL, "0 %", f"{100 * hi:.0f} %",
+            "Scale fitted to this run (0 to its highest value); to compare runs, tick "
+            "Fixed colour scale")
 
 
 def _project(lat: np.ndarray, lon: np.ndarray, pad: float = 12.0) -> tuple[np.ndarray,
@@ -54,46 +91,74 @@ def _project(lat: np.ndarray, lon: np.ndarray, pad: float = 12.0) -> tuple[np.nd
             MAP_HEAD + pad + (box_h - y.max() / span) / 2 + y / span)
 
 
-def map_svg(model: TeachingModel, measure: str) -> str:
+def map_svg(model: TeachingModel, measure: str, fixed: bool = False) -> str:
     """One circle per municipality at its coordinates: area ~ refugee-background stock,
-    colour = the measure, hover = name and numbers."""
+    colour = the measure, hover = name and numbers. ``fixed``: the fixed colour scale.
+
+    Draw order: larger circles first, smaller on top, so every small municipality stays
+    visible and hoverable. The capital's circle is the largest and many neighbours' centres lie
+    inside it, so it gets an outline on top of everything (its extent stays visible) and a
+    small hoverable core at its centre, smaller than the distance to the nearest neighbour's
+    centre (so it covers no one else's centre). The toy country's towns are labelled."""
     geo = model.world.geography
     values, title, diverging = measure_values(model, measure)
-    stock = model.stock.sum(axis=0)
-    finite = values[np.isfinite(values)]
-    if diverging:
-        hi = float(np.percentile(np.abs(finite), 95)) if finite.size else 1.0
-        lo, stops, left, right = -max(hi, 1e-9), DIVERGING, f"{-hi:.0f} (loses)", \
-            f"+{hi:.0f} (gains)"
-    else:
-        lo, hi = 0.0, max(float(finite.max()) if finite.size else 1.0, 1e-9)
-        stops, left, right = SEQUENTIAL, "0 %", f"{100 * hi:.0f} %"
+    stock = np.asarray(model.stock, dtype=np.float64).sum(axis=0)
+    lo, hi, stops, left, right, note = colour_scale(model, values, diverging, fixed)
     fill = colours(values, lo, hi, stops)
-    x, y = _project(geo.lat, geo.lon)
-    radius = 1.5 + 16.0 * np.sqrt(stock / max(stock.max(), 1.0))
+    x, y = _project(np.asarray(geo.lat, dtype=np.float64), np.asarray(geo.lon, dtype=np.float64))
+    radius = 1.5 + 16.0 * np.sqrt(stock / max(float(stock.max()), 1.0))
     out_share = model.out_migration_share()
-    marks = []
-    for i in np.argsort(-radius, kind="stable"):  # small circles on top of large ones
+    net_moves = np.asarray(model.net_moves, dtype=np.float64)
+
+    def tip(i: int) -> str:
         shown = (f"{values[i]:+.1f} per 1,000" if diverging else
                  "no one settled" if np.isnan(values[i]) else f"{100 * values[i]:.1f} %")
         left_share = "-" if np.isnan(out_share[i]) else f"{100 * out_share[i]:.0f} %"
-        tip = (f"{geo.names[i]} ({geo.table['county'].iat[i]})\n"
-               f"population {geo.population[i]:,}\n"
-               f"refugee background {stock[i]:,.0f}\n"
-               f"net secondary migration {model.net_moves[i]:+,.0f} persons\n"
-               f"settled here and left {left_share}\n{measure}: {shown}")
+        return escape(f"{geo.names[i]} ({geo.table['county'].iat[i]})\n"
+                      f"population {int(geo.population[i]):,}\n"
+                      f"refugee background {stock[i]:,.0f}\n"
+                      f"net secondary migration {net_moves[i]:+,.0f} persons\n"
+                      f"settled here and left {left_share}\n{measure}: {shown}")
+
+    marks = []
+    for i in np.argsort(-radius, kind="stable"):  # small circles on top of large ones
         marks.append(f'<circle class="muni" data-code="{geo.codes[i]}" cx="{x[i]:.1f}" '
                      f'cy="{y[i]:.1f}" r="{radius[i]:.1f}" fill="{fill[i]}">'
-                     f'<title>{escape(tip)}</title></circle>')
+                     f'<title>{tip(i)}</title></circle>')
+    for i in np.flatnonzero(np.asarray(geo.oslo, dtype=bool)):
+        others = np.delete(np.hypot(x - x[i], y - y[i]), i)
+        core = min(3.0, 0.6 * float(others.min()) if others.size else 3.0, radius[i])
+        marks.append(f'<circle class="capital-outline" cx="{x[i]:.1f}" cy="{y[i]:.1f}" '
+                     f'r="{radius[i]:.1f}"/>'
+                     f'<circle class="muni-core" data-code="{geo.codes[i]}" cx="{x[i]:.1f}" '
+                     f'cy="{y[i]:.1f}" r="{core:.1f}" fill="{fill[i]}">'
+                     f'<title>{tip(i)}</title></circle>')
+    if model.world_name == TOY:
+        for i in sorted(model.largest):
+            marks.append(f'<text class="town-label" x="{x[i]:.1f}" '
+                         f'y="{y[i] - radius[i] - 4:.1f}" text-anchor="middle">'
+                         f'{escape(str(geo.names[i]))}</text>')
+    meaning = ("red = net gain (more moved in than out), blue = net loss, white = 0"
+               if diverging else "yellow = low, dark purple = high; grey = no one settled")
     head = (f'<text x="8" y="20" style="{TITLE};font-size:16px">'
             f'{escape(model.world_name)}: {geo.n} municipalities</text>'
             f'<text x="8" y="39" style="{FONT};font-size:13px;fill:#444">circle area = '
-            f'residents with refugee background</text>')
-    style = ("<style>.muni{stroke:#555;stroke-width:.4;fill-opacity:.9}"
-             ".muni:hover{stroke:#000;stroke-width:2}</style>")
-    return (f'<svg class="secmig-map" data-municipalities="{geo.n}" viewBox="0 0 {MAP_W} '
-            f'{MAP_H}" width="100%" xmlns="http://www.w3.org/2000/svg">{style}{head}'
-            f'{legend_bar(8, 64, 300, stops, left, right, title)}{"".join(marks)}</svg>')
+            f'residents with refugee background</text>'
+            f'<text class="legend-meaning" x="8" y="103" style="{FONT}">{escape(meaning)}</text>'
+            f'<text class="legend-scale" x="8" y="119" style="{FONT};fill:#444">'
+            f'{escape(note)}</text>')
+    style = ("<style>.muni,.muni-core{stroke:#555;stroke-width:.4;fill-opacity:.9}"
+             ".muni:hover,.muni-core:hover{stroke:#000;stroke-width:2}"
+             ".muni-core{stroke:#000;stroke-width:1}"
+             ".capital-outline{fill:none;stroke:#222;stroke-width:1.2;pointer-events:none}"
+             ".town-label{font-family:Roboto,Arial,sans-serif;font-size:14px;font-weight:600;"
+             "fill:#111;stroke:#fff;stroke-width:3px;paint-order:stroke;pointer-events:none}"
+             "</style>")
+    return (f'<svg class="secmig-map" data-municipalities="{geo.n}" '
+            f'data-scale="{"fixed" if fixed else "adaptive"}" data-lo="{lo:g}" data-hi="{hi:g}" '
+            f'viewBox="0 0 {MAP_W} {MAP_H}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+            f'{style}{head}{legend_bar(8, 64, 300, stops, left, right, title)}'
+            f'{"".join(marks)}</svg>')
 
 
 def retention_svg(model: TeachingModel) -> str:
