@@ -712,6 +712,26 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _precheck(args: argparse.Namespace) -> None:
+    """The YAML files named on the command line, read safely before the heavy imports (numpy,
+    pandas, mesa, matplotlib): a special file, a huge file or an alias bomb is refused in
+    well under a second, whatever the command."""
+    from .yamlsource import load_yaml
+
+    if args.command == "validate":  # reports file by file itself, and imports little
+        return
+    named = args.files if hasattr(args, "files") else [getattr(args, "file", None)]
+    problems = []
+    for path in named:
+        if path:
+            try:
+                load_yaml(path)
+            except InputError as err:
+                problems.extend(err.problems)
+    if problems:
+        raise InputError(problems)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .atomic import OutputError
 
@@ -722,6 +742,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        _precheck(args)
         return args.func(args)
     except InputError as err:
         if args.debug:

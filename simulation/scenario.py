@@ -17,7 +17,7 @@ import math
 import re
 import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -341,22 +341,6 @@ def _load_chain(path: Path, seen: list[Path]) -> tuple[Sourced, list[Path]]:
         raise InputError([Problem(str(path), line, "extends", f"{base_ref}: {why}")])
     base, files = _load_chain(base_path, [*seen, resolved])
     return deep_merge(base, doc), [resolved, *files]
-
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def load_checked(path: str | Path, schema: type[Model], kind: str) -> tuple[Sourced, Model]:
-    """A YAML file that must be a mapping, validated against ``schema``: the shared front door
-    of calibration and sweep files (problems name file, line and key, with a did-you-mean)."""
-    src = load_yaml(path)
-    if not isinstance(src.data, dict):
-        raise InputError([Problem(str(path), 1, "", f"a {kind} file must be a mapping of keys "
-                                  f"(this file reads as {_kind(src.data)})")])
-    try:
-        return src, schema.model_validate(src.data)
-    except ValidationError as err:
-        raise InputError(_pydantic_problems(err, src, schema)) from None
 
 
 # What to write, by key path (list positions left out), for the scenario schema's messages.

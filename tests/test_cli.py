@@ -128,3 +128,27 @@ def test_api_still_takes_what_it_always_took():
                        inputs)
     assert a.indicators().keys() == b.indicators().keys()
     assert default_inputs(2010, 2011, scale=np.float64(0.5)).scale == 0.5
+
+
+BOMB = "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 10 if p else ['x'] * 10)}]\n"
+               for p, c in zip(["", *"abcdefg"], "abcdefgh", strict=True)) + "name: bomb\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["run", "sweep", "calibrate", "compare", "validate"])
+def test_alias_bomb_refused_within_two_seconds_by_every_command(tmp_path, command):
+    """A 'billion laughs' file (10^8 values once expanded) is refused by the real command,
+    process start and imports included, in under 2 s, with exit 2 and nothing written."""
+    import time
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BOMB, encoding="utf-8")
+    files = [str(bomb)] * (2 if command == "compare" else 1)
+    t0 = time.perf_counter()
+    out = secmig(command, *files, cwd=tmp_path)
+    elapsed = time.perf_counter() - t0
+    assert out.returncode == 2, out.stderr
+    assert "alias bomb" in out.stderr and "bomb.yaml:" in out.stderr
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr
+    assert elapsed < 2.0, elapsed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.yaml"]
