@@ -38,7 +38,7 @@ from .inputs import Inputs, default_inputs
 from .parameters import BY_NAME, ParameterError, Params, suggest
 from .randomness import replicate_seeds
 from .scenario import _problem
-from .sweep import _allow, schema_problems
+from .schema_messages import allow, schema_problems
 from .yamlsource import InputError, Problem, Sourced, load_yaml
 
 FD_STEP = 0.04  # finite-difference step, as a share of each prior range
@@ -54,30 +54,30 @@ class _Strict(BaseModel):
 
 
 class MomentSpec(_Strict):
-    id: str = Field(json_schema_extra=_allow("an indicator id as in a run's summary.json, "
+    id: str = Field(json_schema_extra=allow("an indicator id as in a run's summary.json, "
                                              "e.g. retention_7y"))
-    key: str | None = Field(None, json_schema_extra=_allow(
+    key: str | None = Field(None, json_schema_extra=allow(
         "the key of a dict-valued indicator as text, e.g. oslo or \"2011\" (quote numbers)"))
-    value: float = Field(json_schema_extra=_allow("a finite number (the register figure)"))
-    tolerance: float = Field(gt=0, json_schema_extra=_allow("a finite number > 0"))
-    weight: float = Field(1.0, ge=0, json_schema_extra=_allow("a finite number >= 0 "
+    value: float = Field(json_schema_extra=allow("a finite number (the register figure)"))
+    tolerance: float = Field(gt=0, json_schema_extra=allow("a finite number > 0"))
+    weight: float = Field(1.0, ge=0, json_schema_extra=allow("a finite number >= 0 "
                                                               "(default 1)"))
-    compare: Literal["level", "ratio_to_all"] = Field("level", json_schema_extra=_allow(
+    compare: Literal["level", "ratio_to_all"] = Field("level", json_schema_extra=allow(
         "level or ratio_to_all (the key's value relative to the id's 'all' key)"))
-    definition: str = Field("", json_schema_extra=_allow("text"))
-    source: str = Field("", json_schema_extra=_allow("text"))
+    definition: str = Field("", json_schema_extra=allow("text"))
+    source: str = Field("", json_schema_extra=allow("text"))
 
 
 class PriorSpec(_Strict):
-    low: float = Field(json_schema_extra=_allow("a finite number inside the registry range"))
-    high: float = Field(json_schema_extra=_allow("a finite number above low, inside the "
+    low: float = Field(json_schema_extra=allow("a finite number inside the registry range"))
+    high: float = Field(json_schema_extra=allow("a finite number above low, inside the "
                                                  "registry range"))
 
 
 class CalibrationPeriod(_Strict):
-    start: int = Field(2010, ge=FIRST_YEAR, le=LAST_YEAR, json_schema_extra=_allow(
+    start: int = Field(2010, ge=FIRST_YEAR, le=LAST_YEAR, json_schema_extra=allow(
         f"a year from {FIRST_YEAR} to {LAST_YEAR} (the built-in volumes; default 2010)"))
-    end: int = Field(2023, ge=FIRST_YEAR, le=LAST_YEAR, json_schema_extra=_allow(
+    end: int = Field(2023, ge=FIRST_YEAR, le=LAST_YEAR, json_schema_extra=allow(
         f"a year from start to {LAST_YEAR} (the built-in volumes; default 2023)"))
 
 
@@ -85,24 +85,24 @@ _TARGETS = ("a list of at least one target {id: ID, key: KEY, value: V, toleranc
 
 
 class SpecSchema(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=_allow(
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=allow(
         "letters, digits, '_', '.', '-' (no spaces), starting with a letter or digit, at "
         "most 80 characters"))
-    seed: int = Field(0, ge=0, le=2**63 - 1, json_schema_extra=_allow(
+    seed: int = Field(0, ge=0, le=2**63 - 1, json_schema_extra=allow(
         f"a whole number from 0 to {2**63 - 1} (default 0)"))
-    replicates: int = Field(4, ge=1, le=100, json_schema_extra=_allow(
+    replicates: int = Field(4, ge=1, le=100, json_schema_extra=allow(
         "a whole number from 1 to 100 (default 4)"))
-    period: CalibrationPeriod = Field(default_factory=CalibrationPeriod, json_schema_extra=_allow(
+    period: CalibrationPeriod = Field(default_factory=CalibrationPeriod, json_schema_extra=allow(
         f"{{start: YEAR, end: YEAR}} with {FIRST_YEAR} <= start <= end <= {LAST_YEAR}"))
-    scale: float = Field(1.0, gt=0, le=1.0, json_schema_extra=_allow(
+    scale: float = Field(1.0, gt=0, le=1.0, json_schema_extra=allow(
         "a number > 0 and <= 1: the share of people simulated (default 1)"))
-    base_parameters: str | None = Field(None, json_schema_extra=_allow(
+    base_parameters: str | None = Field(None, json_schema_extra=allow(
         "the path of a YAML file with a 'parameters' mapping (e.g. a fitted file), relative "
         "to this file"))
-    targets: list[MomentSpec] = Field(min_length=1, json_schema_extra=_allow(_TARGETS))
-    holdout: list[MomentSpec] = Field(default_factory=list, json_schema_extra=_allow(
+    targets: list[MomentSpec] = Field(min_length=1, json_schema_extra=allow(_TARGETS))
+    holdout: list[MomentSpec] = Field(default_factory=list, json_schema_extra=allow(
         "a list of targets {id: ID, key: KEY, value: V, tolerance: T} (default none)"))
-    free_parameters: dict[str, PriorSpec] = Field(min_length=1, json_schema_extra=_allow(
+    free_parameters: dict[str, PriorSpec] = Field(min_length=1, json_schema_extra=allow(
         "a mapping of at least one registry parameter name to a prior {low: L, high: H}"))
 
 

@@ -26,7 +26,8 @@ from scipy.stats import qmc
 from .inputs import Inputs
 from .parameters import BY_NAME, Params
 from .scenario import Scenario, _problem, load_scenario
-from .yamlsource import InputError, Problem, Sourced, dotted, load_yaml
+from .schema_messages import allow, schema_problems
+from .yamlsource import InputError, Problem, Sourced, load_yaml
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
 Design = Literal["grid", "random", "lhs", "sobol", "morris"]
@@ -49,11 +50,6 @@ MORRIS_MIN_R = 2
 MAX_SEED = 2**32 - 1  # SALib seeds NumPy's legacy generator, which takes 32-bit seeds
 
 
-def _allow(text: str) -> dict[str, str]:
-    """What to write in a field, for messages (every field of a file's schema has one)."""
-    return {"allowed": text}
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -62,123 +58,46 @@ class Discovery(_Strict):
     """A condition on one indicator for PRIM to explain with a box in parameter space."""
 
     indicator: str = Field(description="indicator id (as in indices.csv / summary.json)",
-                           json_schema_extra=_allow("an indicator id as in a run's "
+                           json_schema_extra=allow("an indicator id as in a run's "
                                                     "summary.json, e.g. retention_5y"))
     above: float | None = Field(None, description="the condition: indicator above this value",
-                                json_schema_extra=_allow("a finite number"))
+                                json_schema_extra=allow("a finite number"))
     below: float | None = Field(None, description="... or below this value",
-                                json_schema_extra=_allow("a finite number"))
+                                json_schema_extra=allow("a finite number"))
     threshold: float = Field(0.8, gt=0, le=1, description="PRIM: wanted share of runs inside "
                                                           "the box meeting the condition",
-                             json_schema_extra=_allow("a number > 0 and <= 1 (default 0.8)"))
+                             json_schema_extra=allow("a number > 0 and <= 1 (default 0.8)"))
 
 
 class SweepSchema(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=_allow(
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=allow(
         "letters, digits, '_', '.', '-' (no spaces), starting with a letter or digit, at "
         "most 80 characters"))
-    description: str = Field("", json_schema_extra=_allow("text"))
+    description: str = Field("", json_schema_extra=allow("text"))
     base: str = Field(description="scenario file the sweep varies (relative to this file)",
-                      json_schema_extra=_allow("the path of a scenario file, relative to "
+                      json_schema_extra=allow("the path of a scenario file, relative to "
                                                "this sweep file"))
-    design: Design = Field(json_schema_extra=_allow(f"one of {', '.join(DESIGNS)}"))
+    design: Design = Field(json_schema_extra=allow(f"one of {', '.join(DESIGNS)}"))
     samples: int = Field(ge=1, le=100_000, description="grid: levels per parameter; random/"
                                                        "lhs: points; sobol: base N; morris: "
                                                        "trajectories r",
-                         json_schema_extra=_allow(
+                         json_schema_extra=allow(
                              "a whole number from 1 to 100000 (grid: levels per parameter; "
                              "random/lhs: points; sobol: base N; morris: trajectories r)"))
     levels: int = Field(4, ge=2, le=20, description="morris: grid levels",
-                        json_schema_extra=_allow("an even whole number from 2 to 20 (morris "
+                        json_schema_extra=allow("an even whole number from 2 to 20 (morris "
                                                  "grid levels; default 4)"))
-    replicates: int = Field(1, ge=1, le=1000, json_schema_extra=_allow(
+    replicates: int = Field(1, ge=1, le=1000, json_schema_extra=allow(
         "a whole number from 1 to 1000 (runs per design point; default 1)"))
-    seed: int = Field(0, ge=0, le=MAX_SEED, json_schema_extra=_allow(
+    seed: int = Field(0, ge=0, le=MAX_SEED, json_schema_extra=allow(
         f"a whole number from 0 to {MAX_SEED} (default 0)"))
-    parameters: dict[str, Any] = Field(min_length=1, json_schema_extra=_allow(
+    parameters: dict[str, Any] = Field(min_length=1, json_schema_extra=allow(
         "a mapping of at least one registry parameter or settlement lever to a range "
         "{low: L, high: H} or a distribution"))
-    indicators: list[str] = Field(min_length=1, json_schema_extra=_allow(
+    indicators: list[str] = Field(min_length=1, json_schema_extra=allow(
         "a list of at least one indicator id, e.g. [retention_5y, hoover_index]"))
-    discover: list[Discovery] = Field(default_factory=list, json_schema_extra=_allow(
+    discover: list[Discovery] = Field(default_factory=list, json_schema_extra=allow(
         "a list of conditions {indicator: ID, above: X} or {indicator: ID, below: X}"))
-
-
-# --- friendly schema problems (no raw pydantic wording) --------------------------------------
-
-def _nested_model(ann: Any) -> type[BaseModel] | None:
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann
-    for arg in getattr(ann, "__args__", ()):
-        found = _nested_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _field_at(loc: tuple[Any, ...], root: type[BaseModel]
-              ) -> tuple[type[BaseModel], str] | None:
-    """The (model, field name) a pydantic error location points into (list indices and
-    mapping keys stay with their container's field)."""
-    model: type[BaseModel] | None = root
-    found = None
-    for part in loc:
-        if isinstance(part, str) and model is not None and part in model.model_fields:
-            found = (model, part)
-            model = _nested_model(model.model_fields[part].annotation)
-    return found
-
-
-def allowed_text(model: type[BaseModel], name: str) -> str:
-    extra = model.model_fields[name].json_schema_extra
-    return str(extra.get("allowed", "")) if isinstance(extra, dict) else ""
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def schema_problems(err: ValidationError, src: Sourced, root: type[BaseModel]
-                    ) -> list[Problem]:
-    """pydantic's errors as problems with file, line, key, the value given and what to write
-    (from each field's ``allowed`` text), with a did-you-mean for unknown keys and choices."""
-    problems: list[Problem] = []
-    seen: set[tuple[Any, ...]] = set()
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and "[" in p))
-        if loc in seen:  # one problem per place (a union reports each of its branches)
-            continue
-        seen.add(loc)
-        value = e.get("input")
-        if e["type"] == "extra_forbidden":
-            at = _field_at(loc[:-1], root) if loc[:-1] else None
-            parent = root if not loc[:-1] else (
-                _nested_model(at[0].model_fields[at[1]].annotation) if at else None)
-            keys = [f.alias or n for n, f in parent.model_fields.items()] if parent else []
-            close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            msg = f"unknown key{hint}; allowed keys here: {', '.join(keys)}"
-        else:
-            at = _field_at(loc, root)
-            allowed = allowed_text(*at) if at else ""
-            if e["type"] == "missing":
-                msg = "required key is missing" + (f"; allowed: {allowed}" if allowed else "")
-            else:
-                hint = ""
-                ann = at[0].model_fields[at[1]].annotation if at else None
-                choices = [str(c) for c in getattr(ann, "__args__", ())
-                           if getattr(ann, "__origin__", None) is Literal]
-                if choices and isinstance(value, str):
-                    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
-                why = ""
-                if e["type"] == "value_error":
-                    why = f"{e['msg'].removeprefix('Value error, ')}; "
-                msg = f"{why}got {_short(value)}{hint}; allowed: {allowed or 'see the docs'}"
-        file, line = src.where(loc)
-        problems.append(Problem(file, line, dotted(loc), msg))
-    return problems
 
 
 # --- settlement levers: sweepable inputs that are not registry parameters --------------------

@@ -276,7 +276,7 @@ def test_non_finite_numbers_and_all_problems_in_one_pass(tmp_path, capsys):
 
 def test_every_calibration_field_says_what_to_write():
     from simulation.calibration import CalibrationPeriod, MomentSpec, PriorSpec, SpecSchema
-    from simulation.sweep import allowed_text
+    from simulation.schema_messages import allowed_text
 
     for model in (SpecSchema, MomentSpec, PriorSpec, CalibrationPeriod):
         for name in model.model_fields:

@@ -315,7 +315,8 @@ def test_a_misspelt_design_hides_no_other_problem(tmp_path, capsys):
 def test_every_sweep_field_says_what_to_write(tmp_path):
     """No raw pydantic wording: a value of the wrong type in any field of SweepSchema or
     Discovery gets 'got ...; allowed: ...' with the field's own text."""
-    from simulation.sweep import SweepSchema, allowed_text
+    from simulation.schema_messages import allowed_text
+    from simulation.sweep import SweepSchema
 
     for model in (SweepSchema, Discovery):
         for name in model.model_fields:
