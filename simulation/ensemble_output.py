@@ -255,7 +255,7 @@ def _what_was_run(scenario: Scenario, departs: list[str]) -> str:
     ]
     body = "".join(f"<tr><th>{a}</th><td style='text-align:left'>{b}</td></tr>"
                    for a, b in rows)
-    return f"<table>{body}</table>"
+    return f"<table class='facts'>{body}</table>"
 
 
 def _headline_table(frame: pd.DataFrame, summ: dict[str, Any], rights_years: float,

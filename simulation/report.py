@@ -17,6 +17,8 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #1f5f8b;padding
 margin-top:2em}.sub{color:#555;margin-top:0}table{border-collapse:collapse;margin:1em 0;
 font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
 th{background:#eef3f7}td:first-child,th:first-child{text-align:left}
+td:not(:first-child){white-space:nowrap}table.facts td{white-space:normal}
+td.text{text-align:left}
 .ok{color:#1e7b34;font-weight:600}.off{color:#b03a2e;font-weight:600}.noise{color:#777}
 figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #ddd}
 figcaption{color:#444;font-size:.9em}.note{background:#fff8e1;border-left:4px solid #f0b400;
@@ -87,8 +89,10 @@ def table(frame: pd.DataFrame, digits: int = 3, kinds: dict[str, str] | None = N
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
     rows = []
     for _, row in frame.iterrows():
-        cells = "".join(f"<td>{_cell(v, kinds.get(c), digits)}</td>"
-                        for c, v in zip(frame.columns, row, strict=True))
+        cells = "".join(
+            ("<td class='text'>" if kinds.get(c) in ("text", "code") else "<td>")
+            + f"{_cell(v, kinds.get(c), digits)}</td>"
+            for c, v in zip(frame.columns, row, strict=True))
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
