@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
@@ -38,7 +38,7 @@ from .inputs import Inputs, default_inputs
 from .parameters import BY_NAME, ParameterError, Params, suggest
 from .randomness import replicate_seeds
 from .scenario import _problem
-from .schema_messages import allow, schema_problems
+from .schema_messages import allow, load_mapping
 from .yamlsource import InputError, Problem, Sourced, load_yaml
 
 FD_STEP = 0.04  # finite-difference step, as a share of each prior range
@@ -178,17 +178,8 @@ def load_spec(path: str | Path) -> Spec:
     given and what is allowed, and all of them are reported at once: fields are checked on
     the raw data too, so one bad field does not hide the others."""
     path = Path(path)
-    src = load_yaml(path)
-    if not isinstance(src.data, dict):
-        raise InputError([Problem(str(path), 1, "", "a calibration file must be a mapping of "
-                                  f"keys (got {type(src.data).__name__})")])
+    src, schema, problems = load_mapping(path, SpecSchema, "calibration")
     data: dict[str, Any] = src.data
-    problems: list[Problem] = []
-    schema: SpecSchema | None = None
-    try:
-        schema = SpecSchema.model_validate(data)
-    except ValidationError as err:
-        problems.extend(schema_problems(err, src, SpecSchema))
     period = _period(data.get("period", {}), src, problems)
     _free_parameters(data.get("free_parameters"), src, problems)
     free = data.get("free_parameters") if isinstance(data.get("free_parameters"), dict) else {}

@@ -7,11 +7,29 @@ the volumes union and quoted numbers): one of the two front doors still to be me
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .yamlsource import Problem, Sourced, dotted
+from .yamlsource import InputError, Problem, Sourced, dotted, load_yaml
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+def load_mapping(path: Path, schema: type[Schema], kind: str
+                 ) -> tuple[Sourced, Schema | None, list[Problem]]:
+    """A file that must be a YAML mapping, validated against ``schema``: its source, the
+    validated model (None when invalid) and the schema's problems in the user's words. The
+    caller goes on checking the raw data, so one bad field does not hide the others."""
+    src = load_yaml(path)
+    if not isinstance(src.data, dict):
+        raise InputError([Problem(str(path), 1, "", f"a {kind} file must be a mapping of "
+                                  f"keys (got {type(src.data).__name__})")])
+    try:
+        return src, schema.model_validate(src.data), []
+    except ValidationError as err:
+        return src, None, schema_problems(err, src, schema)
 
 
 def allow(text: str) -> dict[str, str]:

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 from scipy.stats import qmc
 
 from .inputs import Inputs
 from .parameters import BY_NAME, Params
 from .scenario import Scenario, _problem, load_scenario
-from .schema_messages import allow, schema_problems
-from .yamlsource import InputError, Problem, Sourced, load_yaml
+from .schema_messages import allow, load_mapping
+from .yamlsource import InputError, Problem, Sourced
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
 Design = Literal["grid", "random", "lhs", "sobol", "morris"]
@@ -343,17 +343,8 @@ def load_sweep(path: str | Path) -> Sweep:
     and all of them are reported at once (fields are checked on the raw data, so one bad
     field does not hide the others)."""
     path = Path(path)
-    src = load_yaml(path)
-    if not isinstance(src.data, dict):
-        raise InputError([Problem(str(path), 1, "", "a sweep file must be a mapping of keys "
-                                  f"(got {type(src.data).__name__})")])
+    src, schema, problems = load_mapping(path, SweepSchema, "sweep")
     data: dict[str, Any] = src.data
-    problems: list[Problem] = []
-    schema: SweepSchema | None = None
-    try:
-        schema = SweepSchema.model_validate(data)
-    except ValidationError as err:
-        problems.extend(schema_problems(err, src, SweepSchema))
     raw = data.get("parameters")
     factors = _factors(raw, src, problems) if isinstance(raw, dict) else []
     base = _base(data.get("base"), path, src, problems)
