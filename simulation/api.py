@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 
 from .inputs import Inputs, default_inputs
+from .limits import MAX_SEED
 from .model import SecondaryMigrationModel
 from .parameters import Params
 from .results import Results, build_results
-
-MAX_SEED = 2**63 - 1
 
 
 def check_params(params: Any) -> Params:

@@ -35,6 +35,7 @@ from scipy.stats import qmc
 
 from .ensemble import _pool, flatten, stop_pool
 from .inputs import Inputs, default_inputs
+from .limits import MAX_SEED
 from .parameters import BY_NAME, ParameterError, Params, suggest
 from .randomness import replicate_seeds
 from .scenario import _problem
@@ -88,8 +89,8 @@ class SpecSchema(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=allow(
         "letters, digits, '_', '.', '-' (no spaces), starting with a letter or digit, at "
         "most 80 characters"))
-    seed: int = Field(0, ge=0, le=2**63 - 1, json_schema_extra=allow(
-        f"a whole number from 0 to {2**63 - 1} (default 0)"))
+    seed: int = Field(0, ge=0, le=MAX_SEED, json_schema_extra=allow(
+        f"a whole number from 0 to {MAX_SEED} (default 0)"))
     replicates: int = Field(4, ge=1, le=100, json_schema_extra=allow(
         "a whole number from 1 to 100 (default 4)"))
     period: CalibrationPeriod = Field(default_factory=CalibrationPeriod, json_schema_extra=allow(

@@ -31,6 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .limits import MAX_REPLICATES, MAX_SEED
 from .parameters import registry_table
 from .yamlsource import InputError, Problem
 
@@ -41,8 +42,6 @@ err_console = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 
 BUILTIN_BASELINE = files("simulation") / "data" / "baseline.yaml"
 USAGE_ERROR = 2
-MAX_SEED = 2**63 - 1
-MAX_REPLICATES = 10_000
 MAX_JOBS = 1024
 MAX_POSTERIOR = 100_000
 

@@ -32,6 +32,7 @@ from pydantic import (
 
 from .geography import Geography, GeographyError, load_geography
 from .inputs import AllocationPolicy, Inputs, background_stock, default_composition, default_volumes
+from .limits import MAX_REPLICATES, MAX_SEED
 from .parameters import BY_NAME, ParameterError, Params, suggest
 from .yamlsource import (
     MAX_PROBLEMS,
@@ -173,8 +174,8 @@ class ScenarioSchema(_Strict):
                                   "derived from it")
     description: str = Field("", description="what this scenario asks, in words")
     period: Period = Field(default_factory=Period)
-    seed: int = Field(20250614, ge=0, le=2**63 - 1, description="scenario random seed")
-    replicates: int = Field(10, ge=1, le=10_000, description="replicate runs")
+    seed: int = Field(20250614, ge=0, le=MAX_SEED, description="scenario random seed")
+    replicates: int = Field(10, ge=1, le=MAX_REPLICATES, description="replicate runs")
     geography: PathStr = Field(BUILT_IN, description="'built-in' or a CSV path with the columns "
                                                  "of simulation/data/municipalities_no.csv")
     settlement: Settlement = Field(default_factory=Settlement)
@@ -351,8 +352,8 @@ WRITE: dict[str, str] = {
     "period": "a mapping, e.g. period: {start: 2010, end: 2023}",
     "period.start": "a year from 1990 to 2100, e.g. start: 2010",
     "period.end": "a year from 1990 to 2100, not before start, e.g. end: 2023",
-    "seed": "a whole number from 0 to 9223372036854775807, e.g. seed: 20250614",
-    "replicates": "a whole number from 1 to 10000, e.g. replicates: 10",
+    "seed": f"a whole number from 0 to {MAX_SEED}, e.g. seed: 20250614",
+    "replicates": f"a whole number from 1 to {MAX_REPLICATES}, e.g. replicates: 10",
     "geography": "built-in or the path of a CSV file, e.g. geography: municipalities.csv",
     "settlement": "a mapping with volumes, composition_like and allocation, "
                   "e.g. settlement: {volumes: built-in}",
