@@ -20,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from simulation.app.headless import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -36,7 +36,7 @@ if kind == "engine":
         t = res.timings["simulate_s"]
         best = t if best is None or t < best else best
 else:
-    from simulation.reference import run_reference
+    from simulation.engine.reference import run_reference
     t0 = time.perf_counter()
     res = run_reference(params, seed=seed, inputs=inputs)
     best = time.perf_counter() - t0

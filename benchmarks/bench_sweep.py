@@ -41,8 +41,8 @@ def _sweep_file(tmp: Path, samples: int | None) -> Path:
 
 def _dask(path: Path, out: Path, workers: int) -> float:
     code = ("import sys, time; from pathlib import Path\n"
-            "from simulation.sweep import load_sweep\n"
-            "from simulation.sweep_runner import run_sweep\n"
+            "from simulation.sweeps.spec import load_sweep\n"
+            "from simulation.sweeps.runner import run_sweep\n"
             "if __name__ == '__main__':\n"
             "    s = load_sweep(sys.argv[1]); t = time.perf_counter()\n"
             "    run_sweep(s, Path(sys.argv[2]), int(sys.argv[3]), scheduler='local')\n"
@@ -55,7 +55,7 @@ def _dask(path: Path, out: Path, workers: int) -> float:
 
 
 def _rows(out: Path):
-    from simulation.sweep_runner import done_runs
+    from simulation.sweeps.runner import done_runs
 
     return done_runs(out).drop(columns="duration_s")
 

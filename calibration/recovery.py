@@ -19,10 +19,10 @@ import numpy as np
 import yaml
 
 import simulation
-from simulation.calibration import load_spec
+from simulation.calibration.fit import load_spec
 from simulation.cli import main as secmig
-from simulation.ensemble import flatten
-from simulation.randomness import replicate_seeds
+from simulation.engine.randomness import replicate_seeds
+from simulation.runs.ensemble import flatten
 
 HERE = Path(__file__).resolve().parent
 

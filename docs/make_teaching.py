@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from simulation.app.headless import CHROMIUM, CHROMIUM_ARGS, running_app
 from simulation.app.teaching_model import NORWAY, TOY, TeachingModel
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, running_app
 
 OUT = Path(__file__).resolve().parent / "teaching"
 ROOT = OUT.parents[1]

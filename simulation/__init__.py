@@ -12,11 +12,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "run": "api", "Results": "results", "Geography": "geography",
-    "GeographyError": "geography", "load_geography": "geography", "Inputs": "inputs",
-    "AllocationPolicy": "inputs", "default_inputs": "inputs", "REGISTRY": "parameters",
-    "Parameter": "parameters", "ParameterError": "parameters", "Params": "parameters",
-    "load_scenario": "scenario", "calibrated": "parameters",
+    "run": "engine.driver", "Results": "engine.results", "Geography": "inputs.geography",
+    "GeographyError": "inputs.geography", "load_geography": "inputs.geography",
+    "Inputs": "inputs.defaults", "AllocationPolicy": "inputs.defaults",
+    "default_inputs": "inputs.defaults", "REGISTRY": "inputs.parameters",
+    "Parameter": "inputs.parameters", "ParameterError": "inputs.parameters",
+    "Params": "inputs.parameters", "load_scenario": "inputs.scenario",
+    "calibrated": "inputs.parameters",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -30,10 +30,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from .limits import MAX_REPLICATES, MAX_SEED
-from .parameters import registry_table
-from .yamlsource import InputError, Problem
+from simulation import __version__
+from simulation.inputs.limits import MAX_REPLICATES, MAX_SEED
+from simulation.inputs.parameters import registry_table
+from simulation.inputs.yamlsource import InputError, Problem
 
 # user text (paths, names, messages) is printed literally: no emoji codes, no highlighting,
 # and markup only in our own fixed strings, with user values escaped (see _lit)
@@ -108,7 +108,7 @@ def _progress(label: str, disable: bool) -> Progress:
 
 
 def _load(path: str, **overrides: Any):
-    from .scenario import load_scenario
+    from simulation.inputs.scenario import load_scenario
 
     return load_scenario(path, **overrides)
 
@@ -143,8 +143,8 @@ def _short(key: str) -> str:
 def _headline(summary_frame: Any, title: str, departs: list[str] | None = None) -> None:
     """Headline indicators beside the register. In a counterfactual (``departs``: what differs
     from the rules the register describes) the register is context: no within/outside."""
-    from .ensemble_output import _nested_means
-    from .targets import compare
+    from simulation.analysis.targets import compare
+    from simulation.runs.output import _nested_means
 
     table = Table(title=Text(title), title_justify="left")
     table.add_column("indicator", no_wrap=True, max_width=36)
@@ -223,10 +223,10 @@ def _writable_dir(out: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's ensemble of replicates and write its output folder."""
-    from .atomic import reserve_output
-    from .ensemble import default_jobs, indicator_frame, run_many
-    from .ensemble_output import write_ensemble
-    from .targets import departures
+    from simulation.analysis.targets import departures
+    from simulation.reports.atomic import reserve_output
+    from simulation.runs.ensemble import default_jobs, indicator_frame, run_many
+    from simulation.runs.output import write_ensemble
 
     path = args.file or str(BUILTIN_BASELINE)
     # option values were checked by argparse: a bad one is never blamed on the file
@@ -293,7 +293,7 @@ def _change(x: float, kind: str) -> str:
 def _compare_tables(names: list[str], frames: list[Any], replicates: int) -> list[Table]:
     """Per scenario vs the reference (the first): reference and scenario means, the paired
     difference with its 5-95 % interval, and whether it is within noise."""
-    from .compare import paired_differences
+    from simulation.runs.compare import paired_differences
 
     tables = []
     for name, frame in zip(names[1:], frames[1:], strict=True):
@@ -322,9 +322,9 @@ def _compare_tables(names: list[str], frames: list[Any], replicates: int) -> lis
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run scenarios with the same replicate seeds and report paired differences."""
-    from .atomic import reserve_output
-    from .compare import _unique_names, write_comparison
-    from .ensemble import default_jobs, indicator_frame, run_many
+    from simulation.reports.atomic import reserve_output
+    from simulation.runs.compare import _unique_names, write_comparison
+    from simulation.runs.ensemble import default_jobs, indicator_frame, run_many
 
     if len(args.files) < 2:
         raise UsageError("compare needs at least two scenario files (the first is the "
@@ -395,10 +395,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the register targets; write fitted.yaml and a fit report."""
     from dataclasses import replace as dc_replace
 
-    from .atomic import reserve_output
-    from .calibration import Evaluator, calibrate, load_spec
-    from .calibration_output import write_calibration
-    from .ensemble import default_jobs
+    from simulation.calibration.fit import Evaluator, calibrate, load_spec
+    from simulation.calibration.report import write_calibration
+    from simulation.reports.atomic import reserve_output
+    from simulation.runs.ensemble import default_jobs
 
     spec = load_spec(args.file)
     if args.seed is not None:
@@ -456,10 +456,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sensitivity sweep, then indices, scenario discovery and a report."""
-    from .atomic import reserve_output
-    from .ensemble import default_jobs
-    from .sweep import load_sweep
-    from .sweep_runner import done_runs, run_sweep, tasks_to_run
+    from simulation.reports.atomic import reserve_output
+    from simulation.runs.ensemble import default_jobs
+    from simulation.sweeps.runner import done_runs, run_sweep, tasks_to_run
+    from simulation.sweeps.spec import load_sweep
 
     sweep = load_sweep(args.file)
     sch = sweep.schema
@@ -509,8 +509,8 @@ def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float) -> None:
     """Indices, scenario discovery, tidy tables and report.html of what is written so far."""
     import pandas as pd
 
-    from .sweep_analysis import RANK_BY, discover, indices, ranking
-    from .sweep_report import write_report
+    from simulation.sweeps.analysis import RANK_BY, discover, indices, ranking
+    from simulation.sweeps.report import write_report
 
     table = indices(sweep, rows)
     boxes = [discover(sweep, rows, d) for d in sweep.schema.discover]
@@ -556,7 +556,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """Print the commented scenario template (every key, generated from the registry)."""
-    from .template import template_text
+    from simulation.inputs.template import template_text
 
     sys.stdout.write(template_text())
     return 0
@@ -565,7 +565,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     """Serve the teaching app (Mesa SolaraViz on the real model) until Ctrl+C."""
     try:
-        from .app.serve import AddressError, serve
+        from simulation.app.serve import AddressError, serve
     except ImportError as err:
         raise UsageError(f"the teaching app needs its web packages ({err.name} is missing); "
                          "reinstall with `pip install -e .`") from None
@@ -715,7 +715,7 @@ def _precheck(args: argparse.Namespace) -> None:
     """The YAML files named on the command line, read safely before the heavy imports (numpy,
     pandas, mesa, matplotlib): a special file, a huge file or an alias bomb is refused in
     well under a second, whatever the command."""
-    from .yamlsource import load_yaml
+    from simulation.inputs.yamlsource import load_yaml
 
     if args.command == "validate":  # reports file by file itself, and imports little
         return
@@ -732,7 +732,7 @@ def _precheck(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .atomic import OutputError
+    from simulation.reports.atomic import OutputError
 
     parser = build_parser()
     args = parser.parse_args(argv)

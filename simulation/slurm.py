@@ -53,10 +53,10 @@ def make_cluster(args: argparse.Namespace):  # -> dask_jobqueue.SLURMCluster
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli import USAGE_ERROR, err_console
-    from .cli import main as secmig
-    from .sweep import load_sweep
-    from .yamlsource import InputError
+    from simulation.cli import USAGE_ERROR, err_console
+    from simulation.cli import main as secmig
+    from simulation.inputs.yamlsource import InputError
+    from simulation.sweeps.spec import load_sweep
 
     args = build_parser().parse_args(argv)
     try:

@@ -25,7 +25,7 @@ def baseline_inputs() -> simulation.Inputs:
 def browser():
     """Debian's headless Chromium driven by Playwright, one per test module. Skipped on a
     developer machine without it; in CI a missing Chromium fails (`.ci/run` installs it)."""
-    from simulation.app.headless import CHROMIUM, CHROMIUM_ARGS
+    from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):

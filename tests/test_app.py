@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 
 from simulation.app import assets, serve, views
-from simulation.app.headless import free_port, running_app
 from simulation.app.svg import DIVERGING, colours
 from simulation.app.teaching_model import NORWAY, TOY, TeachingModel, build_params
 from simulation.app.toy import TOWN_NAMES, TOWN_POPULATION, toy_geography
 from simulation.cli import main
-from simulation.parameters import calibrated
+from simulation.inputs.parameters import calibrated
+from tests.chromium import free_port, running_app
 
 # browsers, servers and CLI subprocesses: the slow tier (pytest -m slow)
 pytestmark = pytest.mark.slow

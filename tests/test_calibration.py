@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 import simulation
-from simulation.calibration import load_spec
-from simulation.ensemble import flatten
-from simulation.randomness import replicate_seeds
-from simulation.yamlsource import InputError
+from simulation.calibration.fit import load_spec
+from simulation.engine.randomness import replicate_seeds
+from simulation.inputs.yamlsource import InputError
+from simulation.runs.ensemble import flatten
 from tests.test_cli import SECMIG
 
 SCALE = 0.5  # half the people: the CI-sized version of calibration/recovery.py
@@ -275,8 +275,8 @@ def test_non_finite_numbers_and_all_problems_in_one_pass(tmp_path, capsys):
 
 
 def test_every_calibration_field_says_what_to_write():
-    from simulation.calibration import CalibrationPeriod, MomentSpec, PriorSpec, SpecSchema
-    from simulation.schema_messages import allowed_text
+    from simulation.calibration.fit import CalibrationPeriod, MomentSpec, PriorSpec, SpecSchema
+    from simulation.inputs.schema import allowed_text
 
     for model in (SpecSchema, MomentSpec, PriorSpec, CalibrationPeriod):
         for name in model.model_fields:

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.inputs import default_inputs
-from simulation.parameters import ParameterError
+from simulation.inputs.defaults import default_inputs
+from simulation.inputs.parameters import ParameterError
 
 SECMIG = shutil.which("secmig") or str(Path(sys.executable).parent / "secmig")
 

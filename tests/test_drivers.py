@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import simulation
-from simulation.households import COUNTRY_GROUPS
+from simulation.engine.households import COUNTRY_GROUPS
 
 SEED = 1
 

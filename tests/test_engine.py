@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.randomness import replicate_seeds
+from simulation.engine.randomness import replicate_seeds
 
 
 def test_persons_conserved_per_cohort_every_year(baseline):
@@ -122,7 +122,7 @@ def test_model_is_a_mesa_model_on_a_network():
     import mesa
     from mesa.discrete_space import Network
 
-    from simulation.model import Municipality, SecondaryMigrationModel
+    from simulation.engine.model import Municipality, SecondaryMigrationModel
 
     inputs = simulation.default_inputs(2010, 2011)
     model = SecondaryMigrationModel(simulation.Params(), inputs, seed=3)

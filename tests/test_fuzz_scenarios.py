@@ -117,8 +117,8 @@ import time  # noqa: E402
 
 import pytest  # noqa: E402
 
-from simulation.scenario import load_scenario, output_slug  # noqa: E402
-from simulation.yamlsource import InputError  # noqa: E402
+from simulation.inputs.scenario import load_scenario, output_slug  # noqa: E402
+from simulation.inputs.yamlsource import InputError  # noqa: E402
 
 NUMERIC_KEYS = [("seed",), ("replicates",), ("period", "start"), ("period", "end"),
                 ("settlement", "composition_like"),

@@ -1,4 +1,4 @@
-"""Tests for simulation.geography: the built-in data, derived attributes and input validation."""
+"""Tests for simulation.inputs.geography: built-in data, derived attributes, input checks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.geography import (
+from simulation.inputs.geography import (
     BUILTIN_CSV,
     EAST_COUNTIES,
     OVERRIDE_COLUMNS,
@@ -307,7 +307,7 @@ def test_geography_error_is_value_error() -> None:
 import os  # noqa: E402
 import time  # noqa: E402
 
-from simulation.geography import (  # noqa: E402
+from simulation.inputs.geography import (  # noqa: E402
     MAX_FILE_BYTES,
     MAX_MUNICIPALITIES,
     MAX_POPULATION,

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from simulation.targets import compare
+from simulation.analysis.targets import compare
 
 
 def test_retention_curve_falls_with_time(baseline):

@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.compare import write_comparison
-from simulation.ensemble import run_many
-from simulation.ensemble_output import headlines, write_ensemble
-from simulation.figures import out_share_counts
-from simulation.randomness import replicate_seeds
-from simulation.scenario import load_scenario
-from simulation.targets import departures
+from simulation.analysis.targets import departures
+from simulation.engine.randomness import replicate_seeds
+from simulation.inputs.scenario import load_scenario
+from simulation.reports.figures import out_share_counts
+from simulation.runs.compare import write_comparison
+from simulation.runs.ensemble import run_many
+from simulation.runs.output import headlines, write_ensemble
 
 
 def recompute(res: simulation.Results) -> pd.DataFrame:
@@ -210,7 +210,7 @@ def test_app_and_report_give_the_same_per_1000_figures():
     wrapped around); the same run must now give the same number in both."""
     from simulation.app.teaching_model import TeachingModel
     from simulation.app.views import NET, measure_values
-    from simulation.results import build_results
+    from simulation.engine.results import build_results
 
     model = TeachingModel(seed=3)
     while model.running:

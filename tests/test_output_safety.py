@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from simulation.atomic import (
+from simulation.reports.atomic import (
     OutputExistsError,
     _rename_noreplace,
     atomic_directory,
@@ -136,7 +136,7 @@ def test_the_lock_refuses_a_second_writer(tmp_path):
     with reserve_output(out) as tmp:
         assert tmp is not None and tmp.is_dir() and f".o.partial.{os.getpid()}." in tmp.name
         other = subprocess.run([sys.executable, "-c",
-                                "from simulation.atomic import reserve_output\n"
+                                "from simulation.reports.atomic import reserve_output\n"
                                 f"with reserve_output({str(out)!r}): pass"],
                                capture_output=True, text=True, timeout=60)
         assert other.returncode != 0 and "OutputBusyError" in other.stderr

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from simulation.parameters import BY_NAME, REGISTRY, ParameterError, Params, registry_table
+from simulation.inputs.parameters import BY_NAME, REGISTRY, ParameterError, Params, registry_table
 
 
 def test_every_parameter_has_default_inside_range_and_documentation():
@@ -55,7 +55,7 @@ def test_calibrated_parameters_come_from_the_fitted_file():
 
     import yaml
 
-    from simulation.parameters import calibrated
+    from simulation.inputs.parameters import calibrated
 
     repo = Path(__file__).resolve().parent.parent
     fitted = yaml.safe_load((repo / "calibration" / "fitted.yaml").read_text(encoding="utf-8"))

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import simulation
-from simulation.ensemble import indicator_frame, run_many
-from simulation.scenario import load_scenario
+from simulation.inputs.scenario import load_scenario
+from simulation.runs.ensemble import indicator_frame, run_many
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SEED = 3

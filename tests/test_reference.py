@@ -44,10 +44,10 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.households import HOUSEHOLD_TYPES
-from simulation.inputs import Inputs, default_inputs
-from simulation.reference import ReferenceModel, run_reference
-from simulation.results import Results
+from simulation.engine.households import HOUSEHOLD_TYPES
+from simulation.engine.reference import ReferenceModel, run_reference
+from simulation.engine.results import Results
+from simulation.inputs.defaults import Inputs, default_inputs
 
 ENGINE_SEEDS = range(10)
 REFERENCE_SEEDS = range(100, 103)

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from simulation.cli import main
-from simulation.scenario import load_scenario
-from simulation.template import template_text
-from simulation.yamlsource import InputError
+from simulation.inputs.scenario import load_scenario
+from simulation.inputs.template import template_text
+from simulation.inputs.yamlsource import InputError
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
@@ -53,7 +53,7 @@ def test_shipped_files_are_valid_and_in_step():
 
 
 def test_template_documents_every_registry_parameter():
-    from simulation.parameters import REGISTRY
+    from simulation.inputs.parameters import REGISTRY
 
     text = template_text()
     for p in REGISTRY:
@@ -165,8 +165,8 @@ def test_run_with_bad_input_writes_nothing(tmp_path, capsys):
 import os  # noqa: E402
 import time  # noqa: E402
 
-from simulation.scenario import MAX_VOLUME, output_slug  # noqa: E402
-from simulation.yamlsource import MAX_NODES, MAX_YAML_BYTES, load_yaml  # noqa: E402
+from simulation.inputs.scenario import MAX_VOLUME, output_slug  # noqa: E402
+from simulation.inputs.yamlsource import MAX_NODES, MAX_YAML_BYTES, load_yaml  # noqa: E402
 
 
 def cli_refuses(capsys, scenario: Path, *expected: str, seconds: float = 2.0) -> str:

@@ -15,10 +15,10 @@ import pytest
 from scipy import stats
 
 from simulation.cli import main
-from simulation.sweep import Discovery, load_sweep
-from simulation.sweep_analysis import discover, indices, ranking
-from simulation.sweep_runner import done_runs
-from simulation.yamlsource import InputError
+from simulation.inputs.yamlsource import InputError
+from simulation.sweeps.analysis import discover, indices, ranking
+from simulation.sweeps.runner import done_runs
+from simulation.sweeps.spec import Discovery, load_sweep
 from tests.test_cli import SECMIG, secmig
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ def test_killed_sweep_resumes_without_duplicates_or_losses(tmp_path):
 def test_a_failed_run_is_a_row_and_does_not_stop_the_others(tmp_path, monkeypatch):
     """A run that raises (here: an injected fault for one parameter value) is recorded with
     its error; the others finish; --retry-failed runs only it again."""
-    import simulation.api as api
+    import simulation.engine.driver as api
 
     path = make(tmp_path, samples=2, design="morris")  # 6 points
     points = load_sweep(path).points()
@@ -315,8 +315,8 @@ def test_a_misspelt_design_hides_no_other_problem(tmp_path, capsys):
 def test_every_sweep_field_says_what_to_write(tmp_path):
     """No raw pydantic wording: a value of the wrong type in any field of SweepSchema or
     Discovery gets 'got ...; allowed: ...' with the field's own text."""
-    from simulation.schema_messages import allowed_text
-    from simulation.sweep import SweepSchema
+    from simulation.inputs.schema import allowed_text
+    from simulation.sweeps.spec import SweepSchema
 
     for model in (SweepSchema, Discovery):
         for name in model.model_fields:
@@ -375,7 +375,7 @@ def test_the_smallest_allowed_designs_load(tmp_path):
 ])
 def test_a_huge_sweep_is_refused_quickly_without_drawing_it(tmp_path, capsys, monkeypatch,
                                                            design, samples, replicates, runs):
-    from simulation import sweep as sweep_module
+    from simulation.sweeps import spec as sweep_module
 
     sweep_module._indicator_ids(2010, 2014)  # the id list's tiny run is cached: time the rest
     params = TWO if design != "grid" else TWO + ("  rights_cost: {low: 0, high: 1}\n"
@@ -470,8 +470,8 @@ def test_delta_minimum_is_enough():
     from SALib.analyze import delta
     from scipy.stats import qmc
 
-    from simulation.sweep import DELTA_MIN_POINTS
-    from simulation.sweep_analysis import _quietly
+    from simulation.sweeps.analysis import _quietly
+    from simulation.sweeps.spec import DELTA_MIN_POINTS
 
     problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0]] * 2}
 

@@ -21,9 +21,9 @@ import solara
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
-from ..parameters import calibrated
-from . import views
-from .teaching_model import NORWAY, TOY, WORLDS, TeachingModel
+from simulation.app import views
+from simulation.app.teaching_model import NORWAY, TOY, WORLDS, TeachingModel
+from simulation.inputs.parameters import calibrated
 
 TAB_TITLE = "secmig: teaching app"
 # Vuetify hides a slider's value unless it is being dragged; students need to see it

@@ -14,7 +14,7 @@ import socket
 import sys
 import warnings
 
-from . import assets
+from simulation.app import assets
 
 APP = "simulation.app.page"
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..inputs import AllocationPolicy, Inputs, default_inputs
-from ..model import SecondaryMigrationModel
-from ..parameters import Params, calibrated
-from .toy import toy_inputs
+from simulation.app.toy import toy_inputs
+from simulation.engine.model import SecondaryMigrationModel
+from simulation.inputs.defaults import AllocationPolicy, Inputs, default_inputs
+from simulation.inputs.parameters import Params, calibrated
 
 NORWAY, TOY = "Norway", "Toy country"
 WORLDS = (NORWAY, TOY)

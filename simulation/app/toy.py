@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geography import Geography, _build
-from ..inputs import AllocationPolicy, Inputs, default_composition
+from simulation.inputs.defaults import AllocationPolicy, Inputs, default_composition
+from simulation.inputs.geography import Geography, _build
 
 TOY_START, TOY_END = 2010, 2029
 TOY_VOLUME = 600.0  # persons settled by agreement per year at 100 %

@@ -10,9 +10,18 @@ from html import escape
 
 import numpy as np
 
-from ..households import COUNTRY_GROUPS
-from .svg import DIVERGING, FONT, SEQUENTIAL, TITLE, colours, legend_bar, line_chart, stacked_bars
-from .teaching_model import NORWAY, TOY, TeachingModel
+from simulation.app.svg import (
+    DIVERGING,
+    FONT,
+    SEQUENTIAL,
+    TITLE,
+    colours,
+    legend_bar,
+    line_chart,
+    stacked_bars,
+)
+from simulation.app.teaching_model import NORWAY, TOY, TeachingModel
+from simulation.engine.households import COUNTRY_GROUPS
 
 NET = "Net secondary migration"
 OUT = "Out-migration share of those settled"

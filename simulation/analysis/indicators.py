@@ -1,0 +1,351 @@
+"""Indicators of MODEL.md section 7, computed from Results tables with the register's
+definitions. Where an indicator matches a target in register_targets.yaml it has the same id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.engine.observe import hoover_index
+
+if TYPE_CHECKING:
+    from simulation.engine.results import Results
+
+OSLO = "0301"
+NAN = float("nan")
+
+
+def _by_cohort_and_k(res: Results) -> dict[tuple[int, int], tuple[float, float]]:
+    """(cohort, k) -> (persons alive, persons in settlement municipality), computed once."""
+    cached = res.__dict__.get("_by_cohort_k")
+    if cached is None:
+        panel = res.retention_panel
+        sums = panel.groupby([panel["cohort"], panel["year"] - panel["cohort"]])[
+            ["persons_alive", "persons_in_settlement"]].sum()
+        cached = {(int(c), int(k)): (float(a), float(h))
+                  for (c, k), a, h in zip(sums.index, sums["persons_alive"],
+                                          sums["persons_in_settlement"], strict=True)}
+        res.__dict__["_by_cohort_k"] = cached
+    return cached
+
+
+def _pooled_retention(res: Results, k: int, cohorts: list[int]) -> float:
+    """R(k) pooled over cohorts (persons-weighted), NaN where the run is too short."""
+    table = _by_cohort_and_k(res)
+    alive = home = 0.0
+    for c in cohorts:
+        a, h = table.get((c, k), (0.0, 0.0))
+        alive += a
+        home += h
+    return home / alive if alive else NAN
+
+
+def _cohorts_with(res: Results, k: int, first: int, last: int) -> list[int]:
+    """Cohorts in [first, last] that have k years of history in this run."""
+    return [c for c in range(max(first, res.start), last + 1) if c + k <= res.end + 1]
+
+
+def retention_curve(res: Results, cohorts: list[int], max_k: int = 13) -> dict[int, float]:
+    """Pooled R(k) for k = 1..max_k where available."""
+    out = {}
+    for k in range(1, max_k + 1):
+        usable = [c for c in cohorts if c + k <= res.end + 1]
+        if usable:
+            out[k] = _pooled_retention(res, k, usable)
+    return out
+
+
+def _move_hazard_ratio(res: Results) -> float:
+    """Yearly leaving hazard in year 6 over that in year 5 (from pooled retention)."""
+    cohorts = _cohorts_with(res, 6, res.start, res.end)
+    if not cohorts:
+        return NAN
+    r4, r5, r6 = (_pooled_retention(res, k, cohorts) for k in (4, 5, 6))
+    h5, h6 = 1 - r5 / r4, 1 - r6 / r5
+    return float(h6 / h5) if h5 > 0 else NAN
+
+
+def _by_household_type(res: Results, k: int = 5) -> dict[str, float]:
+    cohorts = _cohorts_with(res, k, res.start, res.end)
+    panel = res.retention_panel
+    rows = panel[panel["cohort"].isin(cohorts) & (panel["year"] - panel["cohort"] == k)]
+    sums = rows.groupby("household_type", observed=True)[
+        ["persons_alive", "persons_in_settlement"]].sum()
+    out = {str(t): float(r.persons_in_settlement / r.persons_alive)
+           for t, r in sums.iterrows() if r.persons_alive}
+    out["all"] = _pooled_retention(res, k, cohorts) if cohorts else NAN
+    return out
+
+
+def _destination_split(res: Results, cohorts: list[int]) -> dict[str, float]:
+    """Where persons go when they leave their settlement municipality."""
+    mv = res.moves
+    mv = mv[mv["from_settlement"] & mv["cohort"].isin(cohorts)]
+    total = mv["persons"].sum()
+    if not total:
+        return {"oslo": NAN, "same_county": NAN, "other_county": NAN}
+    county = res.municipalities.set_index("code")["county"]
+    to_oslo = mv["destination"] == OSLO
+    same = ~to_oslo & (mv["origin"].map(county) == mv["destination"].map(county))
+    return {"oslo": float(mv.loc[to_oslo, "persons"].sum() / total),
+            "same_county": float(mv.loc[same, "persons"].sum() / total),
+            "other_county": float(mv.loc[~to_oslo & ~same, "persons"].sum() / total)}
+
+
+def out_migration_shares(res: Results, first: int = 2010, last: int = 2016,
+                         observed: int = 2024) -> pd.Series:
+    """Per settlement municipality: share of persons settled in cohorts first..last (still in
+    Norway) no longer living there on 1 January ``observed`` (or the run's last 1 January)."""
+    panel = res.retention_panel
+    year = min(observed, res.end + 1)
+    rows = panel[(panel["year"] == year) & panel["cohort"].between(first, last)]
+    sums = rows.groupby("settlement_municipality")[
+        ["persons_alive", "persons_in_settlement"]].sum()
+    sums = sums[sums["persons_alive"] > 0]
+    return 1.0 - sums["persons_in_settlement"] / sums["persons_alive"]
+
+
+#: the register's cuts of municipal out-migration shares (Fafo-rapport 2025:14)
+OUT_SHARE_CUTS = {"at_least_80pct": 0.8, "at_least_90pct": 0.9, "all_100pct": 1.0}
+
+
+def count_at_least(shares: pd.Series | np.ndarray, cut: float) -> int:
+    """Municipalities whose out-migration share is at least ``cut`` (a share computed as
+    1 - stayed/alive may land a rounding error below an exact 0.8): the one count that the
+    indicator, the report's table and the histogram's legend all use."""
+    values = np.asarray(shares, dtype=np.float64)
+    return int((values[~np.isnan(values)] >= cut - 1e-12).sum())
+
+
+def _income_change(res: Results, cohorts: list[int], threshold: float) -> dict[str, float]:
+    mv = res.moves
+    mv = mv[mv["cohort"].isin(cohorts) & mv["income_after"].notna() & (mv["income_before"] > 0)]
+    total = mv["persons"].sum()
+    if not total:
+        return {"higher": NAN, "about_same": NAN, "lower": NAN}
+    ratio = mv["income_after"] / mv["income_before"]
+    higher = ratio > 1 + threshold
+    lower = ratio < 1 - threshold
+    return {"higher": float(mv.loc[higher, "persons"].sum() / total),
+            "about_same": float(mv.loc[~higher & ~lower, "persons"].sum() / total),
+            "lower": float(mv.loc[lower, "persons"].sum() / total)}
+
+
+def final_distribution(res: Results) -> pd.Series:
+    """Persons of settled households by municipality on the last 1 January of the run."""
+    stocks = res.stocks[res.stocks["year"] == res.end + 1]
+    per = stocks.groupby("municipality")["persons"].sum()
+    return per.reindex(res.municipalities["code"], fill_value=0).astype(float)
+
+
+def concentration(res: Results) -> dict[str, float]:
+    """Hoover index, central/peripheral shares and top-10 share, refugees against population."""
+    munis = res.municipalities
+    persons = final_distribution(res).to_numpy()
+    pop = munis["population"].to_numpy(dtype=float)
+    cent = munis["centrality"].to_numpy()
+    top10 = np.argsort(-pop)[:10]
+    total = persons.sum() or np.nan
+    return {
+        "hoover_index": hoover_index(persons, pop),
+        "share_centrality_1_2": float(persons[cent <= 2].sum() / total),
+        "population_share_centrality_1_2": float(pop[cent <= 2].sum() / pop.sum()),
+        "share_centrality_5_6": float(persons[cent >= 5].sum() / total),
+        "population_share_centrality_5_6": float(pop[cent >= 5].sum() / pop.sum()),
+        "share_in_10_largest": float(persons[top10].sum() / total),
+        "population_share_in_10_largest": float(pop[top10].sum() / pop.sum()),
+    }
+
+
+def location_quotients(res: Results) -> pd.DataFrame:
+    """Per municipality and country group: group's local share of persons over its national
+    share (1 = as spread as the population), on the last 1 January."""
+    stocks = res.stocks[res.stocks["year"] == res.end + 1]
+    table = stocks.pivot_table(index="municipality", columns="country_group", values="persons",
+                               aggfunc="sum", fill_value=0, observed=False)
+    table = table.reindex(res.municipalities["code"], fill_value=0)
+    pop = res.municipalities.set_index("code")["population"].astype(float)
+    local = table.div(pop, axis=0)
+    national = table.sum() / pop.sum()
+    return local.div(national.replace(0, np.nan), axis=1)
+
+
+def leaving_hazards(res: Results, max_k: int = 12) -> dict[int, float]:
+    """Yearly hazard of not living in the settlement municipality, by year since settlement:
+    h(k) = 1 - R(k) / R(k-1), pooled over the cohorts that have k years (R(0) = 1). With the
+    rights window of R years, h(R) is the last year inside it and h(R + 1) the first after
+    (up to k = 12, so that the 10-year window's first year after it is observed)."""
+    out: dict[int, float] = {}
+    for k in range(1, max_k + 1):
+        cohorts = _cohorts_with(res, k, res.start, res.end)
+        if not cohorts:
+            break
+        before = 1.0 if k == 1 else _pooled_retention(res, k - 1, cohorts)
+        out[k] = 1.0 - _pooled_retention(res, k, cohorts) / before
+    return out
+
+
+def grant_years_in_settlement(res: Results, years: int = 5) -> float:
+    """Share of the integration-grant person-years (settlement year and the four after, as
+    1 January snapshots k = 1..5) that refugees still in Norway spent in the settlement
+    municipality, which receives the grant: cohorts with all five years in the window."""
+    panel = res.retention_panel
+    k = panel["year"] - panel["cohort"]
+    rows = panel[(k >= 1) & (k <= years) & (panel["cohort"] + years <= res.end + 1)]
+    alive = rows["persons_alive"].sum()
+    return float(rows["persons_in_settlement"].sum() / alive) if alive else NAN
+
+
+def movers_and_stayers(res: Results) -> dict[str, float]:
+    """Employment and income (G) at the end, of households that moved and that stayed, among
+    those settled at least five years before the end and still in Norway (persons-weighted)."""
+    hh = res.households
+    hh = hh[hh["alive"] & (hh["cohort"] <= res.end - 4)]
+    out: dict[str, float] = {}
+    for label, sel in (("movers", hh["moves"] > 0), ("stayers", hh["moves"] == 0)):
+        g = hh[sel]
+        w = g["persons"].sum()
+        out[f"employment_rate_{label}"] = float((g["employed"] * g["persons"]).sum() / w) \
+            if w else NAN
+        out[f"income_{label}"] = float(g["income"].mean()) if len(g) else NAN
+    return out
+
+
+def needs_met_share(res: Results) -> float:
+    """Of households still in Norway with an education or health need at the end, the share
+    living where every need is met (upper-secondary school, higher education, hospital)."""
+    hh = res.households
+    if "need_school" not in hh:
+        return NAN
+    hh = hh[hh["alive"] & (hh["need_school"] | hh["need_higher"] | hh["need_health"])]
+    if hh.empty:
+        return NAN
+    facts = res.municipalities.set_index("code")
+    m = hh["municipality"]
+    unmet = ((hh["need_school"] & ~m.map(facts["upper_secondary"]).astype(bool))
+             | (hh["need_higher"] & ~m.map(facts["higher_education"]).astype(bool))
+             | (hh["need_health"] & ~m.map(facts["hospital"]).astype(bool)))
+    return float((~unmet).mean())
+
+
+def group_concentration(res: Results, threshold: float = 0.02) -> dict[str, float]:
+    """Per country group: the number of municipalities where the group's settled persons are
+    at least ``threshold`` of the population, and the group's highest location quotient
+    among municipalities of 5,000 inhabitants or more."""
+    lq = location_quotients(res)
+    pop = res.municipalities.set_index("code")["population"].astype(float)
+    stocks = res.stocks[res.stocks["year"] == res.end + 1]
+    per = stocks.pivot_table(index="municipality", columns="country_group", values="persons",
+                             aggfunc="sum", fill_value=0, observed=False).reindex(
+        pop.index, fill_value=0)
+    share = per.div(pop, axis=0)
+    big = pop >= 5000
+    out: dict[str, float] = {}
+    for group in per.columns:
+        out[f"{group}_municipalities_over_{threshold:.0%}"] = float(
+            (share[group] >= threshold).sum())
+        out[f"{group}_max_location_quotient"] = float(lq.loc[big, group].max()) \
+            if lq[group].notna().any() else NAN
+    out[f"any_group_municipalities_over_{threshold:.0%}"] = float(
+        (share >= threshold).any(axis=1).sum())
+    return out
+
+
+def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
+    """All national indicators by id; values are floats or dicts of floats (NaN = not
+    observable in this run's window)."""
+    c_2010_16 = _cohorts_with(res, 0, 2010, 2016)
+    out_share = out_migration_shares(res)
+    alive = res.households[res.households["alive"] & res.households["cohort"].between(2010, 2023)]
+    ind: dict[str, Any] = {
+        "retention_7y": _pooled_retention(res, 7, _cohorts_with(res, 7, 2010, 2016)),
+        "retention_5y_cohorts_2013_2015": _pooled_retention(
+            res, 5, _cohorts_with(res, 5, 2013, 2015)),
+        "retention_5y_cohort_2010": _pooled_retention(res, 5, _cohorts_with(res, 5, 2010, 2010)),
+        "retention_3y": _pooled_retention(res, 3, _cohorts_with(res, 3, res.start, res.end)),
+        "retention_7y_all_cohorts": _pooled_retention(
+            res, 7, _cohorts_with(res, 7, res.start, res.end)),
+        "retention_5y": _pooled_retention(res, 5, _cohorts_with(res, 5, res.start, res.end)),
+        "moved_in_settlement_year": 1.0 - _pooled_retention(
+            res, 1, _cohorts_with(res, 1, 2010, 2016)),
+        "moved_by_end_of_year_2": {c: 1.0 - _pooled_retention(res, 2, [c])
+                                   for c in (2011, 2015) if c in _cohorts_with(res, 2, c, c)},
+        "retention_5y_by_cohort": {c: _pooled_retention(res, 5, [c])
+                                   for c in _cohorts_with(res, 5, res.start, res.end)},
+        "retention_7y_by_cohort": {c: _pooled_retention(res, 7, [c])
+                                   for c in _cohorts_with(res, 7, res.start, res.end)},
+        "no_break_after_year_5": _move_hazard_ratio(res),
+        "retention_5y_by_household_type_2005": _by_household_type(res),
+        "destination_split_of_movers": _destination_split(res, _cohorts_with(res, 1, 2010, 2014)),
+        "municipalities_by_out_share": {
+            key: count_at_least(out_share, cut) for key, cut in OUT_SHARE_CUTS.items()},
+        "income_change_of_movers": _income_change(res, c_2010_16, income_threshold),
+        "settled_persons_2010_2023_still_in_norway": float(alive["persons"].sum()),
+        "moves_per_year": float(res.moves.groupby("year")["persons"].sum().reindex(
+            range(res.start, res.end + 1), fill_value=0).mean()),
+        "leaving_hazard_by_year": leaving_hazards(res),
+        "grant_years_in_settlement_municipality": grant_years_in_settlement(res),
+        "needs_met_share": needs_met_share(res),
+        "group_concentration": group_concentration(res),
+    }
+    ind.update(movers_and_stayers(res))
+    ind.update(concentration(res))
+    return ind
+
+
+def municipality_table(res: Results) -> pd.DataFrame:
+    """Per municipality: persons settled, out-migration share (cohorts 2010-2016), net secondary
+    migration, and the welfare-pressure proxy of MODEL.md 7 (per 1,000 inhabitants)."""
+    munis = res.municipalities.set_index("code")
+    codes = munis.index
+
+    def persons_by(frame: pd.DataFrame, key: str) -> pd.Series:
+        # int64 whatever the table's dtype: sums of persons must never wrap around
+        return (frame["persons"].astype(np.int64).groupby(frame[key]).sum()
+                .reindex(codes, fill_value=0).astype(np.int64))
+
+    mv = res.moves
+    needy = mv[~mv["employed_after"] | mv["health_need"]]
+    population = munis["population"].astype(np.float64)
+    net = persons_by(mv, "destination") - persons_by(mv, "origin")
+    net_needy = persons_by(needy, "destination") - persons_by(needy, "origin")
+    out = pd.DataFrame(index=codes)
+    out["name"] = munis["name"]
+    out["county"] = munis["county"]
+    out["centrality"] = munis["centrality"].astype(np.int64)
+    out["population"] = munis["population"].astype(np.int64)
+    out["persons_settled"] = persons_by(res.households, "settlement_municipality")
+    out["out_migration_share_2010_2016"] = out_migration_shares(res).reindex(codes)
+    out["net_secondary_migration"] = net
+    out["net_secondary_migration_per_1000"] = 1000.0 * net.astype(np.float64) / population
+    out["net_without_work_or_with_health_needs_per_1000"] = (
+        1000.0 * net_needy.astype(np.float64) / population)
+    out["end_stock"] = final_distribution(res).reindex(codes)
+    return out.reset_index().rename(columns={"code": "municipality"})
+
+
+def concentration_series(res: Results) -> pd.DataFrame:
+    """Concentration at the end of each calendar year (from the 1 January stocks that follow):
+    Hoover index, share in the 10 largest municipalities and in centrality classes 1-2, 5-6."""
+    munis = res.municipalities
+    pop = munis["population"].to_numpy(dtype=float)
+    cent = munis["centrality"].to_numpy()
+    top10 = np.zeros(len(pop), dtype=bool)
+    top10[np.argsort(-pop)[:10]] = True
+    table = res.stocks.pivot_table(index="year", columns="municipality", values="persons",
+                                   aggfunc="sum", fill_value=0)
+    table = table.reindex(columns=munis["code"], fill_value=0)
+    persons = table.to_numpy(dtype=float)
+    total = persons.sum(axis=1)
+    total[total == 0] = np.nan
+    hoover = 0.5 * np.abs(persons / total[:, None] - pop / pop.sum()).sum(axis=1)
+    return pd.DataFrame({
+        "year": table.index.to_numpy() - 1,
+        "hoover_index": hoover,
+        "share_in_10_largest": persons[:, top10].sum(axis=1) / total,
+        "share_centrality_1_2": persons[:, cent <= 2].sum(axis=1) / total,
+        "share_centrality_5_6": persons[:, cent >= 5].sum(axis=1) / total,
+    })

@@ -1,0 +1,116 @@
+"""Register targets (register_targets.yaml) set beside simulated indicators with the same ids.
+
+A dict-valued target is compared key by key. The 2005 household-type figures are levels of an
+older, more mobile cohort, so for them the *ratio* to the all-types figure is compared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from simulation.inputs.defaults import (
+    AllocationPolicy,
+    Inputs,
+    default_composition,
+    default_volumes,
+    register,
+)
+from simulation.inputs.parameters import BY_NAME, Params
+
+RATIO_TARGETS = {"retention_5y_by_household_type_2005"}
+
+#: the rules under which the register figures were observed (the registry's defaults)
+TODAYS_RULES = ("rights_years", "job_move_exemption", "rights_self_sufficiency",
+                "programme_years")
+
+
+def departures(params: Params, inputs: Inputs) -> list[str]:
+    """What in this run departs from the rules and inputs that the register figures describe
+    (empty: the register is a check on the model; else it is context only, because it
+    describes today's rules, not this counterfactual)."""
+    out = []
+    for name in TODAYS_RULES:
+        p = BY_NAME[name]
+        if params[name] != p.default:
+            shown = ("yes" if params[name] else "no") if p.kind == "bool" \
+                else f"{params[name]:g} {p.unit}"
+            today = ("yes" if p.default else "no") if p.kind == "bool" \
+                else f"{p.default:g} {p.unit}"
+            out.append(f"{name} = {shown} (today: {today})")
+    if inputs.allocation != AllocationPolicy():
+        out.append("settlement allocation changed")
+    built_in = default_volumes()
+    if any(abs(v / inputs.scale - built_in.get(y, float("nan"))) > 1e-6 * max(1.0, v)
+           or y not in built_in for y, v in inputs.volumes.items()):
+        out.append("settlement volumes differ from IMDi's")
+    if any(c != default_composition(min(y, 2024)) for y, c in inputs.composition.items()):
+        out.append("composition of arrivals changed")
+    if inputs.geography.source != "built-in":
+        out.append("user geography")
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One simulated figure beside its register figure."""
+
+    id: str
+    key: str  # "" for scalar targets, else the dict key (e.g. "oslo", "2011")
+    simulated: float
+    register: float | None
+    tolerance: float | None
+    compared_as: str  # "level" or "ratio to all"
+
+    @property
+    def within(self) -> bool | None:
+        """True/False when a numeric target exists and the simulated value is known."""
+        if self.register is None or self.tolerance is None or math.isnan(self.simulated):
+            return None
+        return abs(self.simulated - self.register) <= self.tolerance
+
+
+def targets() -> list[dict[str, Any]]:
+    """The register targets as listed in the file."""
+    return list(register()["targets"])
+
+
+def _band(target: dict[str, Any]) -> tuple[float, float] | None:
+    if target["id"] == "no_break_after_year_5":
+        return (0.8, 1.25)  # the file's qualitative statement, as its numeric band
+    return None
+
+
+def compare(indicators: dict[str, Any]) -> list[Comparison]:
+    """Every target key beside the simulated value of the indicator with the same id."""
+    rows: list[Comparison] = []
+    for t in targets():
+        tid = t["id"]
+        sim = indicators.get(tid)
+        if sim is None:
+            continue
+        band = _band(t)
+        if band is not None:
+            mid, half = (band[0] + band[1]) / 2, (band[1] - band[0]) / 2
+            rows.append(Comparison(tid, "", float(sim), mid, half, "level"))
+            continue
+        value, tol = t["value"], t["tolerance"]
+        if isinstance(value, dict):
+            for key, reg in value.items():
+                s = sim.get(key, sim.get(str(key), float("nan"))) if isinstance(sim, dict) \
+                    else float("nan")
+                tk = tol.get(key) if isinstance(tol, dict) else tol
+                if tid in RATIO_TARGETS and key != "all":
+                    s = s / sim["all"] if sim.get("all") else float("nan")
+                    reg = reg / value["all"]
+                    rows.append(Comparison(tid, str(key), float(s), float(reg),
+                                           float(tk) / value["all"], "ratio to all"))
+                elif tid in RATIO_TARGETS:
+                    continue
+                else:
+                    rows.append(Comparison(tid, str(key), float(s), float(reg), float(tk),
+                                           "level"))
+        else:
+            rows.append(Comparison(tid, "", float(sim), float(value), float(tol), "level"))
+    return rows

@@ -1,0 +1,1 @@
+"""Fitting the behavioural parameters to register targets, and the fit's report."""

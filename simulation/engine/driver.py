@@ -1,0 +1,84 @@
+"""The Python API: everything in, results out.
+
+>>> import simulation
+>>> res = simulation.run(seed=1)                      # the 2010-2023 baseline
+>>> res.indicators()["retention_7y"]                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from simulation.engine.model import SecondaryMigrationModel
+from simulation.engine.results import Results, build_results
+from simulation.inputs.defaults import Inputs, default_inputs
+from simulation.inputs.limits import MAX_SEED
+from simulation.inputs.parameters import Params
+
+
+def check_params(params: Any) -> Params:
+    """``params`` as Params: None, a Params or a mapping of registry names to numbers; a
+    TypeError for anything else, a ParameterError (a ValueError) for a bad name or value."""
+    if params is None or isinstance(params, Params):
+        return params if params is not None else Params()
+    if not isinstance(params, Mapping):
+        raise TypeError(f"run: params: got {type(params).__name__} ({params!r:.60}); allowed: "
+                        "None, a Params or a mapping {name: number} of registry parameters "
+                        "(see `secmig params`)")
+    bad = [k for k in params if not isinstance(k, str)]
+    if bad:
+        raise TypeError(f"run: params: got the key {bad[0]!r}; allowed: parameter names "
+                        "(strings) from the registry (see `secmig params`)")
+    return Params(params)
+
+
+def check_seed(seed: Any) -> int | np.random.SeedSequence:
+    """``seed`` if it is a whole number from 0 to 2**63-1 or a SeedSequence; TypeError for
+    other types (floats, strings, bools), ValueError for a whole number out of range."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    allowed = f"allowed: a whole number from 0 to {MAX_SEED} or a numpy SeedSequence"
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"run: seed: got {seed!r:.60}; {allowed}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"run: seed: got {seed!r}; {allowed}")
+    return int(seed)
+
+
+def run(params: Params | Mapping[str, Any] | None = None,
+        seed: int | np.random.SeedSequence = 0, inputs: Inputs | None = None, *,
+        on_year: Callable[[int], None] | None = None) -> Results:
+    """Run one replicate and return its Results (small and picklable).
+
+    ``params`` overrides registry defaults by name; ``seed`` is an int or a SeedSequence
+    spawned from a scenario seed (see randomness.replicate_seeds); ``on_year`` is called after
+    each simulated year (for progress bars).
+    """
+    params = check_params(params)
+    seed = check_seed(seed)
+    if inputs is not None and not isinstance(inputs, Inputs):
+        raise TypeError(f"run: inputs: got {type(inputs).__name__} ({inputs!r:.60}); allowed: "
+                        "None (the built-in baseline) or an Inputs from default_inputs() or "
+                        "a loaded scenario")
+    if on_year is not None and not callable(on_year):
+        raise TypeError(f"run: on_year: got {on_year!r:.60}; allowed: None or a function "
+                        "of the year")
+    inputs = inputs if inputs is not None else default_inputs()
+    t0 = time.perf_counter()
+    model = SecondaryMigrationModel(params, inputs, seed)
+    t1 = time.perf_counter()
+    while model.running:
+        model.step()
+        if on_year is not None:
+            on_year(model.year - 1)
+    t2 = time.perf_counter()
+    seed_value = int(seed) if not isinstance(seed, np.random.SeedSequence) else None
+    res = build_results(model, seed_value, {})
+    model.release()
+    t3 = time.perf_counter()
+    res.timings.update(setup_s=t1 - t0, simulate_s=t2 - t1, results_s=t3 - t2)
+    return res

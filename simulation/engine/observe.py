@@ -1,0 +1,93 @@
+"""Stage 7, observation: yearly aggregates on 1 January of the next year (MODEL.md 7).
+
+Everything a later indicator needs is aggregated here with bincounts over household columns,
+so results stay small (no per-household panel) yet retention can be cut by cohort, household
+type, country group and settlement municipality (hence centrality and county).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from simulation.engine.households import COUNTRY_GROUPS, HOUSEHOLD_TYPES
+from simulation.engine.world import World
+
+
+def hoover_index(persons: np.ndarray, population: np.ndarray) -> float:
+    """Hoover (dissimilarity) index of ``persons`` against ``population`` across areas, 0..1."""
+    total = persons.sum()
+    if total <= 0:
+        return float("nan")
+    return float(0.5 * np.abs(persons / total - population / population.sum()).sum())
+
+
+@dataclass
+class Observer:
+    """Collects the yearly aggregates as column chunks."""
+
+    panel: list[dict[str, np.ndarray]] = field(default_factory=list)
+    cohorts: list[dict[str, np.ndarray]] = field(default_factory=list)
+    stocks: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def observe(self, world: World, year: int) -> None:
+        """Record the state on 1 January of ``year + 1`` (after this year's moves)."""
+        hh = world.households
+        n = world.geography.n
+        n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
+        size = hh.size.astype(np.int64)
+        alive = hh.alive
+        home = alive & (hh.municipality == hh.settlement)
+
+        # retention panel: (cohort, type, group, settlement municipality), dense bincount
+        first = int(hh.cohort.min())
+        n_c = year - first + 1
+        key = ((((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group) * n
+               + hh.settlement)[alive]
+        bins = n_c * n_t * n_g * n
+        persons = np.bincount(key, weights=size[alive], minlength=bins)
+        at_home = np.bincount(key, weights=(size * home)[alive], minlength=bins)
+        keys = np.flatnonzero(persons)
+        persons, at_home = persons[keys], at_home[keys]
+        cohort = first + keys // (n_t * n_g * n)
+        self.panel.append({
+            "year": np.full(len(keys), year + 1, dtype=np.int16),
+            "cohort": cohort.astype(np.int16),
+            "household_type": ((keys // (n_g * n)) % n_t).astype(np.int8),
+            "country_group": ((keys // n) % n_g).astype(np.int8),
+            "settlement_index": (keys % n).astype(np.int16),
+            "persons_alive": persons.astype(np.int32),
+            "persons_in_settlement": at_home.astype(np.int32),
+        })
+
+        # cohort accounting: settled = alive + exited, every year
+        cohorts, cinv = np.unique(hh.cohort, return_inverse=True)
+        self.cohorts.append({
+            "year": np.full(len(cohorts), year + 1, dtype=np.int16),
+            "cohort": cohorts.astype(np.int16),
+            "households": np.bincount(cinv).astype(np.int32),
+            "persons_settled": np.bincount(cinv, weights=size).astype(np.int64),
+            "persons_alive": np.bincount(cinv, weights=size * alive).astype(np.int64),
+            "persons_exited": np.bincount(cinv, weights=size * ~alive).astype(np.int64),
+            "persons_in_settlement": np.bincount(cinv, weights=size * home).astype(np.int64),
+        })
+
+        # stocks of settled households by municipality and group (background excluded)
+        skey = hh.group[alive].astype(np.int64) * n + hh.municipality[alive]
+        stock = np.bincount(skey, weights=size[alive], minlength=n_g * n).reshape(n_g, n)
+        muni, grp = np.nonzero(stock.T)
+        self.stocks.append({
+            "year": np.full(len(muni), year + 1, dtype=np.int16),
+            "municipality_index": muni.astype(np.int16),
+            "country_group": grp.astype(np.int8),
+            "persons": stock[grp, muni].astype(np.int32),
+        })
+
+    @staticmethod
+    def frame(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+        """Concatenate the chunks of one table."""
+        if not chunks:
+            return pd.DataFrame()
+        return pd.DataFrame({k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]})

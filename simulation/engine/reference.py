@@ -1,0 +1,760 @@
+"""The reference model: the engine's rules written out per household, for reading and testing.
+
+The engine (model.py and the stage modules) keeps households as numpy columns and runs every
+yearly stage as one vectorized function; that is fast but hides the rules behind array
+arithmetic. This module applies the *same* rules to one household at a time: each household
+is a mesa :class:`HouseholdAgent` with plain attributes, each rule a short method with scalar
+math (``math.exp``, ``if``), and destination choice a loop over all municipalities. It serves
+three purposes (MODEL.md 8):
+
+* teaching: the decision rules can be read top to bottom, one household at a time;
+* testing: tests/test_reference.py checks that the engine agrees with it *statistically*
+  (the two use different random numbers, so they are never bit-identical);
+* benchmarking: it is the baseline of the engine's performance ratio.
+
+Only municipality-level steps are shared with the engine: which municipalities settle this
+year and their quotas (``settlement.settling_municipalities`` and ``settlement.allocate``),
+and the creation of each year's arriving households (``settlement.make_cohort``). Everything a
+household does after arriving (its tie, work, income, needs, belonging, exit, move decision,
+destination choice and the move itself) is written out below.
+
+The stages run in the engine's order (MODEL.md 3): settle, life course, exit, move decision,
+destination choice, apply moves, observe. Within a stage every household reads the same
+snapshot of the network stocks, exactly as the vectorized engine does, so the order in which
+households are visited does not matter.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from simulation.engine.households import (
+    ADULTS_BY_TYPE,
+    COUNTRY_GROUPS,
+    EXIT_DEATH,
+    EXIT_EMIGRATION,
+    EXIT_NONE,
+    FAMILY_TYPES,
+    HOUSEHOLD_TYPES,
+    NO_MUNICIPALITY,
+    SINGLE_MAN,
+    SINGLE_WOMAN,
+)
+from simulation.engine.observe import hoover_index
+from simulation.engine.results import Results, widen
+from simulation.engine.stages import settlement
+from simulation.engine.world import initial_quality, size_score
+from simulation.inputs.defaults import Inputs, default_inputs
+from simulation.inputs.geography import Geography
+from simulation.inputs.parameters import Params
+
+# Co-ethnic presence counts fully for belonging from about 1,000 persons (as in lifecourse.py).
+NETWORK_SATURATION = math.log1p(1000.0)
+# Ties point where the household's group lives, with a little weight on population so that a
+# group without a network can still have ties (as in settlement.draw_ties).
+TIE_POPULATION_WEIGHT = 0.0005
+# Reference levels of the move decision's size term (log population relative to 10,000) and
+# centrality term (classes relative to 3.5).
+REFERENCE_POPULATION = 10_000
+REFERENCE_CENTRALITY = 3.5
+# A tie is "to be drawn" in make_cohort's output; it is drawn once the cohort is placed.
+TIE_TO_DRAW = -2
+
+Stock = list[list[float]]  # persons with refugee background by [country group][municipality]
+
+
+def logistic(log_odds: float) -> float:
+    """Probability from log-odds."""
+    return 1.0 / (1.0 + math.exp(-log_odds))
+
+
+@dataclass(slots=True)
+class Place:
+    """One municipality: static facts from the geography and the little state that changes.
+
+    Municipalities are not agents here (they decide nothing in the reference); the engine's
+    mesa municipality agents only report this same state.
+    """
+
+    index: int
+    code: str
+    county: int
+    population: float
+    log_population: float
+    centrality: int
+    labour_market: float
+    upper_secondary: bool
+    higher_education: bool
+    hospital: bool
+    east: bool
+    oslo: bool
+    size_score: float
+    quality: float  # integration quality, 0..1 (MODEL.md 4.4)
+    settles: bool = False  # settles refugees this year
+    settled: float = 0.0  # persons settled here this year
+    moves_in: float = 0.0  # persons moving in this year
+    moves_out: float = 0.0  # persons moving out this year
+
+
+@dataclass(frozen=True)
+class MovePlan:
+    """A household's decision to move this year (stage 4)."""
+
+    job: bool  # a job move (taking work elsewhere) rather than a general move
+    holds_rights: bool  # still held its settlement rights when it decided
+
+
+@dataclass(frozen=True)
+class _GeographyOnly:
+    """``settlement.settling_municipalities`` reads only ``world.geography``."""
+
+    geography: Geography
+
+
+class HouseholdAgent(mesa.Agent):
+    """A refugee household: the decision unit of the model (MODEL.md 2).
+
+    ``household`` is its id: the position in the order of arrival, as in the engine, so the
+    Results tables of both models mean the same.
+    """
+
+    model: ReferenceModel
+
+    def __init__(self, model: ReferenceModel, household: int, cohort: int, municipality: int,
+                 htype: int, group: int, size: int, age0: int, productivity: float,
+                 need_school: bool, need_health: bool) -> None:
+        super().__init__(model)
+        self.household = household
+        self.cohort = cohort  # settlement year
+        self.settlement = municipality  # settlement municipality (index)
+        self.municipality = municipality  # current municipality (index)
+        self.htype = htype  # index into HOUSEHOLD_TYPES
+        self.group = group  # index into COUNTRY_GROUPS
+        self.size = size  # persons
+        self.age0 = age0  # head's age at settlement
+        self.productivity = productivity  # lasting individual earnings factor
+        self.alive = True  # living in Norway
+        self.exit_year = -1
+        self.exit_reason = EXIT_NONE
+        self.employed = False
+        self.income = 0.0  # household income this year, in G
+        self.programme_lost = False  # moved away during the introduction programme
+        self.rights_lost = False  # moved without agreement inside the rights window
+        self.belonging = 0.0
+        self.need_school = need_school  # a youth needing upper-secondary school
+        self.need_higher = False  # a young adult wanting higher education
+        self.need_health = need_health
+        self.tie = NO_MUNICIPALITY  # municipality of a tie (family, partner, friends), or -1
+        self.moves = 0
+        self.pending_event: dict[str, Any] | None = None  # move awaiting its income-after
+
+    # ----------------------------------------------------------------- simple facts
+
+    def years_since(self, year: int) -> int:
+        """Years since settlement (0 in the settlement year)."""
+        return year - self.cohort
+
+    def age(self, year: int) -> int:
+        """Head's age this year."""
+        return self.age0 + self.years_since(year)
+
+    @property
+    def adults(self) -> int:
+        """Adults in the household (income is per adult)."""
+        return int(ADULTS_BY_TYPE[self.htype])
+
+    @property
+    def is_single(self) -> bool:
+        return self.htype in (SINGLE_MAN, SINGLE_WOMAN)
+
+    @property
+    def place(self) -> Place:
+        """The municipality the household lives in now."""
+        return self.model.places[self.municipality]
+
+    def in_programme(self, year: int) -> bool:
+        """In the introduction programme: its first years, an adult head of 18-55, and only in
+        the settlement municipality (moving away loses it for good; MODEL.md 4.7)."""
+        p = self.model.params
+        age = self.age(year)
+        return (self.alive and self.years_since(year) < p.programme_years and 18 <= age <= 55
+                and not self.programme_lost and self.municipality == self.settlement)
+
+    def holds_rights(self, year: int) -> bool:
+        """Inside the rights window and not yet lost by an earlier move without agreement."""
+        return self.years_since(year) < self.model.params.rights_years and not self.rights_lost
+
+    def has_unmet_need(self) -> bool:
+        """An education or health need the current municipality cannot meet."""
+        here = self.place
+        return ((self.need_school and not here.upper_secondary)
+                or (self.need_higher and not here.higher_education)
+                or (self.need_health and not here.hospital))
+
+    def employment_log_odds(self, year: int, place: Place, programme: bool) -> float:
+        """Log-odds of finding work this year in ``place`` (MODEL.md 4.2): rises with years
+        since settlement (up to 6), the local labour market and belonging; low in the
+        programme."""
+        p = self.model.params
+        return (p.employment_intercept
+                + p.employment_duration_effect * min(self.years_since(year), 6)
+                + p.employment_labour_effect * place.labour_market
+                + p.employment_belonging_effect * self.belonging
+                + p.employment_programme_effect * programme)
+
+    # ----------------------------------------------------------------- stage 1: tie on arrival
+
+    def draw_tie(self, tie_weights: Stock) -> None:
+        """Point the household's tie to a municipality where its group lives (by persons)."""
+        self.tie = self.random.choices(range(len(tie_weights[self.group])),
+                                       weights=tie_weights[self.group])[0]
+
+    # ----------------------------------------------------------------- stage 2: life course
+
+    def live_a_year(self, year: int, stock: Stock, tie_weights: Stock) -> None:
+        """Work, income, needs, belonging and ties for one year (MODEL.md 4.2-4.3)."""
+        p = self.model.params
+        if not self.alive:
+            self.income = 0.0
+            self.pending_event = None
+            return
+        programme = self.in_programme(year)
+
+        # work: the non-employed may find a job, the employed may lose theirs
+        if self.employed:
+            if self.random.random() < p.employment_exit_rate:
+                self.employed = False
+        elif self.random.random() < logistic(self.employment_log_odds(year, self.place,
+                                                                      programme)):
+            self.employed = True
+
+        # income: wages by local labour market, else the stipend in the programme (two thirds
+        # under 25), else social benefits; per adult, with a little year-to-year noise
+        if self.employed:
+            labour = self.place.labour_market
+            per_adult = (p.wage_level * (1 + p.wage_labour_effect * (labour - 0.5))
+                         * self.productivity)
+        elif programme:
+            per_adult = p.stipend_level * (2 / 3 if self.age(year) < 25 else 1.0)
+        else:
+            per_adult = p.benefit_level
+        self.income = self.adults * per_adult * math.exp(p.income_noise
+                                                         * self.random.gauss(0.0, 1.0))
+        if self.pending_event is not None:  # a move last year: record income one year after
+            self.pending_event["income_after"] = self.income
+            self.pending_event = None
+
+        # needs: a youth reaching upper-secondary age, a young adult wanting to study; needs
+        # may also end (the youth grows up, the study ends)
+        if self.htype in FAMILY_TYPES and self.random.random() < p.school_need_onset:
+            self.need_school = True
+        age = self.age(year)
+        young = 19 <= age <= 30 and self.years_since(year) >= p.programme_years
+        if young and not programme and self.random.random() < p.higher_education_onset:
+            self.need_higher = True
+        if self.random.random() < p.need_end_rate:
+            self.need_school = False
+        if self.random.random() < p.need_end_rate:
+            self.need_higher = False
+
+        # belonging grows towards 1 with integration quality, co-ethnic presence, work and
+        # met needs (a weighted mean of the four drivers; MODEL.md 4.3)
+        here = self.place
+        network = min(math.log1p(stock[self.group][self.municipality]) / NETWORK_SATURATION,
+                      1.0)
+        weights = (p.belonging_quality_weight, p.belonging_network_weight,
+                   p.belonging_employment_weight, p.belonging_needs_weight)
+        drivers = (weights[0] * here.quality + weights[1] * network
+                   + weights[2] * self.employed + weights[3] * (not self.has_unmet_need())
+                   ) / max(sum(weights), 1e-12)
+        self.belonging += p.belonging_rate * drivers * (1.0 - self.belonging)
+
+        # a single without a tie elsewhere (none, or one where it lives now) may form one
+        # (partner, friends); the new tie may again fall where it lives
+        no_tie_elsewhere = self.tie < 0 or self.tie == self.municipality
+        if self.is_single and no_tie_elsewhere and self.random.random() < p.tie_onset_rate:
+            self.draw_tie(tie_weights)
+
+    # ----------------------------------------------------------------- stage 3: exit
+
+    def maybe_exit(self, year: int) -> None:
+        """Emigration or death removes the whole household from the population in Norway."""
+        if not self.alive:
+            return
+        p = self.model.params
+        u = self.random.random()
+        if u < p.emigration_rate:
+            self.exit_reason = EXIT_EMIGRATION
+        elif u < p.emigration_rate + p.death_rate:
+            self.exit_reason = EXIT_DEATH
+        else:
+            return
+        self.alive = False
+        self.exit_year = year
+
+    # ----------------------------------------------------------------- stage 4: move decision
+
+    def general_move_log_odds(self, year: int, stock: Stock, programme: bool) -> float:
+        """Log-odds of a general move (network, services, belonging, ties; MODEL.md 4.5)."""
+        p = self.model.params
+        here = self.place
+        years = self.years_since(year)
+        type_effect = (0.0, p.move_single_woman_effect, p.move_couple_effect,
+                       p.move_family_effect, p.move_lone_parent_effect)[self.htype]
+        tie_elsewhere = self.tie >= 0 and self.tie != self.municipality
+        dependent_with_rights = self.holds_rights(year) and not self.employed
+        return (p.move_intercept + type_effect
+                + p.move_age_effect * (self.age(year) - 30)
+                + p.move_first_year_effect * (years == 0)
+                + p.move_programme_effect * programme
+                + p.move_duration_effect * max(years - p.programme_years, 0)
+                + p.move_employed_effect * self.employed
+                + p.move_belonging_effect * self.belonging
+                + p.move_network_effect * math.log1p(stock[self.group][self.municipality])
+                + p.move_size_effect * (here.log_population - math.log(REFERENCE_POPULATION))
+                + p.move_centrality_effect * (here.centrality - REFERENCE_CENTRALITY)
+                + p.move_unmet_need_effect * self.has_unmet_need()
+                + p.move_tie_effect * tie_elsewhere
+                - p.rights_cost * dependent_with_rights)
+
+    def job_move_log_odds(self, year: int, programme: bool) -> float:
+        """Log-odds of taking a job in another municipality: pushed by a weak local labour
+        market. The rights cost applies unless job moves are exempt (MODEL.md 4.7)."""
+        p = self.model.params
+        dependent_with_rights = self.holds_rights(year) and not self.employed
+        # under the self-sufficiency condition a job move keeps rights too (employed after it)
+        exempt = p.job_move_exemption or p.rights_self_sufficiency
+        rights_cost = 0.0 if exempt else p.rights_cost
+        return (p.job_move_intercept
+                + p.job_move_labour_effect * self.place.labour_market
+                + p.job_move_employed_effect * self.employed
+                + p.move_first_year_effect * (self.years_since(year) == 0)
+                + p.move_programme_effect * programme
+                - rights_cost * dependent_with_rights)
+
+    def decide_move(self, year: int, stock: Stock) -> MovePlan | None:
+        """Stage 4: move this year? Two channels: first a job move may come up; if not, a
+        general move may happen. Returns the plan, or None to stay."""
+        if not self.alive:
+            return None
+        programme = self.in_programme(year)
+        p_job = logistic(self.job_move_log_odds(year, programme))
+        p_general = logistic(self.general_move_log_odds(year, stock, programme))
+        # one uniform for both channels: below p_job a job move, up to
+        # p_job + (1 - p_job) * p_general a general move
+        u = self.random.random()
+        if u >= p_job + (1.0 - p_job) * p_general:
+            return None
+        return MovePlan(job=u < p_job, holds_rights=self.holds_rights(year))
+
+    # ----------------------------------------------------------------- stage 5: destination
+
+    def destination_utilities(self, log_stock: Stock, job: bool) -> list[float]:
+        """Utility of moving to each municipality (MODEL.md 4.6), in the order of
+        ``model.places``: size, centrality, Oslo and the East, the group's network, the labour
+        market (doubled for a job move), services that meet the household's needs, distance,
+        same county and the household's tie. The current municipality gets -inf (not a
+        destination)."""
+        p = self.model.params
+        origin = self.place
+        network = log_stock[self.group]
+        log_distance = self.model.log_distance[origin.index]
+        labour_effect = p.dest_labour_effect * (2.0 if job else 1.0)
+        size, centrality = p.dest_size_effect, p.dest_centrality_effect
+        oslo, east = p.dest_oslo_effect, p.dest_east_effect
+        network_effect, service, distance = (p.dest_network_effect, p.dest_service_effect,
+                                             p.dest_distance_effect)
+        same_county = p.dest_same_county_effect
+        utilities = []
+        for place in self.model.places:
+            if place.index == origin.index:
+                utilities.append(-math.inf)
+                continue
+            services_met = (self.need_school * place.upper_secondary
+                            + self.need_higher * place.higher_education
+                            + self.need_health * place.hospital)
+            utility = (size * place.log_population + centrality * place.centrality
+                       + oslo * place.oslo + east * place.east
+                       + network_effect * network[place.index]
+                       + labour_effect * place.labour_market
+                       + service * services_met
+                       + distance * log_distance[place.index]
+                       + same_county * (place.county == origin.county))
+            if place.index == self.tie:  # a tie elsewhere (never the current municipality)
+                utility += p.dest_tie_effect
+            utilities.append(utility)
+        return utilities
+
+    def choose_destination(self, plan: MovePlan, log_stock: Stock) -> int:
+        """Stage 5: a municipality other than the current one, drawn from the multinomial
+        logit (softmax) of the destination utilities.
+
+        The engine samples the tie as a mixture (the tie with probability lam, else the
+        softmax without the tie bonus); adding ``dest_tie_effect`` to the tie's utility, as
+        here, is the same distribution written the direct way."""
+        utilities = self.destination_utilities(log_stock, plan.job)
+        top = max(utilities)
+        weights = [math.exp(u - top) for u in utilities]  # shifted against overflow; exp(-inf)=0
+        return self.random.choices(range(len(weights)), weights=weights)[0]
+
+    # ----------------------------------------------------------------- stage 6: apply move
+
+    def move(self, year: int, destination: int, plan: MovePlan) -> dict[str, Any]:
+        """Stage 6: relocate; returns the move event (its income-after comes a year later)."""
+        p = self.model.params
+        target = self.model.places[destination]
+        origin = self.municipality
+        employed_before = self.employed
+
+        # work at the destination: a job move brings work; otherwise the employed may keep
+        # (or move with) their work, the others may find work there
+        if plan.job:
+            employed_after = True
+        elif employed_before:
+            employed_after = self.random.random() < p.move_keep_job
+        else:
+            p_find = logistic(self.employment_log_odds(year, target, programme=False))
+            employed_after = self.random.random() < p_find
+
+        # rights are lost by moving inside the window, unless a job move is exempt; the
+        # programme is lost by any move; most belonging is left behind
+        exempt = plan.job and bool(p.job_move_exemption)
+        if p.rights_self_sufficiency and employed_after:
+            exempt = True  # self-sufficient after the move: rights kept
+        if plan.holds_rights and not exempt:
+            self.rights_lost = True
+        self.programme_lost = True
+        self.belonging *= 1.0 - p.belonging_reset
+        self.employed = employed_after
+        self.municipality = destination
+        self.moves += 1
+
+        event = {
+            "year": year, "household": self.household, "cohort": self.cohort,
+            "origin": origin, "destination": destination, "persons": self.size,
+            "job_move": plan.job, "years_since_settlement": year - self.cohort,
+            "from_settlement": origin == self.settlement,
+            "employed_before": employed_before, "employed_after": employed_after,
+            "health_need": self.need_health, "income_before": self.income,
+            "income_after": math.nan,
+        }
+        self.pending_event = event
+        return event
+
+
+class ReferenceModel(mesa.Model):
+    """The year loop of the reference: one ``step()`` is one calendar year, with the stages in
+    the engine's order. Randomness: ``self.random`` (per-household draws) and ``self.rng``
+    (the shared cohort and allocation functions), both seeded from ``seed``."""
+
+    def __init__(self, params: Params, inputs: Inputs, seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        self.params = params
+        self.inputs = inputs
+        self.year = inputs.start
+        geo = inputs.geography
+        self.geography = geo
+        quality = initial_quality(geo)
+        score = size_score(geo)
+        county = geo.county_index
+        self.places = [
+            Place(index=i, code=str(geo.codes[i]), county=int(county[i]),
+                  population=float(geo.population[i]),
+                  log_population=math.log(float(geo.population[i])),
+                  centrality=int(geo.centrality[i]),
+                  labour_market=float(geo.labour_market[i]),
+                  upper_secondary=bool(geo.upper_secondary[i]),
+                  higher_education=bool(geo.higher_education[i]),
+                  hospital=bool(geo.hospital[i]), east=bool(geo.east[i]),
+                  oslo=bool(geo.oslo[i]), size_score=float(score[i]),
+                  quality=float(quality[i]))
+            for i in range(geo.n)
+        ]
+        self.log_distance: list[list[float]] = np.log1p(geo.distance_km).tolist()
+        self.background: Stock = np.asarray(inputs.background_stock, dtype=float).tolist()
+        self.households: list[HouseholdAgent] = []  # in order of arrival (id = position)
+        self.events: list[dict[str, Any]] = []
+        self.panel_rows: list[dict[str, Any]] = []
+        self.cohort_rows: list[dict[str, Any]] = []
+        self.stock_rows: list[dict[str, Any]] = []
+        self.municipality_rows: list[dict[str, Any]] = []
+        self.settled_now = 0.0
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "year": lambda m: m.year,
+            "households_alive": lambda m: sum(h.alive for h in m.households),
+            "persons_alive": lambda m: sum(h.size for h in m.households if h.alive),
+            "persons_settled": lambda m: m.settled_now,
+            "persons_moving": lambda m: sum(place.moves_out for place in m.places),
+            "settling_municipalities": lambda m: sum(place.settles for place in m.places),
+            "hoover_index": lambda m: m.hoover(),
+        })
+
+    # ----------------------------------------------------------------- shared views
+
+    def network_stock(self) -> Stock:
+        """Persons with refugee background by group and municipality: the background stock
+        plus every household living in Norway."""
+        stock = [row[:] for row in self.background]
+        for h in self.households:
+            if h.alive:
+                stock[h.group][h.municipality] += h.size
+        return stock
+
+    def tie_weights(self, stock: Stock) -> Stock:
+        """Weights of a new tie's municipality, by group: the group's persons plus a little
+        population."""
+        return [[stock[g][place.index] + TIE_POPULATION_WEIGHT * place.population
+                 for place in self.places] for g in range(len(stock))]
+
+    def hoover(self) -> float:
+        """Hoover index of settled households living in Norway against the population."""
+        persons = np.zeros(len(self.places))
+        for h in self.households:
+            if h.alive:
+                persons[h.municipality] += h.size
+        return hoover_index(persons, np.array([place.population for place in self.places]))
+
+    # ----------------------------------------------------------------- stages
+
+    def settle(self, year: int) -> None:
+        """Stage 1: this year's cohort arrives, is placed by the municipal quotas, and the
+        households arriving with a tie get one."""
+        inp, p = self.inputs, self.params
+        volume = inp.volumes[year]
+        noise = self.rng.standard_normal(len(self.places))
+        cohort = settlement.make_cohort(year, volume, inp.composition[year], p, self.rng)
+        # which municipalities settle follows the real (unscaled) national volume, so a scaled
+        # run keeps the settlement pattern of the full one
+        quotas = settlement.settling_municipalities(_GeographyOnly(self.geography),
+                                                    volume / inp.scale, inp.allocation, p,
+                                                    noise)
+        placed = settlement.allocate(cohort.size, quotas, self.rng)
+        for place in self.places:
+            place.settles = bool(quotas[place.index] > 0)
+            place.settled = 0.0
+        arrivals = []
+        for i in range(len(cohort)):
+            h = HouseholdAgent(
+                self, household=len(self.households), cohort=year,
+                municipality=int(placed[i]), htype=int(cohort.htype[i]),
+                group=int(cohort.group[i]), size=int(cohort.size[i]),
+                age0=int(cohort.age0[i]), productivity=float(cohort.productivity[i]),
+                need_school=bool(cohort.need_school[i]),
+                need_health=bool(cohort.need_health[i]))
+            self.households.append(h)
+            h.place.settled += h.size
+            if cohort.tie[i] == TIE_TO_DRAW:
+                arrivals.append(h)
+        self.settled_now = float(cohort.size.sum())
+        tie_weights = self.tie_weights(self.network_stock())  # the new cohort included
+        for h in arrivals:
+            h.draw_tie(tie_weights)
+
+    def update_quality(self) -> None:
+        """Integration quality builds in a year the municipality settles (faster when large)
+        and decays in a year it does not (MODEL.md 4.4)."""
+        p = self.params
+        for place in self.places:
+            if place.settles:
+                build = p.quality_growth * (0.5 + 0.5 * place.size_score)
+                place.quality += build * (1.0 - place.quality)
+            else:
+                place.quality *= 1.0 - p.quality_decay
+
+    def step(self) -> None:
+        """One calendar year: settle, life course, exits, decide, choose, move, observe."""
+        year = self.year
+        self.settle(year)
+
+        stock = self.network_stock()
+        tie_weights = self.tie_weights(stock)
+        for h in self.households:
+            h.live_a_year(year, stock, tie_weights)
+        self.update_quality()  # after belonging, which used last year's quality
+
+        for h in self.households:
+            h.maybe_exit(year)
+
+        stock = self.network_stock()  # after exits: what decisions and destinations see
+        plans = [(h, plan) for h in self.households
+                 if (plan := h.decide_move(year, stock)) is not None]
+
+        log_stock = [[math.log1p(x) for x in row] for row in stock]
+        destinations = [h.choose_destination(plan, log_stock) for h, plan in plans]
+
+        for place in self.places:
+            place.moves_in = place.moves_out = 0.0
+        for (h, plan), destination in zip(plans, destinations, strict=True):
+            self.places[h.municipality].moves_out += h.size
+            self.places[destination].moves_in += h.size
+            self.events.append(h.move(year, destination, plan))
+
+        self.observe(year)
+        self.datacollector.collect(self)
+        self.year += 1
+        self.running = self.year <= self.inputs.end
+
+    # ----------------------------------------------------------------- stage 7: observe
+
+    def observe(self, year: int) -> None:
+        """Record the state on 1 January of ``year + 1`` (after this year's moves), in the
+        same aggregates as the engine's Observer."""
+        panel: dict[tuple[int, int, int, int], list[int]] = {}
+        cohorts: dict[int, list[int]] = {}
+        stocks: dict[tuple[int, int], int] = {}
+        for h in self.households:
+            home = h.alive and h.municipality == h.settlement
+            c = cohorts.setdefault(h.cohort, [0, 0, 0, 0, 0])
+            c[0] += 1
+            c[1] += h.size
+            c[2] += h.size * h.alive
+            c[3] += h.size * (not h.alive)
+            c[4] += h.size * home
+            if h.alive:
+                cell = panel.setdefault((h.cohort, h.htype, h.group, h.settlement), [0, 0])
+                cell[0] += h.size
+                cell[1] += h.size * home
+                stocks[(h.municipality, h.group)] = stocks.get((h.municipality, h.group),
+                                                              0) + h.size
+        for (cohort, htype, group, settled_in), (alive, home) in sorted(panel.items()):
+            self.panel_rows.append({
+                "year": year + 1, "cohort": cohort, "settlement_index": settled_in,
+                "household_type": htype, "country_group": group, "persons_alive": alive,
+                "persons_in_settlement": home})
+        for cohort, (n, settled, alive, exited, home) in sorted(cohorts.items()):
+            self.cohort_rows.append({
+                "year": year + 1, "cohort": cohort, "households": n, "persons_settled": settled,
+                "persons_alive": alive, "persons_exited": exited,
+                "persons_in_settlement": home})
+        for (muni, group), persons in sorted(stocks.items()):
+            self.stock_rows.append({"year": year + 1, "municipality_index": muni,
+                                    "country_group": group, "persons": persons})
+        stock = self.network_stock()
+        for place in self.places:
+            self.municipality_rows.append({
+                "year": year, "municipality": place.code,
+                "refugee_stock": sum(stock[g][place.index] for g in range(len(stock))),
+                "settled": place.settled, "moves_in": place.moves_in,
+                "moves_out": place.moves_out, "integration_quality": place.quality})
+
+    # ----------------------------------------------------------------- results
+
+    def results(self, seed: int, timings: dict[str, float]) -> Results:
+        """The same tables as the engine's Results (same columns, meanings and dtypes)."""
+        geo = self.geography
+        code_of = np.asarray(geo.codes)
+        munis = geo.table[["code", "name", "county", "region", "population", "centrality",
+                           "lat", "lon", "labour_market", "upper_secondary",
+                           "higher_education", "hospital"]].copy()
+        hh = self.households
+
+        def column(name: str, dtype: Any) -> np.ndarray:
+            return np.array([getattr(h, name) for h in hh], dtype=dtype)
+
+        households = pd.DataFrame({
+            "household": column("household", np.int64),
+            "cohort": column("cohort", np.int16),
+            "settlement_municipality": code_of[column("settlement", np.int64)],
+            "municipality": code_of[column("municipality", np.int64)],
+            "household_type": _categorical(column("htype", np.int64), HOUSEHOLD_TYPES),
+            "country_group": _categorical(column("group", np.int64), COUNTRY_GROUPS),
+            "persons": column("size", np.int16),
+            "age_of_head_at_settlement": column("age0", np.int16),
+            "alive": column("alive", np.bool_), "exit_year": column("exit_year", np.int16),
+            "exit_reason": column("exit_reason", np.int8), "moves": column("moves", np.int16),
+            "employed": column("employed", np.bool_), "income": column("income", np.float64),
+            "belonging": column("belonging", np.float64),
+            "need_school": column("need_school", np.bool_),
+            "need_higher": column("need_higher", np.bool_),
+            "need_health": column("need_health", np.bool_),
+        })
+
+        moves = _frame(self.events, MOVE_COLUMNS)
+        moves["origin"] = code_of[moves["origin"].to_numpy(np.int64)]
+        moves["destination"] = code_of[moves["destination"].to_numpy(np.int64)]
+
+        panel = _frame(self.panel_rows, PANEL_COLUMNS)
+        panel.insert(2, "settlement_municipality",
+                     code_of[panel.pop("settlement_index").to_numpy(np.int64)])
+        panel["household_type"] = _categorical(panel["household_type"].to_numpy(),
+                                               HOUSEHOLD_TYPES)
+        panel["country_group"] = _categorical(panel["country_group"].to_numpy(), COUNTRY_GROUPS)
+
+        stocks = _frame(self.stock_rows, STOCK_COLUMNS)
+        stocks.insert(1, "municipality",
+                      code_of[stocks.pop("municipality_index").to_numpy(np.int64)])
+        stocks["country_group"] = _categorical(stocks["country_group"].to_numpy(),
+                                               COUNTRY_GROUPS)
+
+        tables = dict(
+            municipalities=munis, households=households, moves=moves, retention_panel=panel,
+            cohorts=_frame(self.cohort_rows, COHORT_COLUMNS), stocks=stocks,
+            yearly=self.datacollector.get_model_vars_dataframe().reset_index(drop=True),
+            municipality_yearly=pd.DataFrame(self.municipality_rows))
+        for table in tables.values():
+            widen(table)  # published tables are wide, as the engine's (results.widen)
+        return Results(seed=seed, params=dict(self.params), start=self.inputs.start,
+                       end=self.inputs.end, timings=timings, **tables)
+
+
+# Column dtypes of the tables, as in the engine's Results.
+MOVE_COLUMNS: dict[str, Any] = {
+    "year": np.int16, "household": np.int64, "cohort": np.int16, "origin": np.int16,
+    "destination": np.int16, "persons": np.int16, "job_move": np.bool_,
+    "years_since_settlement": np.int16, "from_settlement": np.bool_,
+    "employed_before": np.bool_, "employed_after": np.bool_, "health_need": np.bool_,
+    "income_before": np.float64, "income_after": np.float64,
+}
+PANEL_COLUMNS: dict[str, Any] = {
+    "year": np.int16, "cohort": np.int16, "settlement_index": np.int16,
+    "household_type": np.int8, "country_group": np.int8, "persons_alive": np.int32,
+    "persons_in_settlement": np.int32,
+}
+COHORT_COLUMNS: dict[str, Any] = {
+    "year": np.int16, "cohort": np.int16, "households": np.int32, "persons_settled": np.int64,
+    "persons_alive": np.int64, "persons_exited": np.int64, "persons_in_settlement": np.int64,
+}
+STOCK_COLUMNS: dict[str, Any] = {
+    "year": np.int16, "municipality_index": np.int16, "country_group": np.int8,
+    "persons": np.int32,
+}
+
+
+def _frame(rows: list[dict[str, Any]], columns: dict[str, Any]) -> pd.DataFrame:
+    """Rows of dicts as a DataFrame with the given column order and dtypes."""
+    return pd.DataFrame({name: np.array([r[name] for r in rows], dtype=dtype)
+                         for name, dtype in columns.items()})
+
+
+def _categorical(codes: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
+
+
+def run_reference(params: Params | Mapping[str, Any] | None = None, seed: int = 0,
+                  inputs: Inputs | None = None) -> Results:
+    """Run the reference model once and return Results like :func:`simulation.run`.
+
+    Meant for populations up to ~20,000 households (e.g. ``default_inputs().scaled(0.1)``);
+    the full-size baseline works but is slow.
+    """
+    params = params if isinstance(params, Params) else Params(params)
+    inputs = inputs or default_inputs()
+    t0 = time.perf_counter()
+    model = ReferenceModel(params, inputs, seed)
+    t1 = time.perf_counter()
+    while model.running:
+        model.step()
+    t2 = time.perf_counter()
+    res = model.results(seed, {})
+    mesa.Agent._ids.pop(model, None)  # mesa 3.3 keeps every model alive through Agent._ids
+    t3 = time.perf_counter()
+    res.timings.update(setup_s=t1 - t0, simulate_s=t2 - t1, results_s=t3 - t2)
+    return res

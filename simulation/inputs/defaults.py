@@ -1,0 +1,229 @@
+"""Run inputs that are not behavioural parameters: window, volumes, composition, geography.
+
+Defaults come from the register figures vendored in ``data/register_targets.yaml`` (a copy of
+the project's shared calibration file). Figures that are estimates rather than published
+values are marked ``ESTIMATE`` where they are set, with the reasoning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+import numpy as np
+
+from simulation.engine.households import COUNTRY_GROUPS
+from simulation.inputs.geography import Geography, load_geography
+from simulation.inputs.yamlsource import safe_load
+
+REGISTER_FILE = files("simulation") / "data" / "register_targets.yaml"
+
+# Persons-settled categories of IMDi's reports, and the shares used to turn them into
+# household types (see settlement.make_cohort).
+CATEGORIES = ("single_adults", "unaccompanied_minors", "families_with_children",
+              "families_without_children")
+
+# 2024 counties formed from the pre-2020 counties of the 2008 stock (small boundary moves,
+# e.g. Jevnaker and Lunner, are ignored).
+COUNTY_2008_TO_2024 = {
+    "Oslo": "Oslo", "Akershus": "Akershus", "Rogaland": "Rogaland", "Østfold": "Østfold",
+    "Hordaland": "Vestland", "Sogn og Fjordane": "Vestland", "Buskerud": "Buskerud",
+    "Vest-Agder": "Agder", "Aust-Agder": "Agder", "Vestfold": "Vestfold",
+    "Sør-Trøndelag": "Trøndelag", "Nord-Trøndelag": "Trøndelag", "Telemark": "Telemark",
+    "Oppland": "Innlandet", "Hedmark": "Innlandet", "Nordland": "Nordland",
+    "Møre og Romsdal": "Møre og Romsdal", "Troms": "Troms", "Finnmark": "Finnmark",
+}
+
+# ESTIMATE: country groups among people with refugee background living in Norway in 2008
+# (before the window: many Somalis, Iraqis, Iranians, Bosnians, Vietnamese -> "other").
+BACKGROUND_GROUP_SHARES = {"syria": 0.01, "eritrea": 0.03, "somalia": 0.15,
+                           "afghanistan": 0.07, "ukraine": 0.0, "other": 0.74}
+
+
+@lru_cache(maxsize=1)
+def register() -> dict[str, Any]:
+    """The vendored register figures (targets and inputs), loaded safely once."""
+    return safe_load(REGISTER_FILE.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Who arrives in a year: shares of persons by category, plus splits within categories."""
+
+    category_shares: dict[str, float]  # over CATEGORIES, sums to 1
+    lone_parent_share: float  # of persons in families with children, share in lone-parent ones
+    single_male_share: float  # of single adults, men
+    country_shares: dict[str, float]  # over COUNTRY_GROUPS, sums to 1
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class AllocationPolicy:
+    """Which municipalities may settle refugees, or fixed quotas (scenario levers of 4.1)."""
+
+    exclude_below_population: int = 0
+    exclude_centrality: tuple[int, ...] = ()
+    quotas: Mapping[str, float] | None = None  # municipality code -> weight (share of volume)
+    # only the municipalities that settle every year (the low-volume set), whatever the volume
+    continuity_only: bool = False
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a run needs besides parameters and a seed."""
+
+    start: int
+    end: int
+    volumes: dict[int, float]  # persons settled by agreement, per year
+    composition: dict[int, Composition]
+    geography: Geography
+    background_stock: np.ndarray  # (n_groups, n_municipalities) persons before the window
+    allocation: AllocationPolicy = field(default_factory=AllocationPolicy)
+    scale: float = 1.0  # 0.1 = a tenth of the people (volumes and background stock)
+
+    @property
+    def years(self) -> range:
+        return range(self.start, self.end + 1)
+
+    def scaled(self, scale: float) -> Inputs:
+        """The same inputs with volumes and background stock multiplied by ``scale``."""
+        scale = check_scale(scale)
+        return replace(self, scale=self.scale * scale,
+                       volumes={y: v * scale for y, v in self.volumes.items()},
+                       background_stock=self.background_stock * scale)
+
+
+MAX_SCALE = 10.0
+
+
+def check_scale(scale: object) -> float:
+    """``scale`` as a float if it is a finite number > 0 and <= MAX_SCALE; else TypeError
+    (not a number) or ValueError (out of range), saying what is allowed."""
+    allowed = f"allowed: a number greater than 0 and at most {MAX_SCALE:g}"
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+        raise TypeError(f"scale: got {scale!r}; {allowed}")
+    value = float(scale)
+    if not math.isfinite(value) or not 0 < value <= MAX_SCALE:
+        raise ValueError(f"scale: got {scale!r}; {allowed}")
+    return value
+
+
+def default_volumes() -> dict[int, float]:
+    """Persons settled per year (IMDi; some years estimates, see the register file)."""
+    return {int(y): float(v) for y, v in register()["inputs"]["settled_per_year"]["value"].items()}
+
+
+def _category_shares(year: int) -> tuple[dict[str, float], bool]:
+    table = register()["inputs"]["household_composition_of_settled"]
+    read = {int(k): v for k, v in table.items() if str(k).isdigit()}
+    if year in read:
+        row = read[year]
+        total = sum(row[c] for c in CATEGORIES)
+        return {c: row[c] / total for c in CATEGORIES}, False
+    if year >= 2022:
+        # ESTIMATE: Ukrainian arrivals (2022 cohort: 10.6k men, 18.4k women, 10k under 18):
+        # more families with children, mostly mothers alone with them, few minors alone.
+        return {"single_adults": 0.35, "unaccompanied_minors": 0.02,
+                "families_with_children": 0.55, "families_without_children": 0.08}, True
+    # ESTIMATE: other years use the mean person shares of the four read years 2015-2018.
+    shares = {c: float(np.mean([_category_shares(y)[0][c] for y in read])) for c in CATEGORIES}
+    return shares, True
+
+
+def _country_shares(year: int) -> tuple[dict[str, float], bool]:
+    cb = register()["inputs"]["country_background"]
+    base = cb["settled_2010_2019"]
+    named = {g: base[g] / base["total"] for g in ("syria", "eritrea", "somalia", "afghanistan")}
+    pre_2022 = {**named, "ukraine": 0.0, "other": 1.0 - sum(named.values())}
+    if year < 2022:
+        # ESTIMATE: the 2010-2019 mix applied to every year before 2022.
+        return pre_2022, True
+    if year == 2022:
+        ukraine = cb["ukraine_2022_cohort"]["total"] / register()["inputs"]["settled_per_year"][
+            "value"][2022]
+    else:  # 2023 read; ESTIMATE: later years like 2023
+        ukraine = cb["settled_2023"]["ukraine"] / cb["settled_2023"]["total"]
+    rest = {g: s * (1.0 - ukraine) for g, s in pre_2022.items() if g != "ukraine"}
+    return {**rest, "ukraine": ukraine}, year != 2023
+
+
+def default_composition(year: int) -> Composition:
+    """Arrivals' composition in ``year``: read where the register has it, else estimated."""
+    categories, est_c = _category_shares(year)
+    countries, est_g = _country_shares(year)
+    ukraine_era = year >= 2022
+    return Composition(
+        category_shares=categories,
+        # ESTIMATE: lone parents hold ~25 % of persons in families with children (55 % in the
+        # Ukrainian years); ~70 % of single adults are men (45 % among Ukrainians).
+        lone_parent_share=0.55 if ukraine_era else 0.25,
+        single_male_share=0.45 if ukraine_era else 0.70,
+        country_shares={g: float(countries.get(g, 0.0)) for g in COUNTRY_GROUPS},
+        estimated=est_c or est_g,
+    )
+
+
+def background_stock(geography: Geography) -> np.ndarray:
+    """People with refugee background before the window, by group and municipality.
+
+    SSB's 1 Jan 2008 county figures, mapped to 2024 counties, spread within each county in
+    proportion to population, and split by group with BACKGROUND_GROUP_SHARES (estimate).
+    A user geography whose counties do not match gets the national total spread by population.
+    """
+    by_county: dict[str, float] = {}
+    for old, persons in register()["inputs"]["refugee_background_stock_by_county_2008"][
+            "value"].items():
+        new = COUNTY_2008_TO_2024[old]
+        by_county[new] = by_county.get(new, 0.0) + float(persons)
+    pop = geography.population.astype(float)
+    counties = geography.table["county"].to_numpy()
+    per_muni = np.zeros(geography.n)
+    known = np.isin(counties, list(by_county))
+    for county, persons in by_county.items():
+        mask = counties == county
+        if mask.any():
+            per_muni[mask] = persons * pop[mask] / pop[mask].sum()
+    missing = sum(v for c, v in by_county.items() if not (counties == c).any())
+    if missing or not known.all():
+        per_muni[~known] = 0.0
+        per_muni += missing * pop / pop.sum() if missing else 0.0
+    shares = np.array([BACKGROUND_GROUP_SHARES[g] for g in COUNTRY_GROUPS])
+    return shares[:, None] * per_muni[None, :]
+
+
+def default_inputs(start: int = 2010, end: int = 2023, *, geography: Geography | None = None,
+                   scale: float = 1.0,
+                   allocation: AllocationPolicy | None = None) -> Inputs:
+    """The built-in 2010-2023 baseline inputs (or another window inside the register years)."""
+    scale = check_scale(scale)
+    for label, year in (("start", start), ("end", end)):
+        if isinstance(year, bool) or not isinstance(year, (int, np.integer)):
+            raise TypeError(f"default_inputs: {label}: got {year!r}; allowed: a whole "
+                            "number (a year)")
+    if geography is not None and not isinstance(geography, Geography):
+        raise TypeError(f"default_inputs: geography: got {type(geography).__name__}; "
+                        "allowed: a Geography (see simulation.inputs.geography.load_geography)")
+    if allocation is not None and not isinstance(allocation, AllocationPolicy):
+        raise TypeError(f"default_inputs: allocation: got {type(allocation).__name__}; "
+                        "allowed: an AllocationPolicy")
+    volumes = default_volumes()
+    if end < start:
+        raise ValueError(f"end year {end} is before start year {start}")
+    missing = [y for y in range(start, end + 1) if y not in volumes]
+    if missing:
+        raise ValueError(f"no built-in settlement volume for years {missing}; "
+                         f"built-in years are {min(volumes)}-{max(volumes)}")
+    geo = geography or load_geography()
+    inputs = Inputs(
+        start=start, end=end,
+        volumes={y: volumes[y] for y in range(start, end + 1)},
+        composition={y: default_composition(y) for y in range(start, end + 1)},
+        geography=geo,
+        background_stock=background_stock(geo),
+        allocation=allocation or AllocationPolicy(),
+    )
+    return inputs.scaled(scale) if scale != 1.0 else inputs

@@ -1,0 +1,325 @@
+"""The one parameter registry: every behavioural and policy parameter, typed, with its range.
+
+Scenarios, calibration and sweeps all override parameters *by name* through
+:meth:`Params.replace`; an unknown name or an out-of-range value is an error, so a typo can
+never silently fall back to a default. Defaults are starting points for calibration, not truths.
+Logit effects are on the log-odds of a yearly probability; utility effects are on the
+multinomial-logit utility of a destination.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["float", "int", "bool"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One registry entry: what a parameter is, its default, its allowed range and unit."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    unit: str
+    meaning: str
+    group: str
+    kind: Kind = "float"
+
+    def check(self, value: Any) -> float:
+        """Return ``value`` coerced to this parameter's kind, or raise ParameterError."""
+        if isinstance(value, bool) and self.kind != "bool":
+            raise ParameterError(self.name, value, self.allowed())
+        if isinstance(value, (str, bytes)):  # "5" is not 5: YAML and Python give numbers
+            raise ParameterError(self.name, value, self.allowed())
+        if self.kind == "bool":
+            if isinstance(value, bool) or value in (0, 1):
+                return float(bool(value))
+            raise ParameterError(self.name, value, self.allowed())
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(self.name, value, self.allowed()) from None
+        if number != number or not self.low <= number <= self.high:
+            raise ParameterError(self.name, value, self.allowed())
+        if self.kind == "int":
+            if number != int(number):
+                raise ParameterError(self.name, value, self.allowed())
+            return float(int(number))
+        return number
+
+    def allowed(self) -> str:
+        """Human-readable allowed values, for error messages."""
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "int":
+            return f"a whole number from {self.low:g} to {self.high:g} ({self.unit})"
+        return f"a number from {self.low:g} to {self.high:g} ({self.unit})"
+
+
+class ParameterError(ValueError):
+    """A parameter override names an unknown parameter or gives a value outside its range."""
+
+    def __init__(self, name: str, value: Any, allowed: str) -> None:
+        self.name, self.value, self.allowed = name, value, allowed
+        super().__init__(f"parameter '{name}': got {value!r}; allowed: {allowed}")
+
+
+def _p(name: str, default: float, low: float, high: float, unit: str, meaning: str,
+       group: str, kind: Kind = "float") -> Parameter:
+    return Parameter(name, default, low, high, unit, meaning, group, kind)
+
+
+REGISTRY: tuple[Parameter, ...] = (
+    # --- settlement allocation (MODEL.md 4.1) ---
+    _p("settling_municipalities_min", 150, 20, 357, "municipalities",
+       "Municipalities settling in a year with (almost) no refugees; the count rises towards "
+       "all with the national volume", "settlement", "int"),
+    _p("settling_volume_scale", 7500, 1000, 40000, "persons",
+       "National volume at which the not-yet-settling municipalities are 63 % drawn in",
+       "settlement"),
+    _p("settlement_size_elasticity", 0.6, 0.2, 1.0, "elasticity",
+       "Quota proportional to population**elasticity: below 1, small municipalities settle "
+       "more per inhabitant than large ones", "settlement"),
+    _p("settlement_priority_noise", 0.5, 0.0, 3.0, "score sd",
+       "Year-to-year randomness in which municipalities are asked to settle", "settlement"),
+    _p("family_reunification_share", 0.17, 0.0, 0.5, "persons per settled person",
+       "Family members reunified with settled refugees, added to the cohort's households "
+       "(estimate: 150,600 settled by agreement 2010-2023 become ~176,000 persons, of whom "
+       "~166,000 are still in Norway in 2024)", "settlement"),
+    # --- policy (MODEL.md 4.7) ---
+    _p("rights_years", 5, 0, 10, "years",
+       "Years after settlement during which moving without agreement costs benefit-dependent "
+       "households their rights (0 = no tie)", "policy", "int"),
+    _p("rights_cost", 0.6, 0.0, 4.0, "logit",
+       "Lower log-odds of moving for a benefit-dependent household that still holds its rights "
+       "inside the rights window", "policy"),
+    _p("job_move_exemption", 0, 0, 1, "flag",
+       "A move to a job keeps the household's rights (no rights cost on job moves)",
+       "policy", "bool"),
+    _p("rights_self_sufficiency", 0, 0, 1, "flag",
+       "Self-sufficiency condition: a move inside the window keeps the household's rights if it "
+       "is employed after the move (job moves included)", "policy", "bool"),
+    _p("programme_years", 2, 0, 4, "years",
+       "Length of the introduction programme, a right only in the settlement municipality",
+       "policy", "int"),
+    # --- life course: employment and income (MODEL.md 4.2) ---
+    _p("employment_intercept", -3.0, -8.0, 2.0, "logit",
+       "Log-odds of a non-employed household finding work in a year (reference levels)",
+       "labour"),
+    _p("employment_duration_effect", 0.35, 0.0, 1.5, "logit per year",
+       "Rise in job-finding log-odds per year since settlement (up to 6 years)", "labour"),
+    _p("employment_labour_effect", 1.5, 0.0, 5.0, "logit per unit",
+       "Job-finding log-odds per unit of local labour-market strength (0..1)", "labour"),
+    _p("employment_belonging_effect", 1.0, 0.0, 4.0, "logit per unit",
+       "Job-finding log-odds per unit of belonging (0..1)", "labour"),
+    _p("employment_programme_effect", -1.5, -5.0, 0.0, "logit",
+       "Lower job-finding log-odds while in the introduction programme", "labour"),
+    _p("employment_exit_rate", 0.06, 0.0, 0.3, "per year",
+       "Yearly probability that an employed household loses its work", "labour"),
+    _p("wage_level", 3.0, 1.0, 6.0, "G per adult",
+       "Yearly earnings of an employed adult where labour-market strength is 0.5", "labour"),
+    _p("wage_labour_effect", 0.6, 0.0, 1.5, "share",
+       "Earnings span between the weakest and strongest labour market (factor 1 +/- half this)",
+       "labour"),
+    _p("benefit_level", 1.2, 0.5, 2.5, "G per adult",
+       "Yearly social benefits of a non-employed adult outside the programme", "labour"),
+    _p("stipend_level", 2.0, 1.0, 3.0, "G per adult",
+       "Introduction stipend per adult in the programme (2 G by law; two thirds under 25)",
+       "labour"),
+    _p("income_noise", 0.05, 0.0, 0.6, "log sd",
+       "Year-to-year spread of household income around its expected level", "labour"),
+    _p("move_keep_job", 0.7, 0.0, 1.0, "probability",
+       "Chance that an employed household keeps (or moves with) work on a non-job move",
+       "labour"),
+    # --- needs ---
+    _p("health_need_share", 0.15, 0.0, 0.5, "share",
+       "Share of households with health needs at settlement", "needs"),
+    _p("school_need_share", 0.3, 0.0, 1.0, "share",
+       "Share of families with children who have a youth needing upper-secondary school at "
+       "settlement", "needs"),
+    _p("school_need_onset", 0.08, 0.0, 0.5, "per year",
+       "Yearly chance that a family without one gets a youth needing upper-secondary school",
+       "needs"),
+    _p("higher_education_onset", 0.06, 0.0, 0.5, "per year",
+       "Yearly chance that a young adult (19-30) wants higher education once the programme ends",
+       "needs"),
+    _p("need_end_rate", 0.2, 0.0, 1.0, "per year",
+       "Yearly chance that an education need ends (youth grows up, study ends); health "
+       "needs last",
+       "needs"),
+    # --- belonging and integration quality (MODEL.md 4.3, 4.4) ---
+    _p("belonging_rate", 0.25, 0.0, 1.0, "per year",
+       "Yearly growth of belonging towards 1 in an ideal place", "belonging"),
+    _p("belonging_quality_weight", 1.0, 0.0, 3.0, "weight",
+       "Weight of the municipality's integration quality in belonging growth", "belonging"),
+    _p("belonging_network_weight", 0.5, 0.0, 3.0, "weight",
+       "Weight of local co-ethnic presence in belonging growth", "belonging"),
+    _p("belonging_employment_weight", 0.5, 0.0, 3.0, "weight",
+       "Weight of having work in belonging growth", "belonging"),
+    _p("belonging_needs_weight", 0.5, 0.0, 3.0, "weight",
+       "Weight of having one's needs met locally in belonging growth", "belonging"),
+    _p("belonging_reset", 0.7, 0.0, 1.0, "share",
+       "Share of belonging lost on a move", "belonging"),
+    _p("quality_growth", 0.15, 0.0, 0.6, "per year",
+       "Yearly growth of integration quality towards 1 in a year the municipality settles",
+       "belonging"),
+    _p("quality_decay", 0.15, 0.0, 0.6, "per year",
+       "Yearly decay of integration quality in a year without settlement", "belonging"),
+    # --- exits ---
+    _p("emigration_rate", 0.008, 0.0, 0.05, "per year",
+       "Yearly probability that a household emigrates (estimate)", "exit"),
+    _p("death_rate", 0.002, 0.0, 0.02, "per year",
+       "Yearly probability that a household leaves the population through death (estimate)",
+       "exit"),
+    # --- move decision (MODEL.md 4.5) ---
+    _p("move_intercept", -1.1, -8.0, 2.0, "logit",
+       "Log-odds of a general move for a reference single man, age 30, after the programme",
+       "move"),
+    _p("move_first_year_effect", -1.0, -5.0, 1.0, "logit",
+       "Settlement year: only part of a year to move in", "move"),
+    _p("move_programme_effect", -1.5, -5.0, 0.0, "logit",
+       "In the introduction programme, which is lost on moving", "move"),
+    _p("move_duration_effect", 0.12, -0.5, 0.3, "logit per year",
+       "Change per year after the programme has ended", "move"),
+    _p("move_single_woman_effect", -0.3, -3.0, 1.0, "logit",
+       "Single woman relative to single man", "move"),
+    _p("move_couple_effect", -0.35, -3.0, 1.0, "logit",
+       "Couple without children relative to single man", "move"),
+    _p("move_family_effect", -0.8, -3.0, 1.0, "logit",
+       "Couple with children relative to single man", "move"),
+    _p("move_lone_parent_effect", -0.7, -3.0, 1.0, "logit",
+       "Lone parent relative to single man", "move"),
+    _p("move_age_effect", -0.03, -0.2, 0.1, "logit per year",
+       "Change per year of the head's age above 30", "move"),
+    _p("move_employed_effect", -0.4, -3.0, 1.0, "logit", "Having work", "move"),
+    _p("move_belonging_effect", -2.0, -6.0, 0.0, "logit per unit",
+       "Belonging (0..1) holds people", "move"),
+    _p("move_network_effect", -0.08, -1.0, 0.5, "logit per log person",
+       "Local co-ethnic stock, per unit of log(1 + persons)", "move"),
+    _p("move_size_effect", -0.25, -1.0, 0.5, "logit per log person",
+       "Municipality size, per unit of log population relative to 10,000", "move"),
+    _p("move_centrality_effect", 0.3, -0.5, 1.0, "logit per class",
+       "Per centrality class (1 most central, 6 least), relative to 3.5", "move"),
+    _p("move_unmet_need_effect", 0.8, 0.0, 3.0, "logit",
+       "An education or health need the municipality cannot meet", "move"),
+    _p("move_tie_effect", 1.0, 0.0, 4.0, "logit",
+       "A tie (family, partner, friends) in another municipality", "move"),
+    _p("job_move_intercept", -4.5, -9.0, 0.0, "logit",
+       "Log-odds of taking a job in another municipality in a year", "move"),
+    _p("job_move_labour_effect", -1.5, -5.0, 1.0, "logit per unit",
+       "Weak local labour markets push job moves (per unit of local labour strength)", "move"),
+    _p("job_move_employed_effect", -0.3, -3.0, 2.0, "logit",
+       "Employed households relative to non-employed for job moves", "move"),
+    _p("tie_share", 0.2, 0.0, 1.0, "share",
+       "Share of households arriving with a tie to a municipality where their group lives "
+       "(family, friends; often elsewhere)", "move"),
+    _p("tie_onset_rate", 0.03, 0.0, 0.3, "per year",
+       "Yearly chance that a single forms a tie elsewhere (partner, friends)", "move"),
+    # --- destination choice (MODEL.md 4.6) ---
+    _p("dest_size_effect", 0.4, 0.0, 2.0, "utility per log person", "Log population",
+       "destination"),
+    _p("dest_centrality_effect", -0.15, -1.0, 0.5, "utility per class",
+       "Per centrality class (negative: central places attract)", "destination"),
+    _p("dest_network_effect", 0.5, 0.0, 2.0, "utility per log person",
+       "Co-ethnic stock of the household's group, per unit of log(1 + persons)",
+       "destination"),
+    _p("dest_labour_effect", 1.0, 0.0, 5.0, "utility per unit",
+       "Labour-market strength (0..1); doubled for job moves", "destination"),
+    _p("dest_service_effect", 1.0, 0.0, 4.0, "utility per need met",
+       "Services that meet the household's needs (school, higher education, hospital)",
+       "destination"),
+    _p("dest_distance_effect", -0.8, -3.0, 0.0, "utility per log km",
+       "Distance from the current municipality, per unit of log(1 + km)", "destination"),
+    _p("dest_same_county_effect", 1.2, -1.0, 3.0, "utility", "Same county as now",
+       "destination"),
+    _p("dest_oslo_effect", 0.0, -1.0, 3.0, "utility", "Oslo", "destination"),
+    _p("dest_east_effect", 0.3, -1.0, 2.0, "utility", "Eastern Norway (Østlandet)",
+       "destination"),
+    _p("dest_tie_effect", 3.0, 0.0, 8.0, "utility", "The municipality of the household's tie",
+       "destination"),
+)
+
+BY_NAME: dict[str, Parameter] = {p.name: p for p in REGISTRY}
+
+
+def suggest(name: str) -> str:
+    """A 'did you mean' hint for a misspelt parameter name ('' when nothing is close)."""
+    close = difflib.get_close_matches(name, BY_NAME, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Params(Mapping[str, float]):
+    """An immutable set of parameter values: the registry's defaults plus validated overrides.
+
+    Values read as attributes (``params.rights_years``) so stage code stays short.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
+        values = {p.name: float(p.default) for p in REGISTRY}
+        for name, value in (overrides or {}).items():
+            if name not in BY_NAME:
+                raise ParameterError(name, value, "a parameter name from the registry"
+                                     + suggest(name) + "; see `secmig params`")
+            values[name] = BY_NAME[name].check(value)
+        object.__setattr__(self, "_values", values)
+
+    def replace(self, **overrides: Any) -> Params:
+        """A copy with some values changed (validated)."""
+        return Params({**self._values, **overrides})
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no parameter '{name}'{suggest(name)}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Params is immutable; use replace()")
+
+    def __getitem__(self, name: str) -> float:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, float]]]:
+        return (Params, (dict(self._values),))
+
+    def changed(self) -> dict[str, float]:
+        """Only the values that differ from the registry defaults."""
+        return {k: v for k, v in self._values.items() if v != BY_NAME[k].default}
+
+    def __repr__(self) -> str:
+        return f"Params({self.changed()})"
+
+
+def calibrated(path: str | None = None) -> Params:
+    """The calibrated point estimate: registry defaults overridden by the 'parameters' of a
+    fitted file (default: the copy of calibration/fitted.yaml shipped in the package)."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    from simulation.inputs.yamlsource import safe_load
+
+    source = Path(path) if path else files("simulation") / "data" / "fitted.yaml"
+    text = source.read_text(encoding="utf-8")
+    return Params(safe_load(text)["parameters"])
+
+
+def registry_table() -> list[dict[str, Any]]:
+    """The registry as rows (for `secmig params`, docs and templates)."""
+    return [
+        {"name": p.name, "group": p.group, "default": p.default, "low": p.low, "high": p.high,
+         "unit": p.unit, "kind": p.kind, "meaning": p.meaning}
+        for p in REGISTRY
+    ]

@@ -1,0 +1,1 @@
+"""Shared output helpers: HTML pages and tables, figures, and atomic output folders."""

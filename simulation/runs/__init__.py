@@ -1,0 +1,1 @@
+"""Many runs of one or two scenarios: replicate ensembles, paired comparisons, their outputs."""

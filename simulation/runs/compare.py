@@ -1,0 +1,301 @@
+"""Comparing scenarios run with the same replicate seeds: paired differences with intervals.
+
+Because replicate i of every scenario uses the same seed (and the engine's random streams are
+keyed by decision, year and household), the difference of an indicator within a replicate
+pair removes most of the stochastic noise both runs share; its spread over pairs is the
+interval reported. A difference whose 5-95 % interval contains zero is marked "within noise".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulation.analysis.targets import departures
+from simulation.inputs.scenario import Scenario
+from simulation.reports import figures
+from simulation.reports import html as report
+from simulation.reports.atomic import atomic_directory
+from simulation.runs.ensemble import (
+    ReplicateSummary,
+    aggregate_municipalities,
+    aggregate_retention,
+    aggregate_yearly,
+    indicator_frame,
+    interval,
+)
+from simulation.runs.output import _json_safe, headlines, manifest, summary
+
+
+def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Per indicator: mean difference (other - reference) over replicate pairs, its 5-95 %
+    interval, and the spread of paired versus unpaired differences."""
+    rows = []
+    for col in reference.columns.intersection(other.columns):
+        a, b = reference[col].to_numpy(float), other[col].to_numpy(float)
+        diff = b - a
+        mean, p5, p95 = interval(diff)
+        unpaired = b[:, None] - a[None, :]
+        rows.append({
+            "indicator": col, "reference_mean": interval(a)[0], "scenario_mean": interval(b)[0],
+            "difference": mean, "p5": p5, "p95": p95,
+            "within_noise": bool(p5 <= 0 <= p95) if mean == mean else None,
+            "sd_paired": float(pd.Series(diff).std()),
+            "sd_unpaired": float(pd.Series(unpaired[~pd.isna(unpaired)]).std()),
+        })
+    return pd.DataFrame(rows)
+
+
+def common_rights_years(scenarios: list[Scenario]) -> float | None:
+    """The rights window all scenarios share (labels then name its years), else None."""
+    years = {s.params.rights_years for s in scenarios}
+    return years.pop() if len(years) == 1 else None
+
+
+def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str],
+                      rights_years: float | None) -> pd.DataFrame:
+    rows = []
+    for key, text, kind in headlines(rights_years):
+        row: dict[str, Any] = {"indicator": text}
+        for name, d in diffs.items():
+            hit = d[d["indicator"] == key]
+            if hit.empty:
+                continue
+            h = hit.iloc[0]
+            cls = "noise" if h["within_noise"] else ""
+            unit = "points" if kind == "share" else ""
+            diff_kind = "share" if kind == "share" else kind
+            d, lo, hi = (report.value(h[c], diff_kind) for c in ("difference", "p5", "p95"))
+            if kind == "share":
+                d, lo, hi = (x.replace(" %", "") for x in (d, lo, hi))
+            row[f"{name} minus {names[0]} [5-95 %]"] = report.Raw(
+                f"<span class='{cls}'>{d} [{lo}, {hi}] {unit}"
+                f"{' (within noise)' if h['within_noise'] else ''}</span>")
+        if len(row) > 1:
+            first = next(iter(diffs.values()))
+            hit = first[first["indicator"] == key]
+            row["reference"] = (report.value(float(hit.iloc[0]["reference_mean"]), kind)
+                                if not hit.empty else "–")
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    cols = ["indicator", "reference", *[c for c in frame.columns
+                                         if c not in ("indicator", "reference")]]
+    return frame[cols].rename(columns={"reference": f"{names[0]} (reference)"})
+
+
+def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSummary]],
+                     out: Path, *, force: bool, jobs: int, seed: int, replicates: int,
+                     timings: dict[str, float], posterior: int = 0) -> Path:
+    """Write the comparison folder: differences, overlays, per-scenario tables, report."""
+    names = _unique_names([s.name for s in scenarios])
+    slugs = dict(zip(names, _unique_names([s.slug for s in scenarios]), strict=True))
+    frames = {n: indicator_frame(r) for n, r in zip(names, results, strict=True)}
+    ref_name = names[0]
+    diffs = {n: paired_differences(frames[ref_name], frames[n]) for n in names[1:]}
+    retention = {n: aggregate_retention(r) for n, r in zip(names, results, strict=True)}
+    munis = {n: aggregate_municipalities(r) for n, r in zip(names, results, strict=True)}
+    yearly = {n: aggregate_yearly(r) for n, r in zip(names, results, strict=True)}
+    geo = scenarios[0].inputs.geography.table
+    with atomic_directory(out, force=force) as tmp:
+        figs = tmp / "figures"
+        figs.mkdir()
+        all_diffs = pd.concat([d.assign(scenario=n) for n, d in diffs.items()],
+                              ignore_index=True)
+        all_diffs = all_diffs[["scenario", *[c for c in all_diffs.columns if c != "scenario"]]]
+        all_diffs.to_csv(tmp / "differences.csv", index=False)
+        pd.concat([t.assign(scenario=n) for n, t in retention.items()]).to_csv(
+            tmp / "retention.csv", index=False)
+        pd.concat([t.assign(scenario=n) for n, t in munis.items()]).to_csv(
+            tmp / "municipalities.csv", index=False)
+        pd.concat([t.assign(scenario=n) for n, t in yearly.items()]).to_csv(
+            tmp / "yearly.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(_json_safe({
+            "reference": ref_name, "seed": seed, "replicates": replicates,
+            "scenarios": {n: summary(f, context_only=bool(departures(sc.params, sc.inputs)))
+                          for (n, f), sc in zip(frames.items(), scenarios, strict=True)},
+            "differences": {n: d.set_index("indicator").to_dict(orient="index")
+                            for n, d in diffs.items()},
+        }), indent=2, ensure_ascii=False), encoding="utf-8")
+        fig = {
+            "hazard": figures.hazard_figure(frames, figs / "timing_of_moves.png",
+                                            {n: sc.params.rights_years
+                                             for n, sc in zip(names, scenarios, strict=True)}),
+            "retention": figures.ensemble_retention_figure(retention, figs / "retention.png"),
+            "destinations": figures.destination_split_figure(frames, figs / "destinations.png"),
+            "out_shares": figures.out_share_figure(
+                {n: [s.municipalities["out_migration_share_2010_2016"] for s in r]
+                 for n, r in zip(names, results, strict=True)},
+                figs / "out_migration_shares.png"),
+            "concentration": figures.concentration_figure(yearly, figs / "concentration.png"),
+        }
+        maps = []
+        for n in names:
+            maps.append(figures.map_figure(
+                munis[n], geo, figs / f"map_{slugs[n]}.png", "net_secondary_migration_per_1000",
+                f"{n}: net secondary migration per 1,000 inhabitants", "per 1,000"))
+        for n in names[1:]:
+            d = munis[n][["municipality"]].copy()
+            d["difference"] = (munis[n]["net_secondary_migration_per_1000"].to_numpy()
+                               - munis[ref_name].set_index("municipality").loc[
+                                   munis[n]["municipality"],
+                                   "net_secondary_migration_per_1000"].to_numpy())
+            maps.append(figures.map_figure(
+                d, geo, figs / f"map_difference_{slugs[n]}.png", "difference",
+                f"{n} minus {ref_name}: net secondary migration per 1,000",
+                "difference in persons per 1,000 inhabitants",
+                note=f"red: more net in-migration than in {ref_name}\n"
+                     f"blue: less than in {ref_name}\ncircle area: population"))
+        man = {n: {**manifest(s, seed, replicates, jobs, r, timings),
+                   "posterior_draws": posterior}
+               for n, s, r in zip(names, scenarios, results, strict=True)}
+        (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
+                                           encoding="utf-8")
+        changes = _municipality_changes(munis, names)
+        changes.to_csv(tmp / "municipality_differences.csv", index=False)
+        (tmp / "report.html").write_text(
+            _report(scenarios, names, diffs, fig, maps, seed, replicates, changes, posterior),
+
+            encoding="utf-8")
+    return Path(out)
+
+
+def _municipality_changes(munis: dict[str, pd.DataFrame], names: list[str]) -> pd.DataFrame:
+    """Per municipality and scenario: change against the reference in persons settled, net
+    secondary migration and the welfare-pressure proxy (per 1,000 inhabitants)."""
+    ref = munis[names[0]].set_index("municipality")
+    cols = ["persons_settled", "net_secondary_migration_per_1000",
+            "net_without_work_or_with_health_needs_per_1000", "out_migration_share_2010_2016",
+            "end_stock"]
+    rows = []
+    for n in names[1:]:
+        other = munis[n].set_index("municipality").reindex(ref.index)
+        d = (other[cols] - ref[cols]).add_prefix("change_")
+        d.insert(0, "scenario", n)
+        d.insert(1, "name", ref["name"])
+        d.insert(2, "county", ref["county"])
+        d.insert(3, "population", ref["population"])
+        rows.append(d.reset_index())
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+WORDS: tuple[tuple[str, str, str], ...] = (
+    ("retention_5y", "still living in the settlement municipality after 5 years", "share"),
+    ("moves_per_year", "persons moving a year", "count"),
+    ("municipalities_by_out_share.at_least_80pct",
+     "municipalities losing at least 80 % of those they settled", "count"),
+    ("share_in_10_largest", "share living in the 10 largest municipalities", "share"),
+    ("hoover_index", "Hoover concentration index", "index"),
+)
+
+
+def _in_words(name: str, d: pd.DataFrame) -> str:
+    """One sentence per scenario: the main differences, in words, with intervals."""
+    parts = []
+    by = d.set_index("indicator")
+    for key, text, kind in WORDS:
+        if key not in by.index:
+            continue
+        r = by.loc[key]
+        ref, new = report.value(r["reference_mean"], kind), report.value(r["scenario_mean"], kind)
+        unit = " points" if kind == "share" else ""
+        scale, digits = {"share": (100, 1), "count": (1, 0), "index": (1, 3)}[kind]
+        diff, lo, hi = (f"{scale * r[c]:+.{digits}f}" for c in ("difference", "p5", "p95"))
+        diff += unit
+        noise = " — within noise" if r["within_noise"] else ""
+        parts.append(f"{text}: {new} against {ref} ({diff}, 5-95 % {lo} to {hi}{noise})")
+    return (f"<li><b>{report.esc(name)}</b>: " + "; ".join(report.esc(p) for p in parts)
+            + ".</li>")
+
+
+def _context_note(scenarios: list[Scenario], names: list[str]) -> str:
+    """Which scenarios are counterfactuals, for which the register is context only."""
+    rows = [(n, departures(s.params, s.inputs)) for n, s in zip(names, scenarios, strict=True)]
+    rows = [(n, d) for n, d in rows if d]
+    if not rows:
+        return ""
+    return ("<p class='small'>Counterfactuals (the register figures, which describe today's "
+            "rules, are context for these, not a check): "
+            + "; ".join(f"<b>{report.esc(n)}</b> ({report.esc(', '.join(d))})" for n, d in rows)
+            + ".</p>")
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        candidate, i = n, 2
+        while candidate in out:
+            candidate, i = f"{n}_{i}", i + 1
+        out.append(candidate)
+    return out
+
+
+def _change_tables(changes: pd.DataFrame) -> str:
+    if changes.empty:
+        return ""
+    html = []
+    cols = {"name": "municipality", "county": "county", "population": "population",
+            "change_persons_settled": "change in persons settled",
+            "change_net_secondary_migration_per_1000": "change in net in-migration per 1,000",
+            "change_net_without_work_or_with_health_needs_per_1000":
+                "of which without work or with health needs"}
+    for scenario, part in changes.groupby("scenario", sort=False):
+        part = part.reindex(part["change_net_secondary_migration_per_1000"].abs()
+                            .sort_values(ascending=False).index).head(10)
+        kinds = {"municipality": "text", "county": "text", "population": "count",
+                 "change in persons settled": "count",
+                 "change in net in-migration per 1,000": "per1000",
+                 "of which without work or with health needs": "per1000"}
+        html.append(f"<p>{report.esc(scenario)}: the 10 municipalities whose net secondary "
+                    "migration changes most (per 1,000 inhabitants; means over runs):</p>"
+                    + report.table(part[list(cols)].rename(columns=cols), kinds=kinds))
+    return "".join(html)
+
+
+def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.DataFrame],
+            fig: dict[str, Path], maps: list[Path], seed: int, replicates: int,
+            changes: pd.DataFrame, posterior: int = 0) -> str:
+    ref = names[0]
+    runs = (f"{posterior * replicates} times ({posterior} posterior parameter draws x "
+            f"{replicates} replicates)" if posterior else f"{replicates} times")
+    draws_text = " and parameter draws" if posterior else ""
+    uncertainty = (", so it includes the uncertainty of the calibrated parameters"
+                   if posterior else " (stochastic variation only)")
+    described = "".join(f"<li><b>{report.esc(n)}</b>: {report.esc(s.schema.description)}</li>"
+                        for n, s in zip(names, scenarios, strict=True))
+    sections = [
+        ("The answer in short", (
+            f"<p>Each scenario was run {runs} with the same random seeds{draws_text} as the "
+            f"reference <b>{report.esc(ref)}</b> (common random numbers, scenario seed {seed}), "
+            "so the differences below are paired: the interval is the 5th-95th percentile of "
+            f"the difference over the paired runs{uncertainty}. Differences marked "
+            "<i>within noise</i> cannot be told apart from zero.</p>"
+            f"<ul>{described}</ul>"
+            f"<p>In words, against <b>{report.esc(ref)}</b>:</p><ul>"
+            + "".join(_in_words(n, d) for n, d in diffs.items()) + "</ul>"
+            + report.table(_difference_table(diffs, names, common_rights_years(scenarios)))
+            + _context_note(scenarios, names))),
+        ("Timing of moves", report.image(
+            fig["hazard"], "Yearly share leaving the settlement municipality, by year since "
+            "settlement; the rights window ends at the dotted line.")),
+        ("Secondary migration over time", report.image(
+            fig["retention"], "Retention curves of the scenarios (bands: 5-95 % of "
+            "replicates).")),
+        ("Where movers go", report.image(fig["destinations"], "Destination split.")),
+        ("Municipalities", report.image(fig["out_shares"], "Municipal out-migration shares.")
+         + "".join(report.image(p, caption) for p, caption in zip(
+             maps, [f"{n}: net secondary migration per 1,000 inhabitants" for n in names]
+             + [f"{n} minus {ref}: net secondary migration per 1,000 inhabitants"
+                for n in names[1:]], strict=True))
+         + _change_tables(changes)),
+        ("Concentration", report.image(fig["concentration"], "Concentration over time.")),
+        ("Files", "<p class='small'>differences.csv (all indicators, paired and unpaired "
+                  "spread), municipality_differences.csv (every municipality), retention.csv, "
+                  "municipalities.csv, yearly.csv (per scenario), summary.json, "
+                  "manifest.json.</p>"),
+    ]
+    return report.page("secmig comparison: " + " vs ".join(names),
+                       "Secondary migration of refugees in Norway: scenarios against "
+                       f"{ref}", sections)

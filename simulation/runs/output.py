@@ -1,0 +1,470 @@
+"""The output folder of `secmig run FILE` and `secmig compare`: resolved scenario, manifest,
+summary with intervals, tidy tables, figures and a self-contained report, written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from simulation import __version__
+from simulation.analysis.targets import compare, departures, targets
+from simulation.engine.randomness import replicate_seeds
+from simulation.inputs.parameters import BY_NAME
+from simulation.inputs.scenario import POLICY_KEYS, Scenario
+from simulation.reports import figures
+from simulation.reports import html as report
+from simulation.reports.atomic import atomic_directory
+from simulation.runs.ensemble import (
+    ReplicateSummary,
+    aggregate_flows,
+    aggregate_municipalities,
+    aggregate_retention,
+    aggregate_yearly,
+    indicator_frame,
+    interval,
+)
+
+
+def headlines(rights_years: float | None = None) -> tuple[tuple[str, str, str], ...]:
+    """The report's headline indicators: (id, words, kind). The timing rows follow the
+    scenario's rights window: with R years, the yearly leaving hazard in year R (the last year
+    of the window) and R + 1 (the first after it); without one (R = 0, or scenarios with
+    different windows side by side), years 5 and 6 in neutral words."""
+    if rights_years:
+        r = int(rights_years)
+        timing = (
+            (f"leaving_hazard_by_year.{r}", f"Yearly leaving hazard in year {r} (last year of "
+                                            f"the {r}-year rights window)", "share"),
+            (f"leaving_hazard_by_year.{r + 1}", f"Yearly leaving hazard in year {r + 1} (first "
+                                                "year after it)", "share"))
+    else:
+        timing = tuple((f"leaving_hazard_by_year.{k}", f"Yearly leaving hazard in year {k} "
+                        "since settlement", "share") for k in (5, 6))
+    return (
+        ("retention_3y", "Still living in the settlement municipality after 3 years", "share"),
+        ("retention_5y", "Still living in the settlement municipality after 5 years", "share"),
+        ("retention_7y", "Still living in the settlement municipality after 7 years "
+                         "(cohorts 2010-2016)", "share"),
+        ("moved_in_settlement_year", "Moved away already in the settlement year", "share"),
+        ("destination_split_of_movers.oslo", "Of those who leave: moved to Oslo", "share"),
+        ("destination_split_of_movers.same_county",
+         "Of those who leave: moved within the county", "share"),
+        ("destination_split_of_movers.other_county",
+         "Of those who leave: moved to another county", "share"),
+        ("municipalities_by_out_share.at_least_80pct",
+         "Municipalities that lost at least 80 % of those they settled 2010-2016", "count"),
+        ("municipalities_by_out_share.at_least_90pct", "... at least 90 %", "count"),
+        ("municipalities_by_out_share.all_100pct", "... all of them", "count"),
+        ("income_change_of_movers.higher", "Movers with a higher income one year after moving",
+         "share"),
+        ("income_change_of_movers.lower", "Movers with a lower income one year after moving",
+         "share"),
+        ("hoover_index", "Concentration: Hoover index against the population (0 = spread like "
+                         "the population), at the end", "index"),
+        ("share_in_10_largest", "Share living in the 10 largest municipalities, at the end",
+         "share"),
+        ("share_centrality_5_6", "Share living in the least central municipalities "
+                                 "(classes 5-6)", "share"),
+        ("moves_per_year", "Persons moving between municipalities per year", "count"),
+        *timing,
+        ("grant_years_in_settlement_municipality",
+         "Integration-grant years (first five) spent in the settlement municipality", "share"),
+        ("needs_met_share", "Households with education or health needs living where they are "
+                            "met", "share"),
+        ("employment_rate_movers", "Employment among movers (settled 5+ years before the end)",
+         "share"),
+        ("employment_rate_stayers",
+         "Employment among stayers (settled 5+ years before the end)", "share"),
+        ("group_concentration.any_group_municipalities_over_2%",
+         "Municipalities where one country group is at least 2 % of the population", "count"),
+        ("settled_persons_2010_2023_still_in_norway",
+         "Persons settled 2010-2023 still living in Norway, at the end", "count"),
+    )
+
+
+#: neutral labels (no rights window assumed), for tables over many scenarios or sweeps
+HEADLINES = headlines(None)
+
+
+def display_path(path: str | Path) -> str:
+    """A path as a forwarded report may show it: relative to the working folder when inside
+    it, package data as ``simulation/data/...``, anything else by its file name only (no
+    absolute local paths leave the machine)."""
+    path = Path(path)
+    package = Path(__file__).resolve().parents[1]
+    for root, prefix in ((Path.cwd(), ""), (package, "simulation/")):
+        try:
+            return prefix + path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_commit() -> str | None:
+    """The commit of the secmig source tree, if it is a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _nested_means(frame: pd.DataFrame) -> dict[str, Any]:
+    """Flattened replicate means back into the nested indicator shape (for compare())."""
+    nested: dict[str, Any] = {}
+    for col, value in frame.mean().items():
+        if "." in col:
+            head, key = col.split(".", 1)
+            nested.setdefault(head, {})[int(key) if key.isdigit() else key] = float(value)
+        else:
+            nested[col] = float(value)
+    return nested
+
+
+def summary(frame: pd.DataFrame, context_only: bool = False) -> dict[str, Any]:
+    """Indicator id -> mean, p5, p95 (and register target, tolerance, within where known).
+    ``context_only``: the scenario departs from the rules the register describes, so the
+    register figures are context and no within-tolerance verdict is given."""
+    register = {(c.id if not c.key else f"{c.id}.{c.key}"): c
+                for c in compare(_nested_means(frame))}
+    out: dict[str, Any] = {}
+    for col in frame.columns:
+        mean, p5, p95 = interval(frame[col].to_numpy())
+        entry: dict[str, Any] = {"mean": mean, "p5": p5, "p95": p95}
+        c = register.get(col)
+        if c is not None:
+            entry.update(register=c.register, tolerance=c.tolerance, compared_as=c.compared_as,
+                         within_tolerance=None if context_only else c.within)
+            if c.compared_as != "level":
+                entry["simulated_ratio"] = c.simulated
+        head, _, key = col.partition(".")
+        if key:
+            out.setdefault(head, {})[key] = entry
+        else:
+            out[col] = entry
+    return out
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, np.generic):
+        return _json_safe(obj.item())
+    return obj
+
+
+def manifest(scenario: Scenario, seed: int, replicates: int, jobs: int,
+             summaries: list[ReplicateSummary], timings: dict[str, float]) -> dict[str, Any]:
+    import mesa
+
+    seeds = replicate_seeds(seed, replicates)
+    return {
+        "secmig_version": __version__, "git_commit": git_commit(),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": sys.argv, "python": platform.python_version(),
+        "packages": {"numpy": np.__version__, "pandas": pd.__version__,
+                     "mesa": mesa.__version__},
+        "scenario": scenario.name, "seed": seed, "replicates": replicates, "jobs": jobs,
+        "replicate_seeds": [{"entropy": s.entropy, "spawn_key": list(s.spawn_key)}
+                            for s in seeds],
+        "input_files": {str(p): sha256(p) for p in scenario.input_files()},
+        "timings": {**timings, "simulate_s_per_replicate": [s.simulate_s for s in summaries]},
+    }
+
+
+def _value_text(name: str, value: float) -> str:
+    p = BY_NAME[name]
+    if p.kind == "bool":
+        return f"{name} = {'yes' if value else 'no'}"
+    return f"{name} = {value:.3g} ({p.unit})"
+
+
+def _parameter_rows(scenario: Scenario) -> list[tuple[str, str]]:
+    """Calibrated values (from the fitted file) and the scenario's own settings, apart."""
+    explicit = {k: v for k, v in scenario.explicit.items() if k not in POLICY_KEYS}
+    changed = {k: v for k, v in scenario.params.changed().items()
+               if k not in POLICY_KEYS and k not in explicit}
+    fitted = scenario.schema.parameters.get("from")
+    rows = []
+    if fitted:
+        rows.append((f"Calibrated parameters (point estimate from "
+                     f"{report.esc(display_path(Path(str(fitted))))})",
+                     report.esc(", ".join(_value_text(k, v) for k, v in changed.items())
+                                or "none differ from the registry defaults")))
+    elif changed:
+        rows.append(("Parameters changed from the registry defaults",
+                     report.esc(", ".join(_value_text(k, v) for k, v in changed.items()))))
+    rows.append(("Parameters set by this scenario", report.esc(
+        ", ".join(_value_text(k, v) for k, v in explicit.items()) or "none")))
+    return rows
+
+
+def _what_was_run(scenario: Scenario, departs: list[str]) -> str:
+    sch = scenario.schema
+    alloc = sch.settlement.allocation
+    rows = [
+        ("Scenario", f"<b>{report.esc(sch.name)}</b>: {report.esc(sch.description)}"),
+        ("Period", f"{sch.period.start}-{sch.period.end} (one step = one calendar year)"),
+        ("Replicates and seed", f"{sch.replicates} replicates from scenario seed {sch.seed}"),
+        ("Geography", report.esc(sch.geography if sch.geography == "built-in"
+                                 else display_path(Path(sch.geography)))),
+        ("Persons settled by agreement", f"{sum(scenario.inputs.volumes.values()):,.0f} in all"
+         .replace(",", " ")),
+        ("Allocation", report.esc(
+            f"excluded below {alloc.exclude_below_population:,} inhabitants; excluded "
+            f"centrality classes {alloc.exclude_centrality or 'none'}; "
+            + (f"fixed quotas from {display_path(Path(alloc.quotas))}" if alloc.quotas
+               else "size-based quotas")
+            + ("; only municipalities that settle every year" if alloc.continuity_only
+               else "")).replace(",", " ")),
+        ("Rights rule", report.esc(
+            f"rights tied for {scenario.params.rights_years:g} years; cost "
+            f"{scenario.params.rights_cost:.2f} (log-odds); job-move exemption "
+            f"{'yes' if scenario.params.job_move_exemption else 'no'}; self-sufficiency "
+            f"condition {'yes' if scenario.params.rights_self_sufficiency else 'no'}; "
+            f"programme {scenario.params.programme_years:g} years")),
+        *_parameter_rows(scenario),
+        ("Against the register", report.esc(
+            "the register figures describe today's rules; this scenario departs from them ("
+            + "; ".join(departs) + "), so they are shown as context, not as a check"
+            if departs else "same rules and inputs as the register figures describe: they "
+                            "check the model")),
+    ]
+    body = "".join(f"<tr><th>{a}</th><td style='text-align:left'>{b}</td></tr>"
+                   for a, b in rows)
+    return f"<table class='facts'>{body}</table>"
+
+
+def _headline_table(frame: pd.DataFrame, summ: dict[str, Any], rights_years: float,
+                    context_only: bool) -> pd.DataFrame:
+    rows = []
+    for key, text, kind in headlines(rights_years):
+        if key not in frame.columns:
+            continue
+        head, _, sub = key.partition(".")
+        entry = summ[head][sub] if sub else summ[head]
+        reg = entry.get("register")
+        within = entry.get("within_tolerance")
+        mark = ("" if within is None else
+                " <span class='ok'>within</span>" if within else
+                " <span class='off'>outside</span>")
+        register_text = "–"
+        if reg is not None and entry.get("compared_as") == "level":
+            register_text = (f"{report.value(reg, kind)} ± "
+                             f"{report.value(entry['tolerance'], kind)}{mark}")
+            if context_only:
+                register_text = f"<span class='noise'>{register_text}</span>"
+        rows.append({"indicator": text, "simulated (mean)": report.value(entry["mean"], kind),
+                     "5-95 % of runs": f"{report.value(entry['p5'], kind)} – "
+                                       f"{report.value(entry['p95'], kind)}",
+                     "register (today's rules, context)" if context_only else "register":
+                         report.Raw(register_text)})
+    return pd.DataFrame(rows)
+
+
+def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: Path, *,
+                   force: bool, jobs: int, timings: dict[str, float], posterior: int = 0
+                   ) -> Path:
+    """Write the complete output folder of one scenario's ensemble."""
+    sch = scenario.schema
+    frame = indicator_frame(summaries)
+    departs = departures(scenario.params, scenario.inputs)
+    summ = summary(frame, context_only=bool(departs))
+    retention = aggregate_retention(summaries)
+    municipalities = aggregate_municipalities(summaries)
+    flows = aggregate_flows(summaries)
+    yearly = aggregate_yearly(summaries)
+    geo = scenario.inputs.geography.table
+    with atomic_directory(out, force=force) as tmp:
+        figs = tmp / "figures"
+        figs.mkdir()
+        (tmp / "scenario.resolved.yaml").write_text(
+            yaml.safe_dump(_json_safe(scenario.resolved()), sort_keys=False,
+                           allow_unicode=True), encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(_json_safe(
+            {"scenario": sch.name, "replicates": sch.replicates, "posterior_draws": posterior,
+             "runs": len(summaries), "seed": sch.seed,
+             "register_comparison": ("context only: the scenario departs from the rules the "
+                                     "register describes (" + "; ".join(departs) + ")")
+             if departs else "check: the scenario has the rules the register describes",
+             "indicators": summ}),
+            indent=2, ensure_ascii=False), encoding="utf-8")
+        tables = {"retention": retention, "municipalities": municipalities, "flows": flows,
+                  "yearly": yearly, "indicators_by_replicate": frame.reset_index()}
+        for name, t in tables.items():
+            if "csv" in sch.outputs.formats:
+                t.to_csv(tmp / f"{name}.csv", index=False)
+            if "parquet" in sch.outputs.formats:
+                t.to_parquet(tmp / f"{name}.parquet", index=False)
+        label = sch.name
+        fig_paths = {
+            "hazard": figures.hazard_figure({label: frame}, figs / "timing_of_moves.png",
+                                            {label: scenario.params.rights_years}),
+            "retention": figures.ensemble_retention_figure({label: retention},
+                                                           figs / "retention.png"),
+            "destinations": figures.destination_split_figure({label: frame},
+                                                             figs / "destinations.png"),
+            "out_shares": figures.out_share_figure(
+                {label: [s.municipalities["out_migration_share_2010_2016"] for s in summaries]},
+                figs / "out_migration_shares.png"),
+            "concentration": figures.concentration_figure({label: yearly},
+                                                          figs / "concentration.png"),
+            "map": figures.map_figure(
+                municipalities, geo, figs / "map_net_secondary_migration.png",
+                "net_secondary_migration_per_1000",
+                f"Net secondary migration {sch.period.start}-{sch.period.end}, per 1,000 "
+                "inhabitants (red: gains, blue: losses)", "persons per 1,000 inhabitants"),
+        }
+        man = manifest(scenario, sch.seed, sch.replicates, jobs, summaries, timings)
+        man["posterior_draws"] = posterior
+        (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
+                                           encoding="utf-8")
+        (tmp / "report.html").write_text(
+            run_report(scenario, frame, summ, municipalities, flows, fig_paths, man,
+                       departs),
+            encoding="utf-8")
+    return Path(out)
+
+
+def _municipality_tables(municipalities: pd.DataFrame) -> str:
+    cols = ["name", "county", "centrality", "population", "persons_settled",
+            "out_migration_share_2010_2016", "net_secondary_migration_per_1000",
+            "net_without_work_or_with_health_needs_per_1000"]
+    losing = municipalities[municipalities["persons_settled"] > 0].nlargest(
+        10, "out_migration_share_2010_2016")[cols]
+    gaining = municipalities.nlargest(10, "net_secondary_migration_per_1000")[cols]
+    kinds = {"population": "count", "persons settled": "count",
+             "out-migration share (settled 2010-16)": "share",
+             "net secondary migration per 1,000": "per1000",
+             "of which without work or with health needs, per 1,000": "per1000",
+             "centrality": "count", "name": "text", "county": "text"}
+    names = {"out_migration_share_2010_2016": "out-migration share (settled 2010-16)",
+             "net_secondary_migration_per_1000": "net secondary migration per 1,000",
+             "net_without_work_or_with_health_needs_per_1000":
+                 "of which without work or with health needs, per 1,000",
+             "persons_settled": "persons settled"}
+    return ("<p>Municipalities that lose the largest share of those they settle:</p>"
+            + report.table(losing.rename(columns=names), kinds=kinds)
+            + "<p>Municipalities with the largest net gain from secondary migration, per "
+              "1,000 inhabitants (a proxy for pressure on welfare budgets when the movers are "
+              "without work or have health needs):</p>"
+            + report.table(gaining.rename(columns=names), kinds=kinds)
+            + "<p class='small'>Persons settled and per-1,000 figures are means over runs. "
+              "All municipalities: <code>municipalities.csv</code>.</p>")
+
+
+def _provenance(man: dict[str, Any]) -> str:
+    files = "".join(f"<li><code>{report.esc(display_path(p))}</code> sha256 {h[:16]}…</li>"
+                    for p, h in man["input_files"].items())
+    return (f"<p class='small'>secmig {report.esc(man['secmig_version'])}, git commit "
+            f"{report.esc(man['git_commit'] or 'unknown')}, created "
+            f"{report.esc(man['created_utc'])}, Python {report.esc(man['python'])}, "
+            f"mesa {report.esc(man['packages']['mesa'])}. Scenario seed {man['seed']}, "
+            f"{man['replicates']} replicates (numpy SeedSequence.spawn), "
+            f"{man['jobs']} worker process(es). Input files:</p><ul class='small'>{files}</ul>"
+            "<p class='small'>Data: Statistics Norway (SSB) and Kartverket (CC BY 4.0), "
+            "IMDi, Fafo-rapport 2025:14. Full details in <code>manifest.json</code>.</p>")
+
+
+def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
+               municipalities: pd.DataFrame, flows: pd.DataFrame,
+               fig_paths: dict[str, Path], man: dict[str, Any],
+               departs: list[str] | None = None) -> str:
+    sch = scenario.schema
+    departs = departs or []
+    r7 = summ.get("retention_7y", {})
+    lead = ""
+    if r7 and r7.get("mean") is not None and not math.isnan(r7["mean"]):
+        register_r7 = next(t["value"] for t in targets() if t["id"] == "retention_7y")
+        where = "register, today's rules" if departs else "register"
+        share = lambda x: report.value(x, "share")  # noqa: E731 - as in the table below
+        lead = (f"<p>In this scenario, <b>{share(r7['mean'])}</b> of refugees settled "
+                f"2010-2016 still lived in their settlement municipality seven years later "
+                f"(5-95 % of runs: {share(r7['p5'])} – {share(r7['p95'])}; {where}: "
+                f"{share(register_r7)}).</p>")
+    if departs:
+        lead += ("<p class='note'>This is a counterfactual: it departs from the rules and "
+                 "inputs that the register figures describe (" + report.esc("; ".join(departs))
+                 + "). The register figures are shown for context only, in grey; a "
+                 "difference from them is the scenario's answer, not a failure of the "
+                 "model.</p>")
+    calibrated = "from" in sch.parameters
+    k = man.get("posterior_draws", 0)
+    if not calibrated:
+        note = ("<p class='note'>The behavioural parameters are the registry's starting values, "
+                "not calibrated against the register: read levels with care; differences "
+                "between scenarios run with the same seeds are more robust than levels.</p>")
+    elif k:
+        note = (f"<p class='small'>Parameters: {k} draws from the calibrated posterior "
+                f"(<code>{report.esc(display_path(Path(sch.parameters['from'])))}</code>) x "
+                f"{sch.replicates} "
+                "replicates, so the intervals include parameter uncertainty.</p>")
+    else:
+        note = (f"<p class='small'>Parameters: the calibrated point estimate "
+                f"(<code>{report.esc(display_path(Path(sch.parameters['from'])))}</code>). "
+                "Intervals show "
+                "stochastic variation only; run with <code>--posterior K</code> to include "
+                "parameter uncertainty.</p>")
+    top_flows = flows.head(15)[["origin", "destination", "mean"]].rename(
+        columns={"mean": "persons (mean over replicates)"})
+    names = scenario.inputs.geography.table.set_index("code")["name"]
+    top_flows.insert(1, "from", top_flows["origin"].map(names))
+    top_flows.insert(3, "to", top_flows["destination"].map(names))
+    flow_kinds = {"origin": "code", "destination": "code", "from": "text", "to": "text",
+                  "persons (mean over replicates)": "count"}
+    sections = [
+        ("What was run", _what_was_run(scenario, departs)),
+        ("Headline numbers", lead + note + report.table(_headline_table(
+            frame, summ, scenario.params.rights_years, bool(departs)))
+         + "<p class='small'>Intervals: 5th-95th percentile over runs. Register: published "
+           "figures with the tolerance used for calibration"
+         + (", shown as context (they describe today's rules)" if departs else "")
+         + ".</p>"),
+        ("Secondary migration over time", report.image(
+            fig_paths["retention"], "Share of persons (still in Norway) living in their "
+            "settlement municipality k years after settlement, against register figures.")),
+        ("Timing of moves", report.image(
+            fig_paths["hazard"], "Yearly share leaving the settlement municipality, by year "
+            "since settlement; " + (f"the {scenario.params.rights_years:g}-year rights window "
+                                    "ends at the dotted line." if scenario.params.rights_years
+                                    else "no rights window in this scenario."))),
+        ("Where movers go", report.image(
+            fig_paths["destinations"], "Destination of persons leaving their settlement "
+            "municipality.") + report.table(top_flows, kinds=flow_kinds)),
+        ("Municipalities", report.image(
+            fig_paths["map"], "Net secondary migration per 1,000 inhabitants.")
+         + report.image(fig_paths["out_shares"], "How many municipalities lose how large a "
+                        "share of those they settle.") + _municipality_tables(municipalities)),
+        ("Concentration", report.image(
+            fig_paths["concentration"], "Concentration of settled refugees against the "
+            "population.")),
+        ("Files and provenance", _provenance(man)),
+    ]
+    return report.page(f"secmig: {sch.name}",
+                       f"Secondary migration of refugees in Norway, {sch.period.start}-"
+                       f"{sch.period.end}, {sch.replicates} replicates", sections)

@@ -1,0 +1,1 @@
+"""Sensitivity sweeps (one-at-a-time, Morris, Sobol) over registry parameters and levers."""

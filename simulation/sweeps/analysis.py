@@ -1,0 +1,253 @@
+"""What a sweep says: sensitivity indices per indicator (SALib) and scenario discovery (PRIM).
+
+Indices use the mean over replicates at each design point. A sweep stopped midway can be
+analysed too: Morris uses its complete trajectories, Sobol its complete blocks, and the
+moment-independent delta measure (for grid, random and lhs designs) every finished point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.sweeps.spec import DELTA_MIN_POINTS, MORRIS_MIN_R, SOBOL_MIN_N, Discovery, Sweep
+
+#: the measure each design's parameters are ranked by
+RANK_BY = {"morris": "mu_star", "sobol": "ST", "grid": "delta", "random": "delta",
+           "lhs": "delta"}
+
+
+def point_means(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean of each indicator over the successful replicates at each design point (NaN where a
+    point has none yet)."""
+    n = len(sweep.unit_points())
+    if rows.empty:
+        return pd.DataFrame(index=range(n), columns=sweep.schema.indicators, dtype=float)
+    ok = rows[rows["status"] == "ok"]
+    return ok.groupby("point")[sweep.schema.indicators].mean().reindex(range(n))
+
+
+def _complete_blocks(y: np.ndarray, size: int) -> np.ndarray:
+    """Row mask keeping only whole blocks (trajectories, Saltelli blocks) without gaps."""
+    whole = len(y) // size
+    ok = ~np.isnan(y[: whole * size]).reshape(whole, size).any(axis=1)
+    mask = np.zeros(len(y), dtype=bool)
+    mask[: whole * size] = np.repeat(ok, size)
+    return mask
+
+
+def _quietly(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a SALib analyzer without its own prints and warnings (SALib's delta also changes
+    the global warning format and filter: both are restored)."""
+    fmt = warnings.formatwarning
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(sink), \
+                contextlib.redirect_stdout(sink):
+            warnings.simplefilter("ignore")
+            warnings.showwarning = lambda *a, **k: None  # SALib resets the filter to "once"
+            return fn(*args, **kwargs)
+    finally:
+        warnings.formatwarning = fmt
+
+
+def _say(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def indices(sweep: Sweep, rows: pd.DataFrame,
+            warn: Callable[[str], None] | None = _say) -> pd.DataFrame:
+    """One row per (indicator, parameter): Morris mu*, sigma (with mu* confidence); Sobol S1,
+    ST (with confidence intervals); or delta and S1 for the other designs. An indicator
+    without enough finished points, or whose analysis fails or gives NaN (a stopped or
+    partial sweep), is left out with a one-line warning (to ``warn``; also in the table's
+    ``attrs["warnings"]``), never SALib's traceback or prints."""
+    sch = sweep.schema
+    x = sweep.unit_points()
+    p = len(sweep.factors)
+    means = point_means(sweep, rows)
+    out: list[dict[str, object]] = []
+    notes: list[str] = []
+
+    def skip(ind: str, why: str) -> None:
+        notes.append(f"{ind}: no sensitivity indices ({why})")
+
+    for ind in sch.indicators:
+        y = means[ind].to_numpy(dtype=float)
+        if sch.design == "morris":
+            from SALib.analyze import morris
+
+            keep = _complete_blocks(y, p + 1)
+            need = MORRIS_MIN_R * (p + 1)
+            call = (morris.analyze, sweep.problem, x[keep], y[keep])
+            kwargs: dict[str, Any] = {"num_levels": sch.levels, "seed": sch.seed}
+            cols = ("mu_star", "mu_star_conf", "sigma", "mu")
+            what = f"{MORRIS_MIN_R} complete trajectories"
+        elif sch.design == "sobol":
+            from SALib.analyze import sobol
+
+            keep = _complete_blocks(y, p + 2)
+            need = SOBOL_MIN_N * (p + 2)
+            call = (sobol.analyze, sweep.problem, y[keep])
+            kwargs = {"calc_second_order": False, "seed": sch.seed}
+            cols = ("S1", "S1_conf", "ST", "ST_conf")
+            what = f"{SOBOL_MIN_N} complete Saltelli blocks"
+        else:
+            from SALib.analyze import delta
+
+            keep = ~np.isnan(y)
+            need = DELTA_MIN_POINTS
+            call = (delta.analyze, sweep.problem, x[keep], y[keep])
+            kwargs = {"seed": sch.seed}
+            cols = ("delta", "delta_conf", "S1", "S1_conf")
+            what = f"{DELTA_MIN_POINTS} finished points"
+        done = int(keep.sum())
+        if done < need:
+            skip(ind, f"{done} finished point(s) usable; {sch.design} needs {what}, "
+                      f"{need} points")
+            continue
+        if np.ptp(y[keep]) == 0:
+            skip(ind, "it has the same value at every point: nothing to rank")
+            continue
+        try:
+            res = dict(_quietly(*call, **kwargs))
+        except Exception as err:  # SALib on a design it cannot analyse
+            skip(ind, f"SALib could not analyse {done} points: {type(err).__name__}: {err}")
+            continue
+        if "delta" not in res and "delta_raw" in res:  # SALib >= 1.5: the classic estimator
+            res["delta"], res["delta_conf"] = res["delta_raw"], res["delta_raw_conf"]
+        values = {c: np.asarray(res.get(c, np.full(p, np.nan)), dtype=float) for c in cols}
+        if not all(np.isfinite(v).all() for v in values.values()):
+            bad = [c for c, v in values.items() if not np.isfinite(v).all()]
+            skip(ind, f"SALib gave NaN for {', '.join(bad)} with {done} points; run more "
+                      "points")
+            continue
+        for i, name in enumerate(sweep.names):
+            out.append({"indicator": ind, "parameter": name, "points": done,
+                        **{c: float(values[c][i]) for c in cols}})
+    table = pd.DataFrame(out)
+    table.attrs["warnings"] = notes
+    if warn is not None:
+        for note in notes:
+            warn(note)
+    return table
+
+
+def ranking(table: pd.DataFrame, design: str) -> dict[str, list[tuple[str, float]]]:
+    """Per indicator, the parameters from most to least influential (by the design's
+    measure)."""
+    key = RANK_BY[design]
+    if table.empty:
+        return {}
+    return {ind: [(r.parameter, float(getattr(r, key))) for r in
+                  part.sort_values(key, ascending=False).itertuples()]
+            for ind, part in table.groupby("indicator", sort=False)}
+
+
+# --- scenario discovery ----------------------------------------------------------------------
+
+@dataclass
+class Box:
+    """A PRIM box: where in parameter space the condition mostly holds."""
+
+    discovery: Discovery
+    runs: int
+    hits: int
+    coverage: float = float("nan")  # share of the runs meeting the condition that fall inside
+    density: float = float("nan")  # share of the runs inside that meet the condition
+    mass: float = float("nan")  # share of all runs inside
+    limits: pd.DataFrame = field(default_factory=pd.DataFrame)  # restricted parameters only
+    trajectory: pd.DataFrame = field(default_factory=pd.DataFrame)  # PRIM's peeling path
+    chosen: int = -1
+    note: str = ""
+
+    @property
+    def condition(self) -> str:
+        return condition_text(self.discovery)
+
+    def meets(self, values: pd.Series) -> pd.Series:
+        """Whether each value meets the condition."""
+        d = self.discovery
+        return values > d.above if d.above is not None else values < d.below
+
+    def sentence(self) -> str:
+        """The box in words, for the report and the terminal."""
+        head = (f"{self.condition}: {self.hits} of {self.runs} runs "
+                f"({100 * self.hits / max(self.runs, 1):.0f} %).")
+        if self.limits.empty:
+            return f"{head} {self.note}".strip()
+        parts = [f"{r.parameter} {_range_words(r.low, r.high, r.restricted)}"
+                 for r in self.limits.itertuples()]
+        return (f"{head} PRIM box (coverage {self.coverage:.2f}, density "
+                f"{self.density:.2f}): " + "; ".join(parts) + ".")
+
+
+def fmt_limit(x: float) -> str:
+    """A box limit for people: whole persons with a thin space, else three digits."""
+    return f"{x:,.0f}".replace(",", " ") if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def _range_words(low: float, high: float, restricted: str) -> str:
+    if restricted == "low":
+        return f">= {fmt_limit(low)}"
+    if restricted == "high":
+        return f"<= {fmt_limit(high)}"
+    return f"in [{fmt_limit(low)}, {fmt_limit(high)}]"
+
+
+def condition_text(d: Discovery) -> str:
+    return f"{d.indicator} {'>' if d.above is not None else '<'} " \
+           f"{d.above if d.above is not None else d.below:g}"
+
+
+def discover(sweep: Sweep, rows: pd.DataFrame, d: Discovery) -> Box:
+    """PRIM (ema_workbench) on the finished runs: the box of parameter values where
+    ``d``'s condition holds with density of at least ``d.threshold`` and the widest coverage
+    (or the densest box, if none reaches the threshold)."""
+    ok = rows[(rows["status"] == "ok") & rows[d.indicator].notna()] if not rows.empty else rows
+    if ok.empty:
+        return Box(d, 0, 0, note="No finished runs yet.")
+    box = Box(d, len(ok), 0)
+    y = box.meets(ok[d.indicator]).to_numpy()
+    box.hits = int(y.sum())
+    if box.hits == 0 or box.hits == box.runs:
+        box.note = ("The condition never holds: nothing to explain." if box.hits == 0 else
+                    "The condition always holds: nothing to explain.")
+        return box
+    x = ok[sweep.names].astype(float).reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+        found = prim.Prim(x, y, threshold=d.threshold).find_box()
+    traj = found.peeling_trajectory.reset_index(drop=True)
+    dense = traj[traj["density"] >= d.threshold]
+    chosen = int(dense["coverage"].idxmax()) if not dense.empty else int(traj["density"].idxmax())
+    found.select(chosen)
+    lims, start = found.box_lims[chosen], found.box_lims[0]
+    qp = found.qp[chosen] if chosen < len(found.qp) else {}
+    limits = []
+    for name in sweep.names:
+        lo, hi = float(lims[name].iloc[0]), float(lims[name].iloc[1])
+        cut_lo, cut_hi = lo > float(start[name].iloc[0]), hi < float(start[name].iloc[1])
+        if cut_lo or cut_hi:
+            q = [v for v in qp.get(name, []) if v >= 0]
+            limits.append({"parameter": name, "low": lo, "high": hi,
+                           "restricted": "both" if cut_lo and cut_hi else
+                           ("low" if cut_lo else "high"),
+                           "qp": min(q) if q else float("nan")})
+    row = traj.loc[chosen]
+    box.coverage, box.density, box.mass = (float(row["coverage"]), float(row["density"]),
+                                           float(row["mass"]))
+    box.limits, box.trajectory, box.chosen = pd.DataFrame(limits), traj, chosen
+    if dense.empty:
+        box.note = (f"No box reaches density {d.threshold:g}; this is the densest one found.")
+    return box

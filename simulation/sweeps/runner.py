@@ -1,0 +1,226 @@
+"""Running a sweep: every design point x replicate not yet written, on local processes or a
+Dask cluster, results appended as Parquet parts as they complete.
+
+A run's seed depends only on its replicate number (the same seeds at every point: common
+random numbers across the design), so rows are identical for any number of workers and on
+Dask; a rerun skips the runs already written, and a failed run is a row too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.engine.randomness import replicate_seeds
+from simulation.inputs.defaults import Inputs
+from simulation.inputs.parameters import Params
+from simulation.inputs.yamlsource import InputError, Problem
+from simulation.runs.ensemble import _pool, flatten, stop_pool
+from simulation.sweeps.spec import LEVERS, Sweep, apply_levers
+
+OnDone = Callable[[int, bool], None]
+
+
+_MALLOC_TUNED = False
+
+
+def _undo_dask_malloc_trim() -> None:
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's
+    adaptive mmap threshold: every large numpy array is then mmapped and page-faulted anew,
+    and a run takes ~60 % longer. Give big arrays back to the heap (once per process; glibc
+    only, a no-op elsewhere)."""
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    _MALLOC_TUNED = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: arrays under 64 MiB from the heap
+        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep up to 256 MiB for reuse
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
+             seed: np.random.SeedSequence, run_id: int, point: int, replicate: int,
+             values: dict[str, float], indicators: list[str]) -> dict[str, Any]:
+    """Worker: one run -> one result row (never raises: a failure is a row too)."""
+    from simulation.engine import driver as api
+
+    _undo_dask_malloc_trim()
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"run_id": run_id, "point": point, "replicate": replicate,
+                           # the sweep's seed: this run is SeedSequence(seed).spawn(R)[replicate]
+                           "seed": int(seed.entropy), **values}
+    try:
+        inputs = apply_levers(inputs, levers)
+        flat = flatten(api.run(params, seed, inputs).indicators())
+        row.update({k: flat.get(k, float("nan")) for k in indicators})
+        row.update(status="ok", error="")
+    except Exception as err:
+        row.update({k: float("nan") for k in indicators})
+        row.update(status="failed", error=f"{type(err).__name__}: {err}")
+    row["duration_s"] = time.perf_counter() - t0
+    return row
+
+
+def done_runs(out: Path) -> pd.DataFrame:
+    """Every run written to ``out`` (from its Parquet parts): one row per run id, a retried
+    run's successful row over its failed one."""
+    parts = sorted((Path(out) / "runs").glob("part-*.parquet"))
+    if not parts:
+        return pd.DataFrame()
+    rows = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    rows = rows.assign(_failed=rows["status"] != "ok")
+    rows = rows.sort_values(["run_id", "_failed"], kind="stable")
+    return (rows.drop_duplicates("run_id", keep="first").drop(columns="_failed")
+            .reset_index(drop=True))
+
+
+def _flush(out: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    runs = out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    first = min(r["run_id"] for r in rows)
+    name = f"part-{first:08d}-{len(rows)}-{time.time_ns() % 10**9:09d}"
+    tmp = runs / f".{name}.tmp"
+    pd.DataFrame(rows).sort_values("run_id").to_parquet(tmp, index=False)
+    os.replace(tmp, runs / f"{name}.parquet")  # atomic: a part is whole or absent
+    rows.clear()
+
+
+def _collect(rows: Iterable[dict[str, Any]], pending: list[dict[str, Any]], out: Path,
+             on_done: OnDone | None, flush_every: int) -> None:
+    """Keep each finished row, report it, and write a part every ``flush_every`` rows."""
+    for row in rows:
+        pending.append(row)
+        if on_done:
+            on_done(1, row["status"] == "ok")
+        if len(pending) >= flush_every:
+            _flush(out, pending)
+
+
+def _run_on_dask(tasks: list[tuple], inputs: Inputs, scheduler: str, jobs: int,
+                 pending: list[dict[str, Any]], out: Path, on_done: OnDone | None,
+                 flush_every: int) -> None:
+    """The same tasks on a Dask distributed cluster: 'local' starts a LocalCluster on
+    loopback with ``jobs`` worker processes, anything else is a scheduler address. The base
+    inputs (geography, stocks) go to the workers once, not with every task."""
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    cluster = (LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                            dashboard_address=None, host="127.0.0.1")
+               if scheduler == "local" else None)
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout="20s")
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); "
+                              "allowed: 'local' or a running scheduler's address such as "
+                              "tcp://host:8786") from None
+    try:
+        shared = client.scatter(inputs, broadcast=True)
+        futures = [client.submit(_run_one, t[0], shared, *t[1:], pure=False) for t in tasks]
+        _collect((f.result() for f in dask_completed(futures)), pending, out, on_done,
+                 flush_every)
+    finally:
+        _flush(out, pending)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _check_folder(sweep: Sweep, out: Path) -> None:
+    """An output folder holds one sweep: resuming a changed sweep into it would mix rows."""
+    stamp = out / "sweep.json"
+    fingerprint = sweep.fingerprint()
+    if stamp.exists():
+        old = json.loads(stamp.read_text(encoding="utf-8")).get("fingerprint")
+        if old != fingerprint and any((out / "runs").glob("part-*.parquet")):
+            raise InputError([Problem(str(out), None, "--out", "this folder holds runs of a "
+                                      "different sweep (design, base scenario, replicates, "
+                                      "seed or indicators changed); choose another --out, or "
+                                      "delete the folder to start again")])
+    out.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"name": sweep.schema.name, "file": str(sweep.path),
+                                 "fingerprint": fingerprint}, indent=2), encoding="utf-8")
+
+
+def tasks_to_run(sweep: Sweep, out: Path, retry_failed: bool = False) -> list[tuple]:
+    """(params, levers, seed, run id, point, replicate, values, indicators) of every run not
+    yet written (failed runs too if ``retry_failed``)."""
+    sch = sweep.schema
+    seeds = replicate_seeds(sch.seed, sch.replicates)
+    written = done_runs(out)
+    skip = set() if written.empty else set(
+        written.loc[(written["status"] == "ok") | (not retry_failed), "run_id"].tolist())
+    tasks = []
+    for i, x in enumerate(sweep.points()):
+        values = {n: float(v) for n, v in zip(sweep.names, x, strict=True)}
+        params, _ = sweep.setup({n: v for n, v in values.items() if n not in LEVERS})
+        levers = {n: v for n, v in values.items() if n in LEVERS}
+        for r in range(sch.replicates):
+            run_id = i * sch.replicates + r
+            if run_id not in skip:
+                tasks.append((params, levers, seeds[r], run_id, i, r, values, sch.indicators))
+    return tasks
+
+
+def run_sweep(sweep: Sweep, out: Path, jobs: int = 1, on_done: OnDone | None = None,
+              flush_every: int | None = None, scheduler: str | None = None,
+              retry_failed: bool = False) -> pd.DataFrame:
+    """Run every point x replicate not yet written; returns all rows, sorted by run id.
+    ``scheduler`` runs them on Dask ('local' or an address) instead of local processes."""
+    out = Path(out)
+    fresh = not out.exists()
+    _check_folder(sweep, out)
+    try:
+        return _run_tasks(sweep, out, jobs, on_done, flush_every, scheduler, retry_failed)
+    except BaseException:
+        if fresh and not any((out / "runs").glob("part-*.parquet")):
+            shutil.rmtree(out, ignore_errors=True)  # nothing ran: leave nothing behind
+        raise
+
+
+def _run_tasks(sweep: Sweep, out: Path, jobs: int, on_done: OnDone | None,
+               flush_every: int | None, scheduler: str | None,
+               retry_failed: bool) -> pd.DataFrame:
+    design = pd.DataFrame(sweep.points(), columns=sweep.names).rename_axis("point")
+    design.to_csv(out / "design.csv")
+    tasks = tasks_to_run(sweep, out, retry_failed)
+    inputs = sweep.base.inputs
+    pending: list[dict[str, Any]] = []
+    # small sweeps write every run; large ones in parts of up to 8 (fewer files)
+    flush_every = flush_every or max(1, min(8, len(tasks) // 20))
+    if scheduler and tasks:
+        _run_on_dask(tasks, inputs, scheduler, max(jobs, 1), pending, out, on_done,
+                     flush_every)
+    elif jobs <= 1:
+        try:
+            _collect((_run_one(t[0], inputs, *t[1:]) for t in tasks), pending, out, on_done,
+                     flush_every)
+        finally:
+            _flush(out, pending)  # whatever finished is kept, also on an interrupt
+    elif tasks:
+        pool = _pool(jobs)
+        try:
+            futures = [pool.submit(_run_one, t[0], inputs, *t[1:]) for t in tasks]
+            _collect((f.result() for f in as_completed(futures)), pending, out, on_done,
+                     flush_every)
+        finally:
+            _flush(out, pending)  # whatever finished is kept, also on an interrupt
+            stop_pool(pool)
+    _flush(out, pending)
+    return done_runs(out)

@@ -1,0 +1,460 @@
+"""Sweep files: a base scenario, the factors to vary (registry parameters or settlement levers,
+each a range or a distribution), a design, replicates, the indicators to analyse and the
+conditions to explain by scenario discovery.
+
+Designs are drawn on the unit cube (SALib's samplers, SciPy's Latin hypercube) and mapped to
+each factor's natural units through its quantile function, so a distribution is as easy to
+sweep as a range. Running is in sweep_runner.py, analysis in sweep_analysis.py.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import stats
+from scipy.stats import qmc
+
+from simulation.inputs.defaults import Inputs
+from simulation.inputs.parameters import BY_NAME, Params
+from simulation.inputs.scenario import Scenario, _problem, load_scenario
+from simulation.inputs.schema import allow, load_mapping
+from simulation.inputs.yamlsource import InputError, Problem, Sourced
+
+DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
+Design = Literal["grid", "random", "lhs", "sobol", "morris"]
+DISTRIBUTIONS = ("uniform", "normal", "triangular")
+
+#: most runs (design points x replicates) a sweep may ask for: beyond it the task list alone
+#: would not fit in memory, and the sweep would take years
+MAX_RUNS = 1_000_000
+#: SALib 1.6's delta measure (grid, random, lhs designs) bins each factor into 10 equal-width
+#: classes, merges neighbours to at least 10 points each, and fails (an "Unhandled exception"
+#: print and NaN indices) when the points per class fall below 10: 10 x 10 points are always
+#: enough; below, it depends on how the points fall (tried with delta.analyze: 24 LHS or
+#: random points fail, 20 and 30 pass; grids of 100+ points pass), so 100 is the minimum for
+#: any number of parameters (tests/test_sweep.py::test_delta_minimum_is_enough)
+DELTA_MIN_POINTS = 100
+#: Saltelli base sample: fewer than this gives NaN or meaningless bootstrap intervals
+SOBOL_MIN_N = 8
+#: Morris: sigma and the confidence of mu* need two trajectories at least
+MORRIS_MIN_R = 2
+MAX_SEED = 2**32 - 1  # SALib seeds NumPy's legacy generator, which takes 32-bit seeds
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class Discovery(_Strict):
+    """A condition on one indicator for PRIM to explain with a box in parameter space."""
+
+    indicator: str = Field(description="indicator id (as in indices.csv / summary.json)",
+                           json_schema_extra=allow("an indicator id as in a run's "
+                                                    "summary.json, e.g. retention_5y"))
+    above: float | None = Field(None, description="the condition: indicator above this value",
+                                json_schema_extra=allow("a finite number"))
+    below: float | None = Field(None, description="... or below this value",
+                                json_schema_extra=allow("a finite number"))
+    threshold: float = Field(0.8, gt=0, le=1, description="PRIM: wanted share of runs inside "
+                                                          "the box meeting the condition",
+                             json_schema_extra=allow("a number > 0 and <= 1 (default 0.8)"))
+
+
+class SweepSchema(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=allow(
+        "letters, digits, '_', '.', '-' (no spaces), starting with a letter or digit, at "
+        "most 80 characters"))
+    description: str = Field("", json_schema_extra=allow("text"))
+    base: str = Field(description="scenario file the sweep varies (relative to this file)",
+                      json_schema_extra=allow("the path of a scenario file, relative to "
+                                               "this sweep file"))
+    design: Design = Field(json_schema_extra=allow(f"one of {', '.join(DESIGNS)}"))
+    samples: int = Field(ge=1, le=100_000, description="grid: levels per parameter; random/"
+                                                       "lhs: points; sobol: base N; morris: "
+                                                       "trajectories r",
+                         json_schema_extra=allow(
+                             "a whole number from 1 to 100000 (grid: levels per parameter; "
+                             "random/lhs: points; sobol: base N; morris: trajectories r)"))
+    levels: int = Field(4, ge=2, le=20, description="morris: grid levels",
+                        json_schema_extra=allow("an even whole number from 2 to 20 (morris "
+                                                 "grid levels; default 4)"))
+    replicates: int = Field(1, ge=1, le=1000, json_schema_extra=allow(
+        "a whole number from 1 to 1000 (runs per design point; default 1)"))
+    seed: int = Field(0, ge=0, le=MAX_SEED, json_schema_extra=allow(
+        f"a whole number from 0 to {MAX_SEED} (default 0)"))
+    parameters: dict[str, Any] = Field(min_length=1, json_schema_extra=allow(
+        "a mapping of at least one registry parameter or settlement lever to a range "
+        "{low: L, high: H} or a distribution"))
+    indicators: list[str] = Field(min_length=1, json_schema_extra=allow(
+        "a list of at least one indicator id, e.g. [retention_5y, hoover_index]"))
+    discover: list[Discovery] = Field(default_factory=list, json_schema_extra=allow(
+        "a list of conditions {indicator: ID, above: X} or {indicator: ID, below: X}"))
+
+
+# --- settlement levers: sweepable inputs that are not registry parameters --------------------
+
+@dataclass(frozen=True)
+class Lever:
+    """A scenario lever outside the parameter registry (it changes the inputs, not params)."""
+
+    low: float
+    high: float
+    unit: str
+    meaning: str
+    kind: Literal["float", "int"]
+    apply: Callable[[Inputs, float], Inputs]
+
+
+def _exclude_below(inputs: Inputs, value: float) -> Inputs:
+    return replace(inputs, allocation=replace(inputs.allocation,
+                                              exclude_below_population=int(value)))
+
+
+def _volume_factor(inputs: Inputs, value: float) -> Inputs:
+    return replace(inputs, volumes={y: v * value for y, v in inputs.volumes.items()})
+
+
+LEVERS: dict[str, Lever] = {
+    "settlement.exclude_below_population": Lever(
+        0, 50_000, "persons", "no settlement in municipalities with fewer inhabitants", "int",
+        _exclude_below),
+    "settlement.volume_factor": Lever(
+        0.1, 5.0, "x", "every year's settlement volume multiplied by this", "float",
+        _volume_factor),
+}
+
+
+def apply_levers(inputs: Inputs, values: dict[str, float]) -> Inputs:
+    """``inputs`` with the settlement levers among ``values`` applied (others are ignored)."""
+    for name, v in values.items():
+        if name in LEVERS:
+            inputs = LEVERS[name].apply(inputs, v)
+    return inputs
+
+
+# --- factors ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Factor:
+    """One swept factor: its distribution on [low, high] and how a unit draw maps to it."""
+
+    name: str
+    distribution: str
+    low: float
+    high: float
+    kind: str = "float"
+    mean: float | None = None
+    sd: float | None = None
+    mode: float | None = None
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Natural units from unit-cube draws (the quantile function; ints rounded)."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        if self.distribution == "normal":
+            a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+            x = stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd)
+        elif self.distribution == "triangular":
+            c = (self.mode - self.low) / (self.high - self.low)
+            x = stats.triang.ppf(u, c, loc=self.low, scale=self.high - self.low)
+        else:
+            x = self.low + u * (self.high - self.low)
+        x = np.clip(x, self.low, self.high)
+        return np.round(x) if self.kind in ("int", "bool") else x
+
+    def describe(self) -> str:
+        if self.distribution == "normal":
+            return f"normal(mean {self.mean:g}, sd {self.sd:g}) on [{self.low:g}, {self.high:g}]"
+        if self.distribution == "triangular":
+            return f"triangular({self.low:g}, mode {self.mode:g}, {self.high:g})"
+        return f"uniform [{self.low:g}, {self.high:g}]"
+
+
+def _bounds(name: str) -> tuple[float, float, str] | None:
+    if name in BY_NAME:
+        p = BY_NAME[name]
+        return p.low, p.high, p.kind
+    if name in LEVERS:
+        lever = LEVERS[name]
+        return lever.low, lever.high, lever.kind
+    return None
+
+
+def _number(spec: dict[str, Any], key: str) -> float | None:
+    v = spec.get(key)
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float) or v != v:
+        return None
+    return float(v)
+
+
+def _factor(name: str, spec: Any, where: Callable[[str], Problem]) -> Factor | Problem:
+    """Check one entry of `parameters` (a range or a distribution) against the registry."""
+    bounds = _bounds(name)
+    if bounds is None:
+        close = difflib.get_close_matches(name, [*BY_NAME, *LEVERS], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return where(f"unknown parameter{hint}; allowed: a registry name (see `secmig "
+                     f"params`) or a settlement lever: {', '.join(LEVERS)}")
+    reg_low, reg_high, kind = bounds
+    if not isinstance(spec, dict):
+        return where(f"got {spec!r}; allowed: a range {{low: L, high: H}} or a distribution "
+                     f"{{distribution: normal, mean: M, sd: S}} / {{distribution: triangular, "
+                     f"low: L, mode: M, high: H}}")
+    dist = spec.get("distribution", "uniform")
+    if dist not in DISTRIBUTIONS:
+        return where(f"distribution: got {dist!r}; allowed: {', '.join(DISTRIBUTIONS)}")
+    allowed = {"uniform": {"low", "high"}, "normal": {"mean", "sd", "low", "high"},
+               "triangular": {"low", "mode", "high"}}[dist] | {"distribution"}
+    extra = sorted(set(spec) - allowed)
+    if extra:
+        return where(f"unknown key {extra[0]!r} for a {dist} factor; allowed keys: "
+                     f"{', '.join(sorted(allowed))}")
+    need = {"uniform": ("low", "high"), "normal": ("mean", "sd"),
+            "triangular": ("low", "mode", "high")}[dist]
+    for key in (*need, *(k for k in ("low", "high") if k in spec)):
+        if _number(spec, key) is None:
+            return where(f"{key}: got {spec.get(key)!r}; allowed: a number"
+                         + (" (required)" if key not in spec else ""))
+    low = _number(spec, "low") if "low" in spec else reg_low
+    high = _number(spec, "high") if "high" in spec else reg_high
+    inside = f"inside the registry range [{reg_low:g}, {reg_high:g}]"
+    if not (reg_low <= low < high <= reg_high):
+        return where(f"range [{low:g}, {high:g}] must increase and lie {inside}")
+    mean, sd, mode = _number(spec, "mean"), _number(spec, "sd"), _number(spec, "mode")
+    if dist == "normal" and (sd is None or sd <= 0 or not low <= mean <= high):
+        return where(f"normal: mean {mean:g} must lie in [{low:g}, {high:g}] and sd {sd:g} "
+                     "must be > 0")
+    if dist == "triangular" and not low <= mode <= high:
+        return where(f"triangular: mode {mode:g} must lie in [{low:g}, {high:g}]")
+    return Factor(name, dist, low, high, kind, mean, sd, mode)
+
+
+@cache
+def _indicator_ids(start: int, end: int) -> tuple[str, ...]:
+    """Every indicator id a run over these years reports (from a tiny run: exact, not a list
+    kept by hand)."""
+    from simulation.engine.driver import run
+    from simulation.inputs.defaults import default_inputs
+    from simulation.runs.ensemble import flatten
+
+    res = run(Params(), 0, default_inputs(start, end).scaled(0.01))
+    return tuple(flatten(res.indicators()))
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+@dataclass
+class Sweep:
+    """A loaded sweep: the base scenario, the factors and the design."""
+
+    schema: SweepSchema
+    path: Path
+    base: Scenario
+    factors: list[Factor]
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.factors]
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        """The SALib problem, on the unit cube (factors map from it through their quantiles)."""
+        return {"num_vars": len(self.factors), "names": self.names,
+                "bounds": [[0.0, 1.0]] * len(self.factors)}
+
+    @property
+    def n_points(self) -> int:
+        """How many design points, without drawing the design."""
+        return n_points(self.schema.design, self.schema.samples, len(self.factors))
+
+    def unit_points(self) -> np.ndarray:
+        """The design on [0, 1]^p: one row per point (deterministic in the sweep's seed; drawn
+        once, as counting, resuming, running and analysing all ask for it)."""
+        return self._unit
+
+    @cached_property
+    def _unit(self) -> np.ndarray:
+        sch, p = self.schema, len(self.factors)
+        if sch.design == "morris":
+            from SALib.sample import morris
+
+            return morris.sample(self.problem, sch.samples, num_levels=sch.levels, seed=sch.seed)
+        if sch.design == "sobol":
+            from SALib.sample import sobol
+
+            return sobol.sample(self.problem, sch.samples, calc_second_order=False,
+                                seed=sch.seed)
+        if sch.design == "grid":
+            axes = [np.linspace(0, 1, sch.samples) if f.distribution == "uniform"
+                    else (np.arange(sch.samples) + 0.5) / sch.samples for f in self.factors]
+            return np.array(np.meshgrid(*axes, indexing="ij")).reshape(p, -1).T
+        if sch.design == "lhs":
+            return qmc.LatinHypercube(d=p, seed=sch.seed).random(sch.samples)
+        return np.random.default_rng(sch.seed).random((sch.samples, p))
+
+    def points(self) -> np.ndarray:
+        """The design in natural units."""
+        unit = self.unit_points()
+        return np.column_stack([f.ppf(unit[:, j]) for j, f in enumerate(self.factors)])
+
+    def setup(self, values: dict[str, float]) -> tuple[Params, Inputs]:
+        """Parameters and inputs of one design point: the base scenario with these values."""
+        overrides = {n: v for n, v in values.items() if n not in LEVERS}
+        return (Params({**dict(self.base.params), **overrides}),
+                apply_levers(self.base.inputs, values))
+
+    def fingerprint(self) -> str:
+        """What the rows of an output folder depend on: a resumed sweep must match it."""
+        base = self.base.resolved()
+        base.pop("name", None), base.pop("description", None)
+        blob = json.dumps({"points": np.round(self.points(), 12).tolist(), "names": self.names,
+                           "replicates": self.schema.replicates, "seed": self.schema.seed,
+                           "indicators": self.schema.indicators, "base": base},
+                          sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def n_points(design: str, samples: int, p: int) -> int:
+    """Design points without drawing the design: morris r (p + 1), sobol N (p + 2) (first
+    order and total indices), grid levels^p, random and lhs the samples themselves."""
+    if design == "morris":
+        return samples * (p + 1)
+    if design == "sobol":
+        return samples * (p + 2)
+    if design == "grid":
+        return samples ** p
+    return samples
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep file; every problem names file, line, key and what is allowed,
+    and all of them are reported at once (fields are checked on the raw data, so one bad
+    field does not hide the others)."""
+    path = Path(path)
+    src, schema, problems = load_mapping(path, SweepSchema, "sweep")
+    data: dict[str, Any] = src.data
+    raw = data.get("parameters")
+    factors = _factors(raw, src, problems) if isinstance(raw, dict) else []
+    base = _base(data.get("base"), path, src, problems)
+    if base is not None:
+        _check_indicators(data, src, base, problems)
+    problems.extend(_size_problems(data, src, len(raw) if isinstance(raw, dict) else 0))
+    if problems or schema is None or base is None:
+        here = str(path)
+        raise InputError(sorted(problems, key=lambda q: (q.file != here, q.file, q.line or 0,
+                                                         q.key)))
+    return Sweep(schema, path, base, factors)
+
+
+def _base(ref: Any, path: Path, src: Sourced, problems: list[Problem]) -> Scenario | None:
+    if not isinstance(ref, str) or not ref:
+        return None  # the schema's problem says what to write
+    base_path = path.parent / ref
+    if not base_path.is_file():
+        problems.append(_problem(src, ("base",), f"file not found: {ref!r} (looked in "
+                                 f"{path.parent}); allowed: the path of a scenario file, "
+                                 "relative to this sweep file"))
+        return None
+    try:
+        return load_scenario(base_path)
+    except InputError as err:
+        problems.extend(err.problems)
+    return None
+
+
+def _whole(data: dict[str, Any], key: str, default: int | None, low: int, high: int
+           ) -> int | None:
+    v = data.get(key, default)
+    return v if isinstance(v, int) and not isinstance(v, bool) and low <= v <= high else None
+
+
+def _size_problems(data: dict[str, Any], src: Sourced, p: int) -> list[Problem]:
+    """Designs too small for their analysis, and sweeps too large to run, counted without
+    drawing the design (only where the fields involved are themselves valid)."""
+    design = data.get("design")
+    samples = _whole(data, "samples", None, 1, 100_000)
+    replicates = _whole(data, "replicates", 1, 1, 1000)
+    levels = _whole(data, "levels", 4, 2, 20)
+    if design not in DESIGNS or samples is None or p < 1:
+        return []
+    out: list[Problem] = []
+
+    def add(key: str, msg: str) -> None:
+        out.append(_problem(src, (key,), msg))
+
+    if design == "morris":
+        if samples < MORRIS_MIN_R:
+            add("samples", f"morris needs at least {MORRIS_MIN_R} trajectories (samples: r) "
+                           f"for sigma and the confidence of mu*; got {samples}")
+        if levels is not None and levels % 2:
+            add("levels", f"got {levels}; allowed: an even whole number from 2 to 20 (an odd "
+                          "number of Morris levels biases the sample)")
+    elif design == "sobol" and samples < SOBOL_MIN_N:
+        add("samples", f"sobol needs a base sample of at least N = {SOBOL_MIN_N} (samples) for "
+                       f"S1 and ST with confidence intervals; got {samples}")
+    elif design == "grid" and samples < 2:
+        add("samples", f"a grid needs at least 2 levels per parameter (samples); got {samples}")
+    points = n_points(design, samples, p)
+    if design in ("grid", "random", "lhs") and points < DELTA_MIN_POINTS and not out:
+        what = (f"{samples} levels over {p} parameter(s) = {points} points"
+                if design == "grid" else f"got {points}")
+        add("samples", f"{design} with delta indices needs at least {DELTA_MIN_POINTS} points "
+                       f"(for any number of parameters); {what}")
+    if replicates is not None and points * replicates > MAX_RUNS:
+        add("samples", f"{design} with samples: {samples} over {p} parameter(s) is "
+                       f"{_count(points)} points x {replicates} replicate(s) = "
+                       f"{_count(points * replicates)} runs; at most {MAX_RUNS:,} runs are "
+                       "allowed (fewer samples, replicates or parameters, or split the sweep)")
+    return out
+
+
+def _factors(parameters: dict[Any, Any], src: Sourced, problems: list[Problem]
+             ) -> list[Factor]:
+    factors = []
+    for name, spec in parameters.items():
+        got = _factor(str(name), spec,
+                      lambda msg, n=name: _problem(src, ("parameters", n), msg))
+        if isinstance(got, Problem):
+            problems.append(got)
+        else:
+            factors.append(got)
+    return factors
+
+
+def _check_indicators(data: dict[str, Any], src: Sourced, base: Scenario,
+                      problems: list[Problem]) -> None:
+    """Indicator ids (and the discovery conditions) checked on the raw data, against the ids
+    a run of the base scenario's period reports."""
+    ids = _indicator_ids(base.inputs.start, base.inputs.end)
+
+    def check(name: Any, key: tuple[Any, ...]) -> None:
+        if isinstance(name, str) and name not in ids:
+            close = difflib.get_close_matches(name, ids, n=1, cutoff=0.5)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(_problem(src, key, f"unknown indicator {name!r}{hint}; allowed: the "
+                                f"ids in a run's summary.json, e.g. retention_5y, "
+                                f"hoover_index, share_in_10_largest"))
+
+    indicators = data.get("indicators")
+    for i, name in enumerate(indicators if isinstance(indicators, list) else []):
+        check(name, ("indicators", i))
+    discover = data.get("discover")
+    for i, d in enumerate(discover if isinstance(discover, list) else []):
+        if not isinstance(d, dict):
+            continue
+        check(d.get("indicator"), ("discover", i, "indicator"))
+        if (d.get("above") is None) == (d.get("below") is None):
+            problems.append(_problem(src, ("discover", i), "give exactly one of 'above' or "
+                                     "'below' (the condition PRIM explains)"))
