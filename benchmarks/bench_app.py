@@ -1,4 +1,4 @@
-"""Responsiveness of the teaching app (not a timed test: run by hand, figures go in
+"""Responsiveness of the teaching app, run by hand (not a timed test; figures go in
 docs/teaching.md).
 
     python benchmarks/bench_app.py              # both measurements, markdown to stdout
@@ -17,9 +17,13 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
+# the browser harness lives with the tests (tests/chromium.py), not in the shipped package:
+# run as a script, Python puts only benchmarks/ on the path, so add the checkout's root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, running_app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,7 +35,7 @@ def main() -> None:
     spec = load_spec(HERE / "targets.yaml")
     truth = simulation.calibrated(str(HERE / "fitted.yaml"))
     inputs = simulation.default_inputs(spec.start, spec.end)
-    flats = [flatten(simulation.run(truth, s, inputs).indicators())
+    flats = [flatten(simulation.indicators(simulation.run(truth, s, inputs)))
              for s in replicate_seeds(spec.seed + 77_777, 8)]
     raw = yaml.safe_load((HERE / "targets.yaml").read_text(encoding="utf-8"))
     for target, moment in zip(raw["targets"], spec.moments, strict=True):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulation.analysis.registry import POLICY_IDS, describe
 from simulation.cli import main as secmig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,32 +39,6 @@ FAMILIES = {
                     "projection-2035-peak"],
 }
 
-ROWS = [  # (indicator, words, kind)
-    ("retention_3y", "still in the settlement municipality after 3 years", "share"),
-    ("retention_5y", "still in the settlement municipality after 5 years", "share"),
-    ("retention_7y_all_cohorts", "still in the settlement municipality after 7 years", "share"),
-    ("moves_per_year", "persons moving between municipalities per year", "count"),
-    ("leaving_hazard_by_year.5", "leaving hazard in year 5", "share"),
-    ("leaving_hazard_by_year.6", "leaving hazard in year 6", "share"),
-    ("hoover_index", "Hoover index (concentration against the population)", "index"),
-    ("share_centrality_1_2", "share living in centrality classes 1-2", "share"),
-    ("share_centrality_5_6", "share living in centrality classes 5-6", "share"),
-    ("share_in_10_largest", "share living in the 10 largest municipalities", "share"),
-    ("group_concentration.any_group_municipalities_over_2%",
-     "municipalities where one group is >= 2 % of the population", "count"),
-    ("municipalities_by_out_share.at_least_80pct",
-     "municipalities losing >= 80 % of those settled 2010-16", "count"),
-    ("municipalities_by_out_share.at_least_90pct", "... >= 90 %", "count"),
-    ("municipalities_by_out_share.all_100pct", "... 100 %", "count"),
-    ("grant_years_in_settlement_municipality",
-     "integration-grant years spent in the settlement municipality", "share"),
-    ("employment_rate_movers", "employment among movers", "share"),
-    ("employment_rate_stayers", "employment among stayers", "share"),
-    ("income_movers", "income of movers (G per household)", "index"),
-    ("income_stayers", "income of stayers (G per household)", "index"),
-    ("needs_met_share", "households whose education/health needs are met", "share"),
-]
-
 
 def fmt(value: float, kind: str, signed: bool = False) -> str:
     if value != value:
@@ -80,10 +55,11 @@ def family_table(diffs: pd.DataFrame, names: list[str]) -> str:
     ref = names[0]
     head = f"| indicator | {ref} | " + " | ".join(f"{n} − {ref} [5–95 %]" for n in names[1:])
     lines = [head + " |", "|---" * len(names) + "|---|"]
-    for key, words, kind in ROWS:
+    for key in POLICY_IDS:
         sub = diffs[diffs["indicator"] == key]
         if sub.empty:
             continue
+        words, kind = describe(key).label, describe(key).kind
         cells = [f"{words}", fmt(float(sub.iloc[0]["reference_mean"]), kind)]
         for n in names[1:]:
             r = sub[sub["scenario"] == n]

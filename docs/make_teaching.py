@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+# the browser harness lives with the tests (tests/chromium.py), not in the shipped package:
+# run as a script, Python puts only docs/ on the path, so add the checkout's root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from simulation.app.teaching_model import NORWAY, TOY, TeachingModel
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, running_app
 

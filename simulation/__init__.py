@@ -18,7 +18,9 @@ _EXPORTS = {
     "default_inputs": "inputs.defaults", "REGISTRY": "inputs.parameters",
     "Parameter": "inputs.parameters", "ParameterError": "inputs.parameters",
     "Params": "inputs.parameters", "load_scenario": "inputs.scenario",
-    "calibrated": "inputs.parameters",
+    "calibrated": "inputs.parameters", "indicators": "analysis.indicators",
+    "municipality_indicators": "analysis.indicators", "retention": "analysis.measures",
+    "indicator_ids": "analysis.registry", "describe": "analysis.registry",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -53,8 +53,8 @@ def make_cluster(args: argparse.Namespace):  # -> dask_jobqueue.SLURMCluster
 
 
 def main(argv: list[str] | None = None) -> int:
-    from simulation.cli import USAGE_ERROR, err_console
     from simulation.cli import main as secmig
+    from simulation.cli.console import USAGE_ERROR, err_console
     from simulation.inputs.yamlsource import InputError
     from simulation.sweeps.spec import load_sweep
 

@@ -27,13 +27,14 @@ PRIORS = {"move_intercept": (-2.5, 0.0), "dest_same_county_effect": (0.0, 2.5),
 MOMENTS = [("retention_5y", None, "level", 0.01),
            ("destination_split_of_movers", "same_county", "level", 0.015),
            ("retention_5y_by_household_type_2005", "couple_with_children", "ratio_to_all", 0.02)]
+SAMPLING_SD: dict[str, float] = {}  # filled by the fixture
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> Path:
     """A calibration file whose targets are the model's own output at TRUE (other seeds)."""
     inputs = simulation.default_inputs(2010, 2016, scale=SCALE)
-    flats = [flatten(simulation.run(TRUE, s, inputs).indicators())
+    flats = [flatten(simulation.indicators(simulation.run(TRUE, s, inputs)))
              for s in replicate_seeds(999, 4)]
     targets = []
     for mid, key, compare, tol in MOMENTS:
@@ -41,6 +42,7 @@ def synthetic(tmp_path_factory) -> Path:
         vals = [f[name] / (f[f"{mid}.all"] if compare == "ratio_to_all" else 1.0) for f in flats]
         targets.append({"id": mid, **({"key": key} if key else {}), "value": float(np.mean(vals)),
                         "tolerance": tol, "compare": compare})
+        SAMPLING_SD[name] = float(np.std(vals, ddof=1))  # one replicate's spread at TRUE
     spec = {"name": "recovery", "seed": 5, "replicates": 2, "scale": SCALE,
             "period": {"start": 2010, "end": 2016}, "targets": targets,
             "free_parameters": {k: {"low": lo, "high": hi} for k, (lo, hi) in PRIORS.items()}}
@@ -72,7 +74,13 @@ def test_parameters_are_recovered_within_their_intervals(synthetic):
         assert iv["p5"] <= true <= iv["p95"], (name, true, iv, doc["parameters"][name])
         lo, hi = PRIORS[name]
         assert iv["p95"] - iv["p5"] < 0.7 * (hi - lo), (name, iv)  # the targets inform it
-    assert all(t["within_tolerance"] for t in doc["targets"])
+    # the fit at the recovered point reproduces every target within sampling error: the
+    # target is a mean of 4 replicates, the fit saw 2 (seed 5; the optimum absorbs their noise)
+    # and the check runs 2 fresh ones, so the gap has sd ~ sd1 * sqrt(1/4 + 1/2 + 1/2)
+    for t_ in doc["targets"]:
+        name = t_["target"].removesuffix(" (ratio to all)")
+        bound = 4 * SAMPLING_SD[name] * np.sqrt(1 / 4 + 1 / 2 + 1 / 2)
+        assert abs(t_["simulated_mean"] - t_["register"]) <= bound, (t_, bound)
     report = synthetic.parent / "fit" / "recovery" / "report.html"
     assert "Parameters" in report.read_text()
 

@@ -126,7 +126,7 @@ def test_api_still_takes_what_it_always_took():
     a = simulation.run({"rights_years": 5}, np.int64(3), inputs)
     b = simulation.run(simulation.Params({"rights_years": 5}), np.random.SeedSequence(3),
                        inputs)
-    assert a.indicators().keys() == b.indicators().keys()
+    assert simulation.indicators(a).keys() == simulation.indicators(b).keys()
     assert default_inputs(2010, 2011, scale=np.float64(0.5)).scale == 0.5
 
 

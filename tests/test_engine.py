@@ -1,4 +1,5 @@
-"""Conservation, determinism and common random numbers of the vectorized engine."""
+"""Conservation, determinism, named draws and common random numbers of the vectorized
+engine."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.engine.randomness import replicate_seeds
+from simulation.engine.model import SecondaryMigrationModel
+from simulation.engine.randomness import DRAWS, Streams, replicate_seeds
 
 
 def test_persons_conserved_per_cohort_every_year(baseline):
@@ -71,15 +73,75 @@ def test_settlement_volumes_match_inputs(baseline, baseline_inputs):
         assert abs(settled[year] - volume * factor) <= 12
 
 
-@pytest.mark.slow
 def test_same_seed_identical_results():
-    inputs = simulation.default_inputs(2010, 2017)
-    a = simulation.run(seed=7, inputs=inputs)
-    b = simulation.run(seed=7, inputs=inputs)
-    pd.testing.assert_frame_equal(a.moves, b.moves)
-    pd.testing.assert_frame_equal(a.households, b.households)
-    pd.testing.assert_frame_equal(a.retention_panel, b.retention_panel)
-    pd.testing.assert_frame_equal(a.municipality_yearly, b.municipality_yearly)
+    """Bit for bit: every table of two runs with the same seed (a spawned SeedSequence too)."""
+    inputs = simulation.default_inputs(2010, 2017).scaled(0.3)
+    for seed in (7, replicate_seeds(7, 2)[1]):
+        a = simulation.run(seed=seed, inputs=inputs)
+        b = simulation.run(seed=seed, inputs=inputs)
+        for table in ("municipalities", "households", "moves", "retention_panel", "cohorts",
+                      "stocks", "yearly", "municipality_yearly"):
+            pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table), check_exact=True)
+        assert len(a.moves) > 100
+
+
+def test_stock_is_kept_current_after_every_stage():
+    """The (group, municipality) stock the stages update equals a fresh recount of the
+    households after every stage of every year of a full run."""
+    inputs = simulation.default_inputs().scaled(0.2)
+    model = SecondaryMigrationModel(simulation.Params(), inputs, seed=5)
+    checked = []
+
+    def checking(name, stage):
+        def run(world, params, year, rng):
+            stage(world, params, year, rng)
+            np.testing.assert_array_equal(world.stock, world.count_stock(), err_msg=name)
+            assert world.resident.min() >= 0
+            checked.append((year, name))
+        return run
+
+    model.stages = tuple((name, checking(name, stage)) for name, stage in model.stages)
+    model.run_model()
+    assert len(checked) == len(inputs.years) * 6
+    assert model.world.resident.sum() == model.world.households.size[
+        model.world.households.alive].sum()
+
+
+def test_every_declared_draw_is_used_once_per_year():
+    """Each (stage, name) of randomness.DRAWS is drawn exactly once per stage call (a table
+    entry nobody draws would be stale; one drawn twice would feed two decisions)."""
+    counts: dict[tuple[str, str, int], int] = {}
+    real = Streams.generator
+
+    def counting(self, stage, name, year=0):
+        counts[(stage, name, year)] = counts.get((stage, name, year), 0) + 1
+        return real(self, stage, name, year)
+
+    inputs = simulation.default_inputs(2010, 2012).scaled(0.05)
+    Streams.generator = counting
+    try:
+        SecondaryMigrationModel(simulation.Params(), inputs, seed=1).run_model()
+    finally:
+        Streams.generator = real
+    expected = {(stage, name, year) for stage, name in DRAWS for year in inputs.years
+                if stage != "model"} | {("model", "mesa", 0)}
+    assert set(counts) == expected
+    assert set(counts.values()) == {1}
+
+
+def test_draws_refuse_a_name_twice_and_an_undeclared_name():
+    rng = Streams(3).draws("life_course", 2011)
+    a = rng.uniform("work", 10)
+    with pytest.raises(ValueError, match="twice"):
+        rng.uniform("work", 10)
+    with pytest.raises(KeyError, match=r"randomness\.DRAWS"):
+        rng.uniform("finds_job", 10)
+    # the same (stage, name, year) always gives the same numbers; another year others
+    np.testing.assert_array_equal(a, Streams(3).draws("life_course", 2011).uniform("work", 10))
+    assert not np.array_equal(a, Streams(3).draws("life_course", 2012).uniform("work", 10))
+    assert not np.array_equal(a, Streams(3).draws("life_course", 2011).uniform("tie_onset",
+                                                                                10))
+    assert len(set(DRAWS.values())) == len(DRAWS)
 
 
 def test_other_seed_differs(baseline):

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from simulation.cli import MAX_JOBS, MAX_POSTERIOR, MAX_REPLICATES, MAX_SEED, main
+from simulation.cli import main
+from simulation.cli.parser import MAX_JOBS, MAX_POSTERIOR, MAX_REPLICATES, MAX_SEED
 from tests.test_cli import secmig
 
 # option -> (commands that have it, lowest allowed, highest allowed)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
+import pytest
 
-from simulation.analysis.targets import compare
+import simulation
+from simulation.analysis.registry import INDICATORS, describe, indicator_ids, indicator_keys
+from simulation.analysis.targets import compare, ratio_to_all
+from simulation.calibration.fit import Moment
+from simulation.inputs.defaults import default_inputs
+from simulation.runs.ensemble import flatten
 
 
 def test_retention_curve_falls_with_time(baseline):
-    r = baseline.retention("all", cohorts=range(2010, 2017))
+    r = simulation.retention(baseline, "all", cohorts=range(2010, 2017))
     shares = r.sort_values("years_since_settlement")["share"].to_numpy()
     assert (np.diff(shares) <= 1e-9).all()
     assert 0.5 < shares[6] < 0.9  # R(7)
@@ -18,15 +25,15 @@ def test_retention_curve_falls_with_time(baseline):
 
 def test_retention_by_every_dimension(baseline):
     for by in ("cohort", "household_type", "centrality", "county", "country_group"):
-        r = baseline.retention(by)
+        r = simulation.retention(baseline, by)
         assert r["share"].between(0, 1).all()
         assert r["group"].nunique() > 1
-    r = baseline.retention("county")
+    r = simulation.retention(baseline, "county")
     assert r["group"].nunique() == 15
 
 
 def test_indicator_ids_match_register_targets(baseline):
-    ind = baseline.indicators()
+    ind = simulation.indicators(baseline)
     rows = compare(ind)
     ids = {c.id for c in rows}
     assert {"retention_7y", "retention_5y_cohorts_2013_2015", "moved_in_settlement_year",
@@ -37,7 +44,7 @@ def test_indicator_ids_match_register_targets(baseline):
 
 
 def test_shares_sum_to_one(baseline):
-    ind = baseline.indicators()
+    ind = simulation.indicators(baseline)
     assert math.isclose(sum(ind["destination_split_of_movers"].values()), 1.0)
     assert math.isclose(sum(ind["income_change_of_movers"].values()), 1.0)
     counts = ind["municipalities_by_out_share"]
@@ -56,15 +63,75 @@ def test_retention_matches_a_direct_count_from_households_and_moves(baseline):
     where.loc[moved] = last.loc[moved]
     direct = cohort.loc[where == cohort["settlement_municipality"], "persons"].sum() / cohort[
         "persons"].sum()
-    panel = baseline.retention("cohort")
+    panel = simulation.retention(baseline, "cohort")
     r = panel[(panel["group"] == "2012") & (panel["years_since_settlement"] == 7)]["share"]
     assert math.isclose(direct, float(r.iloc[0]), rel_tol=1e-12)
 
 
 def test_municipality_table(baseline):
-    t = baseline.municipality_indicators()
+    t = simulation.municipality_indicators(baseline)
     assert len(t) == 357
     # net secondary migration sums to zero over the country
     assert abs(t["net_secondary_migration"].sum()) < 1e-9
     assert t["out_migration_share_2010_2016"].dropna().between(0, 1).all()
     assert t["persons_settled"].sum() == baseline.households["persons"].sum()
+
+
+@pytest.mark.parametrize("start, end", [(2010, 2023), (2013, 2016)])
+def test_registry_lists_exactly_the_ids_a_run_reports(baseline, start, end):
+    """The registry's ids (no simulation) are the flattened ids of a real run, in order, for
+    the full window and a short one (fewer cohorts, hazards and household-type keys)."""
+    res = (baseline if (start, end) == (baseline.start, baseline.end)
+           else simulation.run(seed=2, inputs=default_inputs(start, end).scaled(0.02)))
+    assert tuple(flatten(simulation.indicators(res))) == indicator_ids(start, end)
+    keys = indicator_keys(start, end)
+    assert list(keys) == [i.id for i in INDICATORS]
+    if (start, end) == (2013, 2016):
+        assert keys["retention_7y_by_cohort"] == [] and keys["leaving_hazard_by_year"] == [
+            "1", "2", "3", "4"]
+
+
+def test_every_id_has_words_a_kind_and_a_unit(baseline):
+    for flat in indicator_ids(baseline.start, baseline.end):
+        d = describe(flat, rights_years=5)
+        assert d.label and d.short and d.unit, flat
+        assert d.kind in ("share", "count", "ratio", "index", "amount"), flat
+        assert d.direction in ("higher_is_better", "higher_is_worse", "neutral"), flat
+    assert "5-year rights window" in describe("leaving_hazard_by_year.5", 5).label
+    assert "first year after the 5-year" in describe("leaving_hazard_by_year.6", 5).label
+    assert "rights window" not in describe("leaving_hazard_by_year.6", 0).label
+    assert describe("group_concentration.syria_max_location_quotient").kind == "ratio"
+    with pytest.raises(KeyError):
+        describe("retention_6y")
+
+
+def test_results_are_data_and_indicators_leave_them_unchanged(baseline):
+    fields = {f.name for f in dataclasses.fields(simulation.Results)}
+    before = dict(vars(baseline))
+    simulation.indicators(baseline)
+    simulation.municipality_indicators(baseline)
+    assert set(vars(baseline)) == fields  # no cache written into the results
+    assert all(vars(baseline)[k] is v for k, v in before.items())
+    methods = [n for n, v in vars(simulation.Results).items()
+               if callable(v) and not n.startswith("__")]
+    assert methods == []
+
+
+def test_ratio_to_all_is_one_definition_for_reports_and_calibration(baseline):
+    ind = simulation.indicators(baseline)
+    by_type = ind["retention_5y_by_household_type_2005"]
+    row = next(c for c in compare(ind) if c.compared_as == "ratio to all")
+    assert row.simulated == ratio_to_all(by_type[row.key], by_type["all"])
+    moment = Moment("retention_5y_by_household_type_2005", row.key, 1.0, 0.1, 1.0,
+                    "ratio_to_all", "", "")
+    assert moment.simulated(flatten(ind)) == row.simulated
+    assert math.isnan(ratio_to_all(0.5, 0.0))
+
+
+def test_registry_examples_hold():
+    import doctest
+
+    from simulation.analysis import registry
+
+    result = doctest.testmod(registry)
+    assert result.attempted >= 4 and result.failed == 0

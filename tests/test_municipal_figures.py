@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 
 import simulation
+from simulation.analysis.registry import describe, headline_ids
 from simulation.analysis.targets import departures
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.scenario import load_scenario
 from simulation.reports.figures import out_share_counts
 from simulation.runs.compare import write_comparison
 from simulation.runs.ensemble import run_many
-from simulation.runs.output import headlines, write_ensemble
+from simulation.runs.output import write_ensemble
 
 
 def recompute(res: simulation.Results) -> pd.DataFrame:
@@ -74,7 +75,7 @@ def assert_same(published: pd.DataFrame, expected: pd.DataFrame, columns: list[s
 
 def test_api_table_matches_raw_events_for_all_municipalities():
     res = simulation.run(simulation.calibrated(), seed=1)
-    table = res.municipality_indicators()
+    table = simulation.municipality_indicators(res)
     expected = recompute(res)
     assert len(table) == len(expected) == 357
     assert_same(table, expected, COLUMNS)
@@ -90,7 +91,7 @@ def test_published_tables_have_no_narrow_numeric_types(baseline):
               "retention_panel": baseline.retention_panel, "cohorts": baseline.cohorts,
               "stocks": baseline.stocks, "yearly": baseline.yearly,
               "municipality_yearly": baseline.municipality_yearly,
-              "municipalities": baseline.municipality_indicators()}
+              "municipalities": simulation.municipality_indicators(baseline)}
     for name, frame in tables.items():
         for col, dtype in frame.dtypes.items():
             if dtype.kind in "iuf":
@@ -196,12 +197,12 @@ def test_reports_hold_no_absolute_local_paths(written, tmp_path):
 
 def test_labels_follow_the_rights_window(baseline):
     for years in (3, 5, 7, 10):
-        rows = {key: text for key, text, _ in headlines(years)}
+        rows = {key: describe(key, years).label for key in headline_ids(years)}
         assert f"leaving_hazard_by_year.{years}" in rows
         assert f"{years}-year rights window" in rows[f"leaving_hazard_by_year.{years}"]
         assert f"leaving_hazard_by_year.{years + 1}" in rows
-    assert not any("rights window" in text for _, text, _ in headlines(0))
-    hazards = baseline.indicators()["leaving_hazard_by_year"]
+    assert not any("rights window" in describe(key, 0).label for key in headline_ids(0))
+    hazards = simulation.indicators(baseline)["leaving_hazard_by_year"]
     assert 11 in hazards  # the 10-year window's first year after it is observed
 
 
@@ -216,7 +217,7 @@ def test_app_and_report_give_the_same_per_1000_figures():
     while model.running:
         model.step()
     app_values, _, _ = measure_values(model, NET)
-    table = build_results(model, 3, {}).municipality_indicators()
+    table = simulation.municipality_indicators(build_results(model, 3, {}))
     report_values = table.set_index("municipality").loc[
         list(model.world.geography.codes), "net_secondary_migration_per_1000"]
     np.testing.assert_allclose(app_values, report_values.to_numpy(np.float64), rtol=1e-12,

@@ -1,13 +1,16 @@
 """The vectorized engine and the per-household reference model agree statistically.
 
-Both models run the same rules with different random numbers, so their outcomes differ by
-sampling error only. We pool several seeds per model on a tenth of the baseline inputs and
+Both models run the same rules with different random numbers (they share only the settlement
+of each cohort, with the engine's named draws), so their outcomes differ by sampling error
+only. We pool several seeds per model on a tenth of the baseline inputs and
 compare, for each statistic, the two pooled estimates against their combined standard error:
 
 * the retention curve R(k), k = 1..7 (all cohorts that have k years of history);
 * the share of persons who moved at least once, by household type;
 * the destination split of persons leaving their settlement municipality (Oslo / same county /
-  other county), as in the indicator ``destination_split_of_movers`` (cohorts 2010-2014).
+  other county), as in the indicator ``destination_split_of_movers`` (cohorts 2010-2014), and
+  the same split over every move of every cohort (``all_moves_to_*``, about four times the
+  moves: the statistic the destination-choice power check relies on).
 
 How the standard errors are derived
 -----------------------------------
@@ -23,7 +26,7 @@ run's p is the household-clustered (linearised ratio) variance
 A model's estimate is the mean over its S seeds, with variance sum_s var_s / S**2; the
 difference engine - reference has variance var_engine + var_reference, and we flag a
 statistic when |difference| > 4 combined standard errors (about 6e-5 two-sided per statistic
-under a normal approximation, so about 1e-3 over the 15 statistics).
+under a normal approximation, so about 1e-3 over the 18 statistics).
 
 Does that variance capture all of the run-to-run variation (which municipalities settle, the
 allocation, network feedback)? Checked on 40 engine seeds (0.1-scaled inputs): the standard
@@ -44,9 +47,9 @@ import pandas as pd
 import pytest
 
 import simulation
-from simulation.engine.households import HOUSEHOLD_TYPES
 from simulation.engine.reference import ReferenceModel, run_reference
 from simulation.engine.results import Results
+from simulation.inputs.categories import HOUSEHOLD_TYPES
 from simulation.inputs.defaults import Inputs, default_inputs
 
 ENGINE_SEEDS = range(10)
@@ -106,18 +109,29 @@ def statistics(res: Results) -> dict[str, Estimate]:
         mask = (hh["household_type"] == htype).to_numpy()
         out[f"moved_{htype}"] = clustered_ratio((persons * moved)[mask], persons[mask])
 
-    mv = res.moves[res.moves["from_settlement"] & res.moves["cohort"].between(2010, 2014)]
     county = res.municipalities.set_index("code")["county"]
+    first = res.moves[res.moves["from_settlement"] & res.moves["cohort"].between(2010, 2014)]
+    out.update(destination_split(first, county, ""))
+    # every move of every cohort: about four times the moves, so destination choice is
+    # measured about twice as precisely (the power check below relies on it)
+    out.update(destination_split(res.moves, county, "all_moves_"))
+    return out
+
+
+def destination_split(mv: pd.DataFrame, county: pd.Series, prefix: str
+                      ) -> dict[str, Estimate]:
+    """Shares of persons moving to Oslo / within the county / to another county, clustered by
+    household (a household's moves are one cluster)."""
     to_oslo = (mv["destination"] == OSLO).to_numpy()
     same = ~to_oslo & (mv["origin"].map(county) == mv["destination"].map(county)).to_numpy()
     kinds = {"oslo": to_oslo, "same_county": same, "other_county": ~to_oslo & ~same}
     mover_persons = mv["persons"].to_numpy(dtype=float)
     _, household = np.unique(mv["household"].to_numpy(), return_inverse=True)
     total = np.bincount(household, weights=mover_persons)
-    for kind, mask in kinds.items():
-        out[f"to_{kind}"] = clustered_ratio(
-            np.bincount(household, weights=mover_persons * mask, minlength=len(total)), total)
-    return out
+    return {f"{prefix}to_{kind}": clustered_ratio(
+                np.bincount(household, weights=mover_persons * mask, minlength=len(total)),
+                total)
+            for kind, mask in kinds.items()}
 
 
 def pooled(runs: list[dict[str, Estimate]]) -> pd.DataFrame:
@@ -188,6 +202,37 @@ def test_comparison_detects_a_wrong_reference(inputs: Inputs,
         table.to_string())
 
 
+# Destination-choice power check. Lowering the same-county bonus of destination utility by
+# 0.5 (default 1.2) moves the share of persons moving within their county over all moves from
+# about 0.33 to 0.24 (engine runs, 0.1-scaled inputs: a shift of ~0.085), while the combined
+# standard error of 10 engine seeds and 2 reference seeds is ~0.008: an expected z of ~10.
+# Flagging needs |z| > Z_LIMIT = 4, so the check misses only if the estimate falls ~6 standard
+# errors short (probability ~1e-9); a perturbation needs a shift of at least
+# (Z_LIMIT + 3) * se ~ 0.06 for a miss probability under ~1e-3, which -0.5 gives with margin.
+DESTINATION_PERTURBATION = {"dest_same_county_effect": -0.5}
+DESTINATION_STATISTICS = ["all_moves_to_oslo", "all_moves_to_same_county",
+                          "all_moves_to_other_county"]
+
+
+@pytest.mark.slow
+def test_comparison_detects_a_wrong_destination_choice(
+        inputs: Inputs, engine_runs: list[dict[str, Estimate]],
+        reference_runs: list[dict[str, Estimate]]) -> None:
+    """A reference whose destination utility gives the same county 0.5 less must be flagged
+    on where people move (and the retention curve, which destination choice does not move,
+    must not be); the unperturbed pair must not be flagged on the same statistics."""
+    default = simulation.Params()
+    wrong = default.replace(**{name: default[name] + delta
+                               for name, delta in DESTINATION_PERTURBATION.items()})
+    runs = [statistics(run_reference(wrong, seed=s, inputs=inputs)) for s in PERTURBED_SEEDS]
+    table = compare(engine_runs, runs)
+    assert table.loc["all_moves_to_same_county", "z"] > Z_LIMIT, table.to_string()
+    assert (table.loc[[f"R({k})" for k in range(1, 8)], "z"].abs() <= Z_LIMIT).all(), (
+        table.to_string())
+    same = compare(engine_runs, reference_runs)
+    assert (same.loc[DESTINATION_STATISTICS, "z"].abs() <= Z_LIMIT).all(), same.to_string()
+
+
 def test_standard_errors_describe_seed_to_seed_variation(
         engine_runs: list[dict[str, Estimate]],
         reference_runs: list[dict[str, Estimate]]) -> None:
@@ -232,10 +277,25 @@ def test_reference_results_have_the_engine_tables(inputs: Inputs,
         e, r = getattr(engine, table), getattr(reference, table)
         assert list(r.columns) == list(e.columns), table
         assert list(r.dtypes) == list(e.dtypes), table
-    indicators = reference.indicators()
+    indicators = simulation.indicators(reference)
     assert 0.5 < indicators["retention_7y"] < 1.0
     assert sum(indicators["destination_split_of_movers"].values()) == pytest.approx(1.0)
     assert len(reference.municipality_yearly) == len(inputs.years) * inputs.geography.n
+
+
+def test_reference_shares_the_engines_settlement_and_tables() -> None:
+    """Both models place each year's cohort with the same code and named draws, so with the
+    same seed they settle the same households in the same municipalities; what happens next
+    differs (their own draws), but the tables come from the same build_results."""
+    small = default_inputs(2010, 2013).scaled(0.05)
+    engine = simulation.run(seed=11, inputs=small)
+    reference = run_reference(seed=11, inputs=small)
+    cols = ["household", "cohort", "settlement_municipality", "household_type",
+            "country_group", "persons", "age_of_head_at_settlement"]
+    pd.testing.assert_frame_equal(engine.households[cols], reference.households[cols])
+    pd.testing.assert_series_equal(engine.yearly["settling_municipalities"],
+                                   reference.yearly["settling_municipalities"])
+    assert not engine.moves.equals(reference.moves)
 
 
 def test_reference_is_reproducible_and_fast_enough() -> None:

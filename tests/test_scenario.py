@@ -165,7 +165,8 @@ def test_run_with_bad_input_writes_nothing(tmp_path, capsys):
 import os  # noqa: E402
 import time  # noqa: E402
 
-from simulation.inputs.scenario import MAX_VOLUME, output_slug  # noqa: E402
+from simulation.inputs.scenario import output_slug  # noqa: E402
+from simulation.inputs.scenario_schema import MAX_VOLUME  # noqa: E402
 from simulation.inputs.yamlsource import MAX_NODES, MAX_YAML_BYTES, load_yaml  # noqa: E402
 
 
@@ -424,3 +425,39 @@ def test_nul_in_paths(tmp_path, capsys):
     cli_refuses(capsys, f, "geography: got", "control characters")
     g = write(tmp_path / "t.yaml", 'extends: "a\\0b.yaml"\nname: x\n')
     cli_refuses(capsys, g, "extends: got", "control characters")
+
+
+def test_policy_section_takes_the_registry_policy_group(tmp_path):
+    """The policy keys come from the registry's policy group: each is accepted there and sets
+    the parameter; any other registry name is refused there, naming the policy keys."""
+    from simulation.inputs.parameters import REGISTRY
+
+    policy = [p for p in REGISTRY if p.group == "policy"]
+    assert len(policy) >= 5
+    text = "".join(f"  {p.name}: {p.low:g}\n" for p in policy)
+    scenario = load_scenario(write(tmp_path / "p.yaml", f"name: p\npolicy:\n{text}"))
+    assert all(scenario.params[p.name] == p.low for p in policy)
+    assert set(scenario.resolved()["policy"]) == {p.name for p in policy}
+    found = problems(write(tmp_path / "q.yaml", "name: q\npolicy: {move_intercept: -1}\n"))
+    assert found == [f"{tmp_path / 'q.yaml'}:2: policy.move_intercept: unknown key; allowed "
+                     f"keys here: {', '.join(p.name for p in policy)}"], found
+
+
+def test_baseline_scenario_builds_the_builtin_inputs(tmp_path):
+    """Scenario files and the built-in defaults assemble Inputs the same way: the baseline
+    scenario is exactly default_inputs(), and composition_like repeats one year's arrivals."""
+    import numpy as np
+
+    from simulation.inputs.defaults import default_composition, default_inputs
+
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    built_in, baseline = default_inputs(), load_scenario(root / "baseline.yaml").inputs
+    assert (baseline.start, baseline.end, baseline.volumes, baseline.composition,
+            baseline.allocation, baseline.scale) == (
+        built_in.start, built_in.end, built_in.volumes, built_in.composition,
+        built_in.allocation, built_in.scale)
+    np.testing.assert_array_equal(baseline.background_stock, built_in.background_stock)
+    like = load_scenario(write(tmp_path / "like.yaml", "name: like\nperiod: {end: 2016}\n"
+                               "settlement: {composition_like: 2016}\n")).inputs
+    assert all(c == default_composition(2016) for c in like.composition.values())
+    assert like.composition[2010] != built_in.composition[2010]

@@ -47,16 +47,19 @@ def test_the_example_sweep_is_valid():
 
 @pytest.mark.slow
 def test_morris_sweep_same_results_locally_any_jobs_and_on_dask(tmp_path, capsys):
-    """One local process and a real dask.distributed LocalCluster (2 worker processes on
-    loopback) give the same rows; SALib indices; PRIM; report; a rerun resumes."""
+    """One local process, two local worker processes and a real dask.distributed
+    LocalCluster (2 worker processes on loopback) give the same rows; SALib indices; PRIM;
+    report; a rerun resumes."""
     path = make(tmp_path, extra="discover:\n  - {indicator: retention_3y, below: 0.9}\n")
-    runs = {"a": ["--jobs", "1"], "d": ["--jobs", "2", "--scheduler", "local"]}
+    runs = {"a": ["--jobs", "1"], "b": ["--jobs", "2"],
+            "d": ["--jobs", "2", "--scheduler", "local"]}
     rows = {}
     for key, extra in runs.items():
         assert main(["sweep", str(path), *extra, "--out", str(tmp_path / key), "--quiet"]) == 0
         rows[key] = done_runs(tmp_path / key).drop(columns="duration_s")
     assert len(rows["a"]) == 6 and rows["a"]["run_id"].is_unique
     assert (rows["a"]["status"] == "ok").all()
+    pd.testing.assert_frame_equal(rows["a"], rows["b"])
     pd.testing.assert_frame_equal(rows["a"], rows["d"])
     # tidy outputs pandas reads directly: the Parquet folder and the CSV copy agree
     parquet = pd.read_parquet(tmp_path / "a" / "runs").sort_values("run_id")
@@ -377,7 +380,7 @@ def test_a_huge_sweep_is_refused_quickly_without_drawing_it(tmp_path, capsys, mo
                                                            design, samples, replicates, runs):
     from simulation.sweeps import spec as sweep_module
 
-    sweep_module._indicator_ids(2010, 2014)  # the id list's tiny run is cached: time the rest
+    sweep_module.indicator_ids.cache_clear()  # the id list (no simulation) is timed too
     params = TWO if design != "grid" else TWO + ("  rights_cost: {low: 0, high: 1}\n"
                                                  "  rights_years: {low: 0, high: 5}\n")
     path = make(tmp_path, design=design, samples=samples, parameters=params)

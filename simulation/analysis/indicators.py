@@ -1,5 +1,6 @@
 """Indicators of MODEL.md section 7, computed from Results tables with the register's
-definitions. Where an indicator matches a target in register_targets.yaml it has the same id.
+definitions. Where an indicator matches a target in register_targets.yaml it has the same id;
+every id, its words, unit and kind are in ``analysis.registry``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.measures import PooledRetention, area_shares, retention, retention_sums
+from simulation.analysis.registry import (
+    GROUP_THRESHOLD,
+    MAX_HAZARD_YEAR,
+    MOVED_BY_YEAR_2_COHORTS,
+    OUT_SHARE_CUTS,
+    cohorts_with,
+)
 from simulation.engine.observe import hoover_index
+from simulation.inputs.categories import HOUSEHOLD_TYPES
 
 if TYPE_CHECKING:
     from simulation.engine.results import Results
@@ -18,65 +28,31 @@ OSLO = "0301"
 NAN = float("nan")
 
 
-def _by_cohort_and_k(res: Results) -> dict[tuple[int, int], tuple[float, float]]:
-    """(cohort, k) -> (persons alive, persons in settlement municipality), computed once."""
-    cached = res.__dict__.get("_by_cohort_k")
-    if cached is None:
-        panel = res.retention_panel
-        sums = panel.groupby([panel["cohort"], panel["year"] - panel["cohort"]])[
-            ["persons_alive", "persons_in_settlement"]].sum()
-        cached = {(int(c), int(k)): (float(a), float(h))
-                  for (c, k), a, h in zip(sums.index, sums["persons_alive"],
-                                          sums["persons_in_settlement"], strict=True)}
-        res.__dict__["_by_cohort_k"] = cached
-    return cached
-
-
-def _pooled_retention(res: Results, k: int, cohorts: list[int]) -> float:
-    """R(k) pooled over cohorts (persons-weighted), NaN where the run is too short."""
-    table = _by_cohort_and_k(res)
-    alive = home = 0.0
-    for c in cohorts:
-        a, h = table.get((c, k), (0.0, 0.0))
-        alive += a
-        home += h
-    return home / alive if alive else NAN
-
-
 def _cohorts_with(res: Results, k: int, first: int, last: int) -> list[int]:
     """Cohorts in [first, last] that have k years of history in this run."""
-    return [c for c in range(max(first, res.start), last + 1) if c + k <= res.end + 1]
+    return cohorts_with(res.start, res.end, k, first, last)
 
 
-def retention_curve(res: Results, cohorts: list[int], max_k: int = 13) -> dict[int, float]:
-    """Pooled R(k) for k = 1..max_k where available."""
-    out = {}
-    for k in range(1, max_k + 1):
-        usable = [c for c in cohorts if c + k <= res.end + 1]
-        if usable:
-            out[k] = _pooled_retention(res, k, usable)
-    return out
-
-
-def _move_hazard_ratio(res: Results) -> float:
+def _move_hazard_ratio(res: Results, pooled: PooledRetention) -> float:
     """Yearly leaving hazard in year 6 over that in year 5 (from pooled retention)."""
     cohorts = _cohorts_with(res, 6, res.start, res.end)
     if not cohorts:
         return NAN
-    r4, r5, r6 = (_pooled_retention(res, k, cohorts) for k in (4, 5, 6))
+    r4, r5, r6 = (pooled(k, cohorts) for k in (4, 5, 6))
     h5, h6 = 1 - r5 / r4, 1 - r6 / r5
     return float(h6 / h5) if h5 > 0 else NAN
 
 
-def _by_household_type(res: Results, k: int = 5) -> dict[str, float]:
+def _by_household_type(res: Results, pooled: PooledRetention, k: int = 5) -> dict[str, float]:
+    """R(k) by household type (NaN for a type with no one observed) and of all types, pooled
+    over the cohorts with k years of history."""
     cohorts = _cohorts_with(res, k, res.start, res.end)
-    panel = res.retention_panel
-    rows = panel[panel["cohort"].isin(cohorts) & (panel["year"] - panel["cohort"] == k)]
-    sums = rows.groupby("household_type", observed=True)[
-        ["persons_alive", "persons_in_settlement"]].sum()
-    out = {str(t): float(r.persons_in_settlement / r.persons_alive)
-           for t, r in sums.iterrows() if r.persons_alive}
-    out["all"] = _pooled_retention(res, k, cohorts) if cohorts else NAN
+    if not cohorts:
+        return {"all": NAN}
+    table = retention(res, "household_type", cohorts)
+    share = table[table["years_since_settlement"] == k].set_index("group")["share"]
+    out = {t: float(share.get(t, NAN)) for t in HOUSEHOLD_TYPES}
+    out["all"] = pooled(k, cohorts)
     return out
 
 
@@ -102,14 +78,9 @@ def out_migration_shares(res: Results, first: int = 2010, last: int = 2016,
     panel = res.retention_panel
     year = min(observed, res.end + 1)
     rows = panel[(panel["year"] == year) & panel["cohort"].between(first, last)]
-    sums = rows.groupby("settlement_municipality")[
-        ["persons_alive", "persons_in_settlement"]].sum()
+    sums = retention_sums(rows, ["settlement_municipality"])
     sums = sums[sums["persons_alive"] > 0]
     return 1.0 - sums["persons_in_settlement"] / sums["persons_alive"]
-
-
-#: the register's cuts of municipal out-migration shares (Fafo-rapport 2025:14)
-OUT_SHARE_CUTS = {"at_least_80pct": 0.8, "at_least_90pct": 0.9, "all_100pct": 1.0}
 
 
 def count_at_least(shares: pd.Series | np.ndarray, cut: float) -> int:
@@ -146,17 +117,16 @@ def concentration(res: Results) -> dict[str, float]:
     munis = res.municipalities
     persons = final_distribution(res).to_numpy()
     pop = munis["population"].to_numpy(dtype=float)
-    cent = munis["centrality"].to_numpy()
-    top10 = np.argsort(-pop)[:10]
-    total = persons.sum() or np.nan
+    share = {k: float(v[0]) for k, v in area_shares(persons, munis).items()}
+    pop_share = {k: float(v[0]) for k, v in area_shares(pop, munis).items()}
     return {
         "hoover_index": hoover_index(persons, pop),
-        "share_centrality_1_2": float(persons[cent <= 2].sum() / total),
-        "population_share_centrality_1_2": float(pop[cent <= 2].sum() / pop.sum()),
-        "share_centrality_5_6": float(persons[cent >= 5].sum() / total),
-        "population_share_centrality_5_6": float(pop[cent >= 5].sum() / pop.sum()),
-        "share_in_10_largest": float(persons[top10].sum() / total),
-        "population_share_in_10_largest": float(pop[top10].sum() / pop.sum()),
+        "share_centrality_1_2": share["centrality_1_2"],
+        "population_share_centrality_1_2": pop_share["centrality_1_2"],
+        "share_centrality_5_6": share["centrality_5_6"],
+        "population_share_centrality_5_6": pop_share["centrality_5_6"],
+        "share_in_10_largest": share["10_largest"],
+        "population_share_in_10_largest": pop_share["10_largest"],
     }
 
 
@@ -173,18 +143,20 @@ def location_quotients(res: Results) -> pd.DataFrame:
     return local.div(national.replace(0, np.nan), axis=1)
 
 
-def leaving_hazards(res: Results, max_k: int = 12) -> dict[int, float]:
+def leaving_hazards(res: Results, pooled: PooledRetention | None = None,
+                    max_k: int = MAX_HAZARD_YEAR) -> dict[int, float]:
     """Yearly hazard of not living in the settlement municipality, by year since settlement:
     h(k) = 1 - R(k) / R(k-1), pooled over the cohorts that have k years (R(0) = 1). With the
     rights window of R years, h(R) is the last year inside it and h(R + 1) the first after
     (up to k = 12, so that the 10-year window's first year after it is observed)."""
+    pooled = pooled or PooledRetention(res)
     out: dict[int, float] = {}
     for k in range(1, max_k + 1):
         cohorts = _cohorts_with(res, k, res.start, res.end)
         if not cohorts:
             break
-        before = 1.0 if k == 1 else _pooled_retention(res, k - 1, cohorts)
-        out[k] = 1.0 - _pooled_retention(res, k, cohorts) / before
+        before = 1.0 if k == 1 else pooled(k - 1, cohorts)
+        out[k] = 1.0 - pooled(k, cohorts) / before
     return out
 
 
@@ -231,7 +203,7 @@ def needs_met_share(res: Results) -> float:
     return float((~unmet).mean())
 
 
-def group_concentration(res: Results, threshold: float = 0.02) -> dict[str, float]:
+def group_concentration(res: Results, threshold: float = GROUP_THRESHOLD) -> dict[str, float]:
     """Per country group: the number of municipalities where the group's settled persons are
     at least ``threshold`` of the population, and the group's highest location quotient
     among municipalities of 5,000 inhabitants or more."""
@@ -254,31 +226,43 @@ def group_concentration(res: Results, threshold: float = 0.02) -> dict[str, floa
     return out
 
 
-def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
-    """All national indicators by id; values are floats or dicts of floats (NaN = not
-    observable in this run's window)."""
+def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
+    """All national indicators of one run, by id (``analysis.registry`` describes each).
+
+    Args:
+        res: a run's results (``simulation.run(...)``).
+        income_threshold: an income change within this share counts as "about the same"
+            (``income_change_of_movers``).
+
+    Returns:
+        Id -> a float, or a dict of floats by key for a family such as
+        ``destination_split_of_movers``; NaN where the run's window cannot show a value.
+
+    Example:
+        >>> res = simulation.run(seed=1)                                 # doctest: +SKIP
+        >>> simulation.indicators(res)["retention_7y"]                   # doctest: +SKIP
+        0.62...
+    """
+    pooled = PooledRetention(res)
     c_2010_16 = _cohorts_with(res, 0, 2010, 2016)
     out_share = out_migration_shares(res)
     alive = res.households[res.households["alive"] & res.households["cohort"].between(2010, 2023)]
     ind: dict[str, Any] = {
-        "retention_7y": _pooled_retention(res, 7, _cohorts_with(res, 7, 2010, 2016)),
-        "retention_5y_cohorts_2013_2015": _pooled_retention(
-            res, 5, _cohorts_with(res, 5, 2013, 2015)),
-        "retention_5y_cohort_2010": _pooled_retention(res, 5, _cohorts_with(res, 5, 2010, 2010)),
-        "retention_3y": _pooled_retention(res, 3, _cohorts_with(res, 3, res.start, res.end)),
-        "retention_7y_all_cohorts": _pooled_retention(
-            res, 7, _cohorts_with(res, 7, res.start, res.end)),
-        "retention_5y": _pooled_retention(res, 5, _cohorts_with(res, 5, res.start, res.end)),
-        "moved_in_settlement_year": 1.0 - _pooled_retention(
-            res, 1, _cohorts_with(res, 1, 2010, 2016)),
-        "moved_by_end_of_year_2": {c: 1.0 - _pooled_retention(res, 2, [c])
-                                   for c in (2011, 2015) if c in _cohorts_with(res, 2, c, c)},
-        "retention_5y_by_cohort": {c: _pooled_retention(res, 5, [c])
+        "retention_7y": pooled(7, _cohorts_with(res, 7, 2010, 2016)),
+        "retention_5y_cohorts_2013_2015": pooled(5, _cohorts_with(res, 5, 2013, 2015)),
+        "retention_5y_cohort_2010": pooled(5, _cohorts_with(res, 5, 2010, 2010)),
+        "retention_3y": pooled(3, _cohorts_with(res, 3, res.start, res.end)),
+        "retention_7y_all_cohorts": pooled(7, _cohorts_with(res, 7, res.start, res.end)),
+        "retention_5y": pooled(5, _cohorts_with(res, 5, res.start, res.end)),
+        "moved_in_settlement_year": 1.0 - pooled(1, _cohorts_with(res, 1, 2010, 2016)),
+        "moved_by_end_of_year_2": {c: 1.0 - pooled(2, [c]) for c in MOVED_BY_YEAR_2_COHORTS
+                                   if c in _cohorts_with(res, 2, c, c)},
+        "retention_5y_by_cohort": {c: pooled(5, [c])
                                    for c in _cohorts_with(res, 5, res.start, res.end)},
-        "retention_7y_by_cohort": {c: _pooled_retention(res, 7, [c])
+        "retention_7y_by_cohort": {c: pooled(7, [c])
                                    for c in _cohorts_with(res, 7, res.start, res.end)},
-        "no_break_after_year_5": _move_hazard_ratio(res),
-        "retention_5y_by_household_type_2005": _by_household_type(res),
+        "no_break_after_year_5": _move_hazard_ratio(res, pooled),
+        "retention_5y_by_household_type_2005": _by_household_type(res, pooled),
         "destination_split_of_movers": _destination_split(res, _cohorts_with(res, 1, 2010, 2014)),
         "municipalities_by_out_share": {
             key: count_at_least(out_share, cut) for key, cut in OUT_SHARE_CUTS.items()},
@@ -286,7 +270,7 @@ def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str
         "settled_persons_2010_2023_still_in_norway": float(alive["persons"].sum()),
         "moves_per_year": float(res.moves.groupby("year")["persons"].sum().reindex(
             range(res.start, res.end + 1), fill_value=0).mean()),
-        "leaving_hazard_by_year": leaving_hazards(res),
+        "leaving_hazard_by_year": leaving_hazards(res, pooled),
         "grant_years_in_settlement_municipality": grant_years_in_settlement(res),
         "needs_met_share": needs_met_share(res),
         "group_concentration": group_concentration(res),
@@ -296,9 +280,25 @@ def compute_indicators(res: Results, income_threshold: float = 0.10) -> dict[str
     return ind
 
 
-def municipality_table(res: Results) -> pd.DataFrame:
+def municipality_indicators(res: Results) -> pd.DataFrame:
     """Per municipality: persons settled, out-migration share (cohorts 2010-2016), net secondary
-    migration, and the welfare-pressure proxy of MODEL.md 7 (per 1,000 inhabitants)."""
+    migration, and the welfare-pressure proxy of MODEL.md 7 (per 1,000 inhabitants).
+
+    Args:
+        res: a run's results (``simulation.run(...)``).
+
+    Returns:
+        One row per municipality of the run's geography: ``municipality`` (code), ``name``,
+        ``county``, ``centrality``, ``population``, ``persons_settled``,
+        ``out_migration_share_2010_2016``, ``net_secondary_migration`` (persons),
+        ``net_secondary_migration_per_1000``,
+        ``net_without_work_or_with_health_needs_per_1000`` and ``end_stock``.
+
+    Example:
+        >>> res = simulation.run(seed=1)                                 # doctest: +SKIP
+        >>> simulation.municipality_indicators(res).nlargest(5, "net_secondary_migration")
+        ... # doctest: +SKIP
+    """
     munis = res.municipalities.set_index("code")
     codes = munis.index
 
@@ -332,20 +332,15 @@ def concentration_series(res: Results) -> pd.DataFrame:
     Hoover index, share in the 10 largest municipalities and in centrality classes 1-2, 5-6."""
     munis = res.municipalities
     pop = munis["population"].to_numpy(dtype=float)
-    cent = munis["centrality"].to_numpy()
-    top10 = np.zeros(len(pop), dtype=bool)
-    top10[np.argsort(-pop)[:10]] = True
     table = res.stocks.pivot_table(index="year", columns="municipality", values="persons",
                                    aggfunc="sum", fill_value=0)
     table = table.reindex(columns=munis["code"], fill_value=0)
     persons = table.to_numpy(dtype=float)
-    total = persons.sum(axis=1)
-    total[total == 0] = np.nan
-    hoover = 0.5 * np.abs(persons / total[:, None] - pop / pop.sum()).sum(axis=1)
+    shares = area_shares(persons, munis)
     return pd.DataFrame({
         "year": table.index.to_numpy() - 1,
-        "hoover_index": hoover,
-        "share_in_10_largest": persons[:, top10].sum(axis=1) / total,
-        "share_centrality_1_2": persons[:, cent <= 2].sum(axis=1) / total,
-        "share_centrality_5_6": persons[:, cent >= 5].sum(axis=1) / total,
+        "hoover_index": [hoover_index(row, pop) for row in persons],
+        "share_in_10_largest": shares["10_largest"],
+        "share_centrality_1_2": shares["centrality_1_2"],
+        "share_centrality_5_6": shares["centrality_5_6"],
     })

@@ -71,6 +71,15 @@ class Comparison:
         return abs(self.simulated - self.register) <= self.tolerance
 
 
+def ratio_to_all(value: float, all_value: float) -> float:
+    """A key's value relative to its family's ``all`` key: how register figures of an older
+    cohort are compared (the one definition, for reports and for calibration); NaN where
+    ``all`` is zero or unknown."""
+    if not all_value or math.isnan(all_value):
+        return float("nan")
+    return float(value) / float(all_value)
+
+
 def targets() -> list[dict[str, Any]]:
     """The register targets as listed in the file."""
     return list(register()["targets"])
@@ -102,10 +111,10 @@ def compare(indicators: dict[str, Any]) -> list[Comparison]:
                     else float("nan")
                 tk = tol.get(key) if isinstance(tol, dict) else tol
                 if tid in RATIO_TARGETS and key != "all":
-                    s = s / sim["all"] if sim.get("all") else float("nan")
-                    reg = reg / value["all"]
-                    rows.append(Comparison(tid, str(key), float(s), float(reg),
-                                           float(tk) / value["all"], "ratio to all"))
+                    rows.append(Comparison(tid, str(key),
+                                           ratio_to_all(s, sim.get("all", float("nan"))),
+                                           ratio_to_all(reg, value["all"]),
+                                           ratio_to_all(tk, value["all"]), "ratio to all"))
                 elif tid in RATIO_TARGETS:
                     continue
                 else:

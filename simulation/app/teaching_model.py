@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
+from simulation.analysis.measures import retention_sums
 from simulation.app.toy import toy_inputs
 from simulation.engine.model import SecondaryMigrationModel
 from simulation.inputs.defaults import AllocationPolicy, Inputs, default_inputs
@@ -98,13 +100,16 @@ class TeachingModel(SecondaryMigrationModel):
         # wrap-around once hit the reports' net migration)
         self.net_moves += (np.asarray(w.moves_in, dtype=np.float64)
                            - np.asarray(w.moves_out, dtype=np.float64))
-        # retention: the persons of each cohort alive / still at home on 1 January year+1
+        # retention: this year's chunk of the observer's retention panel (1 January year+1),
+        # summed by k with the measure the reports use, pooled over the years so far
+        sums = retention_sums(pd.DataFrame(self.observer.panel[-1]), ["years_since_settlement"])
+        k = sums.index.to_numpy(np.int64)
+        keep = k <= MAX_K
+        self.retention_sums[0, k[keep]] += sums["persons_alive"].to_numpy(np.float64)[keep]
+        self.retention_sums[1, k[keep]] += sums["persons_in_settlement"].to_numpy(
+            np.float64)[keep]
         alive = hh.alive
-        k = np.minimum(year + 1 - hh.cohort.astype(np.int64), MAX_K)[alive]
         size = hh.size[alive].astype(np.float64)
-        home = (hh.municipality == hh.settlement)[alive]
-        self.retention_sums[0] += np.bincount(k, weights=size, minlength=MAX_K + 1)
-        self.retention_sums[1] += np.bincount(k, weights=size * home, minlength=MAX_K + 1)
         self.years.append(YearView(
             year=year,
             concentration=self._concentration(hh.municipality[alive], size),

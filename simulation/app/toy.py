@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.inputs.defaults import AllocationPolicy, Inputs, default_composition
+from simulation.inputs.categories import COUNTRY_GROUPS
+from simulation.inputs.defaults import AllocationPolicy, Inputs, build_inputs
 from simulation.inputs.geography import Geography, _build
 
 TOY_START, TOY_END = 2010, 2029
@@ -66,19 +67,14 @@ def toy_inputs(volume_share: float = 1.0, exclude_below: int = 0) -> Inputs:
     ``exclude_below`` rules out every village, the towns settle instead.
     """
     geo = toy_geography()
-    comp = default_composition(2015)  # a pre-2022 mix: no Ukrainian arrivals
-    years = range(TOY_START, TOY_END + 1)
     pop = geo.population.astype(float)
     town = pop >= TOWN_POPULATION
     village_ok = ~town & (pop >= exclude_below)
     settles = village_ok if village_ok.any() else town
     quotas = {str(c): float(p ** 0.6) for c, p, s in zip(geo.codes, pop, settles, strict=True)
               if s}
-    return Inputs(
-        start=TOY_START, end=TOY_END,
-        volumes={y: TOY_VOLUME * volume_share for y in years},
-        composition={y: comp for y in years},
-        geography=geo,
-        background_stock=np.zeros((len(comp.country_shares), geo.n)),
-        allocation=AllocationPolicy(quotas=quotas),
-    )
+    return build_inputs(TOY_START, TOY_END,
+                        {y: TOY_VOLUME * volume_share for y in range(TOY_START, TOY_END + 1)},
+                        geo, allocation=AllocationPolicy(quotas=quotas),
+                        composition_like=2015,  # a pre-2022 mix: no Ukrainian arrivals
+                        background=np.zeros((len(COUNTRY_GROUPS), geo.n)))

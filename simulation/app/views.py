@@ -21,7 +21,7 @@ from simulation.app.svg import (
     stacked_bars,
 )
 from simulation.app.teaching_model import NORWAY, TOY, TeachingModel
-from simulation.engine.households import COUNTRY_GROUPS
+from simulation.inputs.categories import COUNTRY_GROUPS
 
 NET = "Net secondary migration"
 OUT = "Out-migration share of those settled"

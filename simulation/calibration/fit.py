@@ -29,18 +29,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
+from simulation.analysis.registry import indicator_keys
+from simulation.analysis.targets import ratio_to_all
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs, default_inputs
 from simulation.inputs.limits import MAX_SEED
 from simulation.inputs.parameters import BY_NAME, ParameterError, Params, suggest
-from simulation.inputs.scenario import _problem
-from simulation.inputs.schema import allow, load_mapping
+from simulation.inputs.schema import StrictFinite, allow, load_checked, problem_at, safe_name
 from simulation.inputs.yamlsource import InputError, Problem, Sourced, load_yaml
-from simulation.runs.ensemble import _pool, flatten, stop_pool
+from simulation.runs.ensemble import flatten
+from simulation.runs.parallel import WorkerPool
 
 FD_STEP = 0.04  # finite-difference step, as a share of each prior range
 JAC_STEP = 0.06  # central-difference step for the posterior Jacobian
@@ -50,11 +52,7 @@ JAC_STEP = 0.06  # central-difference step for the posterior Jacobian
 FIRST_YEAR, LAST_YEAR = 2010, 2024
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class MomentSpec(_Strict):
+class MomentSpec(StrictFinite):
     id: str = Field(json_schema_extra=allow("an indicator id as in a run's summary.json, "
                                              "e.g. retention_7y"))
     key: str | None = Field(None, json_schema_extra=allow(
@@ -69,13 +67,13 @@ class MomentSpec(_Strict):
     source: str = Field("", json_schema_extra=allow("text"))
 
 
-class PriorSpec(_Strict):
+class PriorSpec(StrictFinite):
     low: float = Field(json_schema_extra=allow("a finite number inside the registry range"))
     high: float = Field(json_schema_extra=allow("a finite number above low, inside the "
                                                  "registry range"))
 
 
-class CalibrationPeriod(_Strict):
+class CalibrationPeriod(StrictFinite):
     start: int = Field(2010, ge=FIRST_YEAR, le=LAST_YEAR, json_schema_extra=allow(
         f"a year from {FIRST_YEAR} to {LAST_YEAR} (the built-in volumes; default 2010)"))
     end: int = Field(2023, ge=FIRST_YEAR, le=LAST_YEAR, json_schema_extra=allow(
@@ -85,10 +83,8 @@ class CalibrationPeriod(_Strict):
 _TARGETS = ("a list of at least one target {id: ID, key: KEY, value: V, tolerance: T}")
 
 
-class SpecSchema(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=allow(
-        "letters, digits, '_', '.', '-' (no spaces), starting with a letter or digit, at "
-        "most 80 characters"))
+class SpecSchema(StrictFinite):
+    name: str = safe_name()
     seed: int = Field(0, ge=0, le=MAX_SEED, json_schema_extra=allow(
         f"a whole number from 0 to {MAX_SEED} (default 0)"))
     replicates: int = Field(4, ge=1, le=100, json_schema_extra=allow(
@@ -128,7 +124,7 @@ class Moment:
         """This moment's value from a flattened indicator dict."""
         v = flat.get(self.name, float("nan"))
         if self.compare == "ratio_to_all":
-            v = v / flat.get(f"{self.id}.all", float("nan"))
+            v = ratio_to_all(v, flat.get(f"{self.id}.all", float("nan")))
         return v
 
 
@@ -179,18 +175,20 @@ def load_spec(path: str | Path) -> Spec:
     given and what is allowed, and all of them are reported at once: fields are checked on
     the raw data too, so one bad field does not hide the others."""
     path = Path(path)
-    src, schema, problems = load_mapping(path, SpecSchema, "calibration")
-    data: dict[str, Any] = src.data
-    period = _period(data.get("period", {}), src, problems)
-    _free_parameters(data.get("free_parameters"), src, problems)
-    free = data.get("free_parameters") if isinstance(data.get("free_parameters"), dict) else {}
-    base = _base_parameters(data.get("base_parameters"), path, set(free), src, problems)
-    for section in ("targets", "holdout"):
-        _check_moments(section, data.get(section), period, src, problems)
-    if problems or schema is None:
-        here = str(path)
-        raise InputError(sorted(problems, key=lambda q: (q.file != here, q.file, q.line or 0,
-                                                         q.key)))
+    base: dict[str, Any] = {}
+
+    def check(src: Sourced, problems: list[Problem]) -> None:
+        data: dict[str, Any] = src.data
+        period = _period(data.get("period", {}), src, problems)
+        _free_parameters(data.get("free_parameters"), src, problems)
+        raw_free = data.get("free_parameters")
+        free = raw_free if isinstance(raw_free, dict) else {}
+        base.update(_base_parameters(data.get("base_parameters"), path, set(free), src,
+                                     problems))
+        for section in ("targets", "holdout"):
+            _check_moments(section, data.get(section), period, src, problems)
+
+    schema, _ = load_checked(path, SpecSchema, "calibration", check)
 
     def as_moment(m: MomentSpec) -> Moment:
         return Moment(m.id, m.key, m.value, m.tolerance, m.weight, m.compare, m.definition,
@@ -219,7 +217,7 @@ def _period(raw: Any, src: Sourced, problems: list[Problem]) -> tuple[int, int] 
     if start is None or end is None:
         return None
     if end < start:
-        problems.append(_problem(src, ("period",), f"end ({end}) is before start ({start}); "
+        problems.append(problem_at(src, ("period",), f"end ({end}) is before start ({start}); "
                                  f"allowed: {FIRST_YEAR} <= start <= end <= {LAST_YEAR}"))
         return None
     return start, end
@@ -237,14 +235,14 @@ def _free_parameters(raw: Any, src: Sourced, problems: list[Problem]) -> None:
         key = ("free_parameters", name)
         p = BY_NAME.get(str(name))
         if p is None:
-            problems.append(_problem(src, key, f"unknown parameter{suggest(str(name))}; "
+            problems.append(problem_at(src, key, f"unknown parameter{suggest(str(name))}; "
                                      "allowed: a registry name (see `secmig params`)"))
             continue
         if not isinstance(prior, dict) or not (_finite(prior.get("low"))
                                                and _finite(prior.get("high"))):
             continue  # the schema says what to write
         if not (p.low <= prior["low"] < prior["high"] <= p.high):
-            problems.append(_problem(src, key, f"prior [{prior['low']}, {prior['high']}] must "
+            problems.append(problem_at(src, key, f"prior [{prior['low']}, {prior['high']}] must "
                                      "be an increasing range inside the registry range "
                                      f"[{p.low:g}, {p.high:g}]"))
 
@@ -259,7 +257,7 @@ def _base_parameters(raw: Any, path: Path, free: set[Any], src: Sourced,
     allowed = "allowed: a YAML file with a mapping 'parameters: {name: value}' (e.g. a fitted file)"
     file = path.parent / raw
     if not file.is_file():
-        problems.append(_problem(src, key, f"file not found: {raw!r} (looked in "
+        problems.append(problem_at(src, key, f"file not found: {raw!r} (looked in "
                                  f"{path.parent}); {allowed}"))
         return {}
     try:
@@ -271,7 +269,7 @@ def _base_parameters(raw: Any, path: Path, free: set[Any], src: Sourced,
     if not isinstance(values, dict):
         got = (f"the file is a {type(doc.data).__name__}" if not isinstance(doc.data, dict)
                else f"'parameters' is {values!r}"[:80])
-        problems.append(_problem(src, key, f"{raw!r} has no 'parameters' mapping ({got}); "
+        problems.append(problem_at(src, key, f"{raw!r} has no 'parameters' mapping ({got}); "
                                  f"{allowed}"))
         return {}
     base: dict[str, Any] = {}
@@ -294,19 +292,6 @@ def _base_parameters(raw: Any, path: Path, free: set[Any], src: Sourced,
     return base
 
 
-def _indicator_keys(start: int, end: int) -> dict[str, list[str]]:
-    """Indicator id -> its keys ([] for a single number), from a tiny real run."""
-    from simulation.sweeps.spec import _indicator_ids
-
-    out: dict[str, list[str]] = {}
-    for flat in _indicator_ids(start, end):
-        head, _, tail = flat.partition(".")
-        out.setdefault(head, [])
-        if tail:
-            out[head].append(tail)
-    return out
-
-
 def _check_moments(section: str, raw: Any, period: tuple[int, int] | None, src: Sourced,
                    problems: list[Problem]) -> None:
     """Each target's id and key against the indicators a run over the period reports (the
@@ -314,53 +299,53 @@ def _check_moments(section: str, raw: Any, period: tuple[int, int] | None, src: 
     if not isinstance(raw, list) or not raw:
         return
     start, end = period or (FIRST_YEAR, LAST_YEAR)
-    known = _indicator_keys(start, end)
+    known = indicator_keys(start, end)
     for i, m in enumerate(raw):
         if not isinstance(m, dict) or not isinstance(m.get("id"), str):
             continue
         mid, key = m["id"], m.get("key")
         where = (section, i)
         if mid not in known:
-            wide = _indicator_keys(FIRST_YEAR, LAST_YEAR) if period else known
+            wide = indicator_keys(FIRST_YEAR, LAST_YEAR) if period else known
             if mid in wide:
-                problems.append(_problem(src, (*where, "id"), f"{mid!r} is not reported for "
+                problems.append(problem_at(src, (*where, "id"), f"{mid!r} is not reported for "
                                          f"the period {start}-{end} (a longer period reports "
                                          "it); allowed: an id a run over this period reports"))
                 continue
             close = difflib.get_close_matches(mid, list(known), n=1, cutoff=0.5)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(_problem(src, (*where, "id"), f"unknown indicator id {mid!r}{hint}; "
+            problems.append(problem_at(src, (*where, "id"), f"unknown indicator id {mid!r}{hint}; "
                                      "allowed: an id in a run's summary.json, e.g. "
                                      "retention_7y, destination_split_of_movers"))
             continue
         keys = known[mid]
         if not keys:
             if key is not None:
-                problems.append(_problem(src, (*where, "key"), f"{mid} is a single number: "
+                problems.append(problem_at(src, (*where, "key"), f"{mid} is a single number: "
                                          f"got key {key!r}; allowed: no key"))
             elif m.get("compare") == "ratio_to_all":
-                problems.append(_problem(src, (*where, "compare"), f"ratio_to_all needs "
+                problems.append(problem_at(src, (*where, "compare"), f"ratio_to_all needs "
                                          f"{mid}.all, and {mid} has no keys; allowed: level"))
             continue
         shown = ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "")
         if key is None:
-            problems.append(_problem(src, where, f"{mid} has one value per key: give key, one "
+            problems.append(problem_at(src, where, f"{mid} has one value per key: give key, one "
                                      f"of {shown}"))
             continue
         if not isinstance(key, str):
             continue  # the schema says: quote it
-        if key not in keys and period and key in _indicator_keys(FIRST_YEAR, LAST_YEAR
-                                                                ).get(mid, []):
-            problems.append(_problem(src, (*where, "key"), f"{mid}.{key} is not reported for "
+        if key not in keys and period and key in indicator_keys(FIRST_YEAR, LAST_YEAR
+                                                               ).get(mid, []):
+            problems.append(problem_at(src, (*where, "key"), f"{mid}.{key} is not reported for "
                                      f"the period {start}-{end} (a longer period reports it); "
                                      f"allowed: {shown}"))
         elif key not in keys:
             close = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(_problem(src, (*where, "key"), f"unknown key {key!r} of {mid}"
+            problems.append(problem_at(src, (*where, "key"), f"unknown key {key!r} of {mid}"
                                      f"{hint}; allowed: {shown}"))
         if m.get("compare") == "ratio_to_all" and "all" not in keys:
-            problems.append(_problem(src, (*where, "compare"), f"ratio_to_all needs {mid}.all, "
+            problems.append(problem_at(src, (*where, "compare"), f"ratio_to_all needs {mid}.all, "
                                      f"which does not exist; allowed: level"))
 
 
@@ -369,9 +354,10 @@ def _check_moments(section: str, raw: Any, period: tuple[int, int] | None, src: 
 def _evaluate_task(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
                    names: list[str]) -> list[float]:
     """Worker: one replicate at one parameter point -> the moments' values."""
+    from simulation.analysis.indicators import indicators
     from simulation.engine.driver import run
 
-    flat = flatten(run(params, seed, inputs).indicators())
+    flat = flatten(indicators(run(params, seed, inputs)))
     return [flat.get(n, float("nan")) for n in names]
 
 
@@ -402,11 +388,10 @@ class Evaluator:
                     continue
                 if rec.get("digest") == digest and rec.get("columns") == self.columns:
                     self.cache[rec["key"]] = np.array(rec["values"], dtype=float)
-        self._pool = _pool(self.jobs) if self.jobs > 1 else None
+        self._pool = WorkerPool(self.jobs)  # kept: every batch reuses the same workers
 
     def close(self) -> None:
-        if self._pool is not None:
-            stop_pool(self._pool)
+        self._pool.close()
 
     def _key(self, theta: dict[str, float]) -> str:
         return json.dumps({k: round(v, 12) for k, v in sorted(theta.items())})
@@ -417,23 +402,10 @@ class Evaluator:
         if todo:
             tasks = [(k, r) for k in todo for r in range(self.spec.replicates)]
             points = {k: self.spec.params(json.loads(k)) for k in todo}
-            results: dict[tuple[str, int], list[float]] = {}
-            if self._pool is None:
-                for k, r in tasks:
-                    results[(k, r)] = _evaluate_task(points[k], self.inputs, self.seeds[r],
-                                                     self.columns)
-                    if self.on_run:
-                        self.on_run(1)
-            else:
-                futures = {self._pool.submit(_evaluate_task, points[k], self.inputs,
-                                             self.seeds[r], self.columns): (k, r)
-                           for k, r in tasks}
-                from concurrent.futures import as_completed
-
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    if self.on_run:
-                        self.on_run(1)
+            values_of = self._pool.map(_evaluate_task, [(points[k], self.inputs, self.seeds[r],
+                                                         self.columns) for k, r in tasks],
+                                       self.on_run)
+            results = dict(zip(tasks, values_of, strict=True))
             with self.log_path.open("a+") as fh:
                 fh.seek(0, 2)
                 if fh.tell():  # a line torn by an interruption must not swallow the next

@@ -15,7 +15,7 @@ import yaml
 
 from simulation import __version__
 from simulation.calibration.fit import Evaluator, Fit, Moment, Spec, residuals
-from simulation.inputs.parameters import BY_NAME, Params
+from simulation.inputs.parameters import BY_NAME
 from simulation.reports import html as report
 from simulation.reports.figures import _save, plt
 from simulation.runs.ensemble import flatten, run_many
@@ -221,9 +221,3 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame, fig
     ]
     return report.page(f"secmig calibration: {spec.name}",
                        f"Fit to register figures, {spec.start}-{spec.end}", sections)
-
-
-def posterior_params(fitted: dict[str, Any], k: int) -> list[Params]:
-    """The first k posterior draws of a fitted file, as full parameter sets."""
-    point = fitted.get("parameters", {})
-    return [Params({**point, **d}) for d in fitted.get("posterior_draws", [])[:k]]

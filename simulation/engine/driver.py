@@ -2,7 +2,7 @@
 
 >>> import simulation
 >>> res = simulation.run(seed=1)                      # the 2010-2023 baseline
->>> res.indicators()["retention_7y"]                  # doctest: +SKIP
+>>> simulation.indicators(res)["retention_7y"]        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from simulation.engine.loop import YearLoop
 from simulation.engine.model import SecondaryMigrationModel
 from simulation.engine.results import Results, build_results
 from simulation.inputs.defaults import Inputs, default_inputs
@@ -52,11 +53,34 @@ def check_seed(seed: Any) -> int | np.random.SeedSequence:
 def run(params: Params | Mapping[str, Any] | None = None,
         seed: int | np.random.SeedSequence = 0, inputs: Inputs | None = None, *,
         on_year: Callable[[int], None] | None = None) -> Results:
-    """Run one replicate and return its Results (small and picklable).
+    """Run one replicate of the engine and return its Results (small and picklable).
 
-    ``params`` overrides registry defaults by name; ``seed`` is an int or a SeedSequence
-    spawned from a scenario seed (see randomness.replicate_seeds); ``on_year`` is called after
-    each simulated year (for progress bars).
+    Args:
+        params: None (the registry defaults), a Params, or a mapping of registry names to
+            numbers that overrides the defaults (``{"rights_years": 3}``); see
+            ``secmig params`` for the names.
+        seed: a whole number from 0 to 2**63-1, or a SeedSequence spawned from a scenario
+            seed (see randomness.replicate_seeds). The same seed gives bit-identical results.
+        inputs: None (the built-in 2010-2023 baseline) or an Inputs from
+            ``default_inputs()``, a loaded scenario or ``inputs.scaled(...)``.
+        on_year: called with each simulated year after it ends (for progress bars).
+
+    Returns:
+        Results: tables (households, moves, retention panel, cohorts, stocks, yearly series,
+        municipality series) and ``indicators()``; ``timings`` in seconds.
+
+    Raises:
+        TypeError, ValueError: a parameter, seed or input outside what is allowed (the
+            message says what is).
+
+    Example:
+        >>> import simulation
+        >>> res = simulation.run({"rights_years": 3}, seed=1,
+        ...                      inputs=simulation.default_inputs(2010, 2015).scaled(0.1))
+        >>> sorted(res.yearly["year"])[:2]
+        [2010, 2011]
+        >>> simulation.indicators(res)["retention_5y"]  # doctest: +SKIP
+        0.80...
     """
     params = check_params(params)
     seed = check_seed(seed)
@@ -67,9 +91,16 @@ def run(params: Params | Mapping[str, Any] | None = None,
     if on_year is not None and not callable(on_year):
         raise TypeError(f"run: on_year: got {on_year!r:.60}; allowed: None or a function "
                         "of the year")
-    inputs = inputs if inputs is not None else default_inputs()
+    return simulate(SecondaryMigrationModel, params, seed,
+                    inputs if inputs is not None else default_inputs(), on_year)
+
+
+def simulate(model_class: type[YearLoop], params: Params, seed: int | np.random.SeedSequence,
+             inputs: Inputs, on_year: Callable[[int], None] | None = None) -> Results:
+    """Build a model of ``model_class`` (the engine or the reference), run every year, and
+    turn it into Results; the one driver both models share (arguments already checked)."""
     t0 = time.perf_counter()
-    model = SecondaryMigrationModel(params, inputs, seed)
+    model = model_class(params, inputs, seed)
     t1 = time.perf_counter()
     while model.running:
         model.step()

@@ -12,16 +12,10 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-HOUSEHOLD_TYPES: tuple[str, ...] = (
-    "single_man", "single_woman", "couple_no_children", "couple_with_children", "lone_parent",
-)
+# integer codes of HOUSEHOLD_TYPES, in its order
 SINGLE_MAN, SINGLE_WOMAN, COUPLE, FAMILY, LONE_PARENT = range(5)
 ADULTS_BY_TYPE = np.array([1, 1, 2, 2, 1], dtype=np.int8)
 FAMILY_TYPES = (FAMILY, LONE_PARENT)
-
-COUNTRY_GROUPS: tuple[str, ...] = (
-    "syria", "eritrea", "somalia", "afghanistan", "ukraine", "other",
-)
 
 EXIT_NONE, EXIT_EMIGRATION, EXIT_DEATH = 0, 1, 2
 

@@ -1,4 +1,4 @@
-"""The mesa Model: owns the year loop, the random streams and the data collection.
+"""The mesa Model of the engine: the vectorized stage set on the shared year loop (loop.py).
 
 Municipalities are mesa agents fixed to the cells of a ``discrete_space.Network`` built from
 the municipality graph; households are not agents but columns (see households.py), and every
@@ -11,9 +11,8 @@ import mesa
 import numpy as np
 from mesa.discrete_space import FixedAgent, Network
 
-from simulation.engine.observe import Observer, hoover_index
-from simulation.engine.randomness import Stream, Streams
-from simulation.engine.stages import decisions, exits, lifecourse, moves, settlement
+from simulation.engine.loop import YearLoop, hoover
+from simulation.engine.stages import STAGES, Stage
 from simulation.engine.world import World
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import Params
@@ -34,7 +33,7 @@ class Municipality(FixedAgent):
     @property
     def refugee_stock(self) -> float:
         """Persons with refugee background living here (settled households + background)."""
-        return float(self.model.stock[:, self.index].sum())
+        return float(self.model.world.stock[:, self.index].sum())
 
     @property
     def settled(self) -> float:
@@ -53,91 +52,57 @@ class Municipality(FixedAgent):
         return float(self.model.world.quality[self.index])
 
 
-class SecondaryMigrationModel(mesa.Model):
+class SecondaryMigrationModel(YearLoop):
     """Refugee households settled in Norway's municipalities, deciding each year whether and
-    where to move. One ``step()`` is one calendar year, stages in the order of MODEL.md 3."""
+    where to move. One ``step()`` is one calendar year: the stages of ``stages.STAGES`` in the
+    order of MODEL.md 3, then observation.
+
+    Args:
+        params: parameter values (a :class:`~simulation.inputs.parameters.Params`); the model
+            keeps them as a :class:`~simulation.engine.runparams.RunParams`, with the inputs
+            and the tables derived from both.
+        inputs: geography, settlement volumes and composition, allocation policy and scale
+            (:func:`~simulation.inputs.defaults.default_inputs` or a loaded scenario).
+        seed: an int or a SeedSequence (a replicate's, see randomness.replicate_seeds); every
+            random number of the run is a named draw derived from it (randomness.DRAWS).
+        graph_k: neighbours per municipality in mesa's ``Network`` of municipalities.
+
+    Attributes:
+        world: the state that changes (households, stocks, quality, move plans, events).
+        stages: the yearly ``(name, stage)`` pairs, run in order.
+        observer, datacollector, municipality_series: what ``build_results`` turns into
+            tables.
+
+    Example:
+        >>> from simulation.inputs.defaults import default_inputs
+        >>> from simulation.inputs.parameters import Params
+        >>> model = SecondaryMigrationModel(Params(), default_inputs(2010, 2012), seed=1)
+        >>> model.run_model()                      # or model.step(), one year at a time
+        >>> model.year, model.running
+        (2013, False)
+        >>> model.release()                        # let mesa forget the model
+    """
+
+    stages: tuple[tuple[str, Stage], ...] = STAGES
 
     def __init__(self, params: Params, inputs: Inputs, seed: int | np.random.SeedSequence = 0,
                  graph_k: int = 6) -> None:
-        self.streams = Streams(seed)
-        root = self.streams.root
-        model_seed = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 7))
-        super().__init__(rng=np.random.default_rng(model_seed))
-        self.params = params
-        self.inputs = inputs
-        self.year = inputs.start
+        super().__init__(params, inputs, seed)
         geo = inputs.geography
         self.world = World.start(geo, inputs.background_stock)
-        # the part of destination utility fixed for the run (parameters are fixed too)
-        self.world.static_utility = decisions.static_utility(self.world, params)
-        self.stock = self.world.stock()
-        self.observer = Observer()
         self.space = Network(geo.graph(k=graph_k), random=self.random)
         self.municipalities = [Municipality(self, i, self.space._cells[i]) for i in range(geo.n)]
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "year": lambda m: m.year,
-                "households_alive": lambda m: int(m.world.households.alive.sum()),
-                "persons_alive": lambda m: int(m.world.households.size[
-                    m.world.households.alive].sum()),
-                "persons_settled": lambda m: float(m.world.settled_now.sum()),
-                "persons_moving": lambda m: float(m.world.moves_out.sum()),
-                "settling_municipalities": lambda m: int(m.world.settling_now.sum()),
-                "hoover_index": lambda m: m.hoover(),
-            },
-        )
-        # yearly municipality series: one array per measure and year (vectorized; a per-agent
-        # reporter would cost a Python call per municipality and measure)
-        self.municipality_series = mesa.DataCollector(
-            model_reporters={
-                "refugee_stock": lambda m: m.stock.sum(axis=0),
-                "settled": lambda m: m.world.settled_now.copy(),
-                "moves_in": lambda m: m.world.moves_in.copy(),
-                "moves_out": lambda m: m.world.moves_out.copy(),
-                "integration_quality": lambda m: m.world.quality.copy(),
-            },
-        )
+
+    @property
+    def state(self) -> World:
+        """The engine's stages act on the world directly."""
+        return self.world
+
+    @property
+    def stock(self) -> np.ndarray:
+        """Refugee-background persons by (group, municipality) now (``world.stock``)."""
+        return self.world.stock
 
     def hoover(self) -> float:
         """Hoover index of settled households (alive) against the total population."""
-        hh = self.world.households
-        geo = self.world.geography
-        persons = np.bincount(hh.municipality[hh.alive], weights=hh.size[hh.alive],
-                              minlength=geo.n)
-        return hoover_index(persons, geo.population.astype(float))
-
-    def step(self) -> None:
-        """One calendar year: settle, life course, exits, decide, choose, move, observe."""
-        year, p, w, s = self.year, self.params, self.world, self.streams
-        inp = self.inputs
-        noise = s.get(Stream.MUNICIPALITY, year).standard_normal(w.geography.n)
-        settlement.settle(w, year, inp.volumes[year], inp.composition[year], inp.allocation, p,
-                          s.get(Stream.COHORT, year), s.get(Stream.ALLOCATION, year), noise,
-                          inp.scale)
-        n = len(w.households)
-        lifecourse.life_course(w, p, year, s.get(Stream.LIFE_COURSE, year))
-        exits.exits(w, p, year, s.get(Stream.EXIT, year).random(n))
-        self.stock = w.stock()
-        programme = lifecourse.in_programme(w, p, year)
-        move_u = s.get(Stream.MOVE, year).random((2, n))
-        decision = decisions.decide_moves(w, p, year, self.stock, programme, move_u[0])
-        dest_u = s.get(Stream.DESTINATION, year).random(n)
-        destination = decisions.choose_destinations(w, p, decision, self.stock,
-                                                    dest_u[decision.movers])
-        moves.apply_moves(w, p, year, decision, destination, move_u[1])
-        self.stock = w.stock()
-        self.observer.observe(w, year)
-        self.datacollector.collect(self)
-        self.municipality_series.collect(self)
-        self.year += 1
-        self.running = self.year <= inp.end
-
-    def release(self) -> None:
-        """Let the model be garbage-collected: mesa 3.3's ``Agent._ids`` (a class-level dict
-        keyed by model) otherwise keeps every model ever built alive, ~12 MB per run."""
-        mesa.Agent._ids.pop(self, None)
-
-    def run_model(self) -> None:
-        """Run every year of the window."""
-        while self.running:
-            self.step()
+        return hoover(self.world)

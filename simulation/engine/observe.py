@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulation.engine.households import COUNTRY_GROUPS, HOUSEHOLD_TYPES
 from simulation.engine.world import World
+from simulation.inputs.categories import COUNTRY_GROUPS, HOUSEHOLD_TYPES
 
 
 def hoover_index(persons: np.ndarray, population: np.ndarray) -> float:
@@ -75,8 +75,7 @@ class Observer:
         })
 
         # stocks of settled households by municipality and group (background excluded)
-        skey = hh.group[alive].astype(np.int64) * n + hh.municipality[alive]
-        stock = np.bincount(skey, weights=size[alive], minlength=n_g * n).reshape(n_g, n)
+        stock = world.resident
         muni, grp = np.nonzero(stock.T)
         self.stocks.append({
             "year": np.full(len(muni), year + 1, dtype=np.int16),

@@ -1,29 +1,68 @@
-"""Random streams: one scenario seed, replicate seeds by SeedSequence.spawn, and a separate
-stream per decision and year.
+"""Random streams: one scenario seed, replicate seeds by SeedSequence.spawn, and one named,
+independent stream per (stage, draw, year).
 
-A stream is keyed by (decision, year) rather than drawn in sequence, so that a change in one
-stage or one year (a policy that moves more people, say) does not shift the numbers any other
-stage or year sees. Draws inside a stage are indexed by household row, never by "the k-th
-mover", for the same reason: two scenarios run with the same seed share common random numbers.
+Every random decision in the model has a name, declared once in :data:`DRAWS` with a fixed
+id. A stage receives a :class:`Draws` for its year and asks for numbers by name
+(``rng.uniform("finds_job", n)``); the generator behind that name is derived from the run's
+SeedSequence with the spawn key ``(*root, DRAW_KEY, id, year)``. So
+
+* a change in one stage or one year (a policy that moves more people, say) does not shift the
+  numbers any other decision sees: nothing is drawn "after" anything else;
+* two decisions never share a stream: a :class:`Draws` refuses a name asked for twice, and
+  a name the table does not declare;
+* draws are indexed by household row (``n`` = every row ever settled), never by "the k-th
+  mover", so two scenarios run with the same seed share common random numbers.
+
+The ids are part of the results: renumbering one changes every run's outcome. Add new draws
+with new ids; never reuse a retired id.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import numpy as np
 
+DRAW_KEY = 1_000_003  # first spawn-key element of every named stream (outside spawn()'s range)
 
-class Stream(IntEnum):
-    """The decisions that draw random numbers, each from its own stream."""
-
-    COHORT = 0  # who arrives: household types, sizes, ages, groups, needs, ties
-    ALLOCATION = 1  # which municipalities settle and who goes where
-    LIFE_COURSE = 2  # employment, income, needs, ties
-    EXIT = 3  # emigration and death
-    MOVE = 4  # whether to move
-    DESTINATION = 5  # where to move
-    MUNICIPALITY = 6  # yearly municipality-level noise (settling priority)
+# (stage, draw name) -> fixed id. The stage names are those of stages/__init__.STAGES.
+DRAWS: dict[tuple[str, str], int] = {
+    # the whole run (year 0)
+    ("model", "mesa"): 1,  # mesa's own generator (model.random / model.rng), unused by rules
+    # stage 1, settlement: the cohort (make_cohort), then the municipalities and allocation
+    ("settlement", "lone_parent_children"): 10,
+    ("settlement", "family_children"): 11,
+    ("settlement", "single_adult_male"): 12,
+    ("settlement", "minor_male"): 13,
+    ("settlement", "single_adult_age"): 14,
+    ("settlement", "minor_age"): 15,
+    ("settlement", "family_head_age"): 16,
+    ("settlement", "country_group"): 17,
+    ("settlement", "productivity"): 18,
+    ("settlement", "health_need"): 19,
+    ("settlement", "school_need"): 20,
+    ("settlement", "arrives_with_tie"): 21,
+    ("settlement", "tie_place"): 22,
+    ("settlement", "priority_noise"): 23,  # municipality-level: who is asked to settle first
+    ("settlement", "allocation_order"): 24,  # the order households are laid in the line
+    # stage 2, life course
+    ("life_course", "work"): 30,  # finds a job (not employed) or loses it (employed)
+    ("life_course", "income_noise"): 31,
+    ("life_course", "school_need_onset"): 32,
+    ("life_course", "higher_education_onset"): 33,
+    ("life_course", "school_need_ends"): 34,
+    ("life_course", "higher_education_ends"): 35,
+    ("life_course", "tie_onset"): 36,
+    ("life_course", "tie_place"): 37,
+    # stage 3, exits
+    ("exits", "exit"): 40,  # emigration or death (one uniform: two disjoint outcomes)
+    # stage 4, move decision
+    ("move_decision", "move"): 50,  # job move below p_job, general move up to p_any
+    # stage 5, destination choice
+    ("destination", "destination"): 60,
+    # stage 6, apply moves
+    ("moves", "work_after_move"): 70,  # keeps (employed) or finds (not) work at destination
+}
+if len(set(DRAWS.values())) != len(DRAWS):
+    raise RuntimeError("randomness.DRAWS: two draws share an id")
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
@@ -39,15 +78,60 @@ def as_seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequen
 
 
 class Streams:
-    """Generators for (decision, year) derived deterministically from one SeedSequence."""
+    """Generators for (stage, draw, year), derived deterministically from one SeedSequence."""
 
     def __init__(self, seed: int | np.random.SeedSequence) -> None:
         self.root = as_seed_sequence(seed)
 
-    def get(self, stream: Stream, year: int) -> np.random.Generator:
-        """A fresh generator for this decision in this year (same every time it is asked)."""
-        child = np.random.SeedSequence(
-            entropy=self.root.entropy,
-            spawn_key=(*self.root.spawn_key, 1_000_003, int(stream), int(year)),
-        )
-        return np.random.Generator(np.random.PCG64(child))
+    def seed_sequence(self, stage: str, name: str, year: int = 0) -> np.random.SeedSequence:
+        """The SeedSequence of one declared draw in one year (the same every time)."""
+        try:
+            draw = DRAWS[(stage, name)]
+        except KeyError:
+            raise KeyError(f"no draw {name!r} declared for stage {stage!r} in "
+                           "randomness.DRAWS") from None
+        return np.random.SeedSequence(entropy=self.root.entropy,
+                                      spawn_key=(*self.root.spawn_key, DRAW_KEY, draw,
+                                                 int(year)))
+
+    def generator(self, stage: str, name: str, year: int = 0) -> np.random.Generator:
+        """A fresh generator for one declared draw in one year."""
+        return np.random.Generator(np.random.PCG64(self.seed_sequence(stage, name, year)))
+
+    def draws(self, stage: str, year: int) -> Draws:
+        """The named draws of ``stage`` in ``year``: the ``rng`` a stage is called with."""
+        return Draws(self, stage, year)
+
+
+class Draws:
+    """The ``rng`` of one stage in one year: random numbers by declared name, each name once.
+
+    >>> rng = Streams(1).draws("exits", 2010)
+    >>> u = rng.uniform("exit", 5)      # one uniform per household row
+    >>> rng.uniform("exit", 5)          # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ValueError: draw 'exit' of stage 'exits' asked for twice in 2010
+    """
+
+    def __init__(self, streams: Streams, stage: str, year: int) -> None:
+        self.streams = streams
+        self.stage = stage
+        self.year = year
+        self.used: set[str] = set()
+
+    def generator(self, name: str) -> np.random.Generator:
+        """The generator of draw ``name`` (for poisson, gamma, permutation, ...)."""
+        if name in self.used:
+            raise ValueError(f"draw {name!r} of stage {self.stage!r} asked for twice in "
+                             f"{self.year}: each decision needs its own declared name")
+        gen = self.streams.generator(self.stage, name, self.year)
+        self.used.add(name)
+        return gen
+
+    def uniform(self, name: str, size: int) -> np.ndarray:
+        """``size`` uniforms on [0, 1) for draw ``name``."""
+        return self.generator(name).random(size)
+
+    def normal(self, name: str, size: int) -> np.ndarray:
+        """``size`` standard normals for draw ``name``."""
+        return self.generator(name).standard_normal(size)

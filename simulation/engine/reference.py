@@ -9,67 +9,65 @@ three purposes (MODEL.md 8):
 
 * teaching: the decision rules can be read top to bottom, one household at a time;
 * testing: tests/test_reference.py checks that the engine agrees with it *statistically*
-  (the two use different random numbers, so they are never bit-identical);
+  (households draw from mesa's ``model.random`` one at a time, the engine from its named
+  vectorized draws, so the two are never bit-identical);
 * benchmarking: it is the baseline of the engine's performance ratio.
 
-Only municipality-level steps are shared with the engine: which municipalities settle this
-year and their quotas (``settlement.settling_municipalities`` and ``settlement.allocate``),
-and the creation of each year's arriving households (``settlement.make_cohort``). Everything a
-household does after arriving (its tie, work, income, needs, belonging, exit, move decision,
-destination choice and the move itself) is written out below.
+What it shares with the engine, so that only the rules are restated here:
 
-The stages run in the engine's order (MODEL.md 3): settle, life course, exit, move decision,
-destination choice, apply moves, observe. Within a stage every household reads the same
-snapshot of the network stocks, exactly as the vectorized engine does, so the order in which
-households are visited does not matter.
+* the year loop, observation, data collection and results (loop.YearLoop, driver.simulate,
+  results.build_results): each year its agents are observed as an engine World snapshot
+  (:meth:`ReferenceModel.world`), so both models publish the same tables by construction;
+* the constants of the rules (terms.py) and the run's fixed tables (RunParams);
+* the municipality-level settlement steps: the arriving cohort, which municipalities settle
+  and their quotas (``settlement.place_cohort``, with the engine's named draws).
+
+Everything a household does after arriving (its tie, work, income, needs, belonging, exit,
+move decision, destination choice and the move itself) is written out below, and the stage
+functions at the end run it for every household in the engine's order (MODEL.md 3). Within a
+stage every household reads the same snapshot of the network stocks, exactly as the
+vectorized engine does, so the order in which households are visited does not matter.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import mesa
 import numpy as np
-import pandas as pd
 
+from simulation.engine.driver import check_params, simulate
 from simulation.engine.households import (
     ADULTS_BY_TYPE,
-    COUNTRY_GROUPS,
     EXIT_DEATH,
     EXIT_EMIGRATION,
     EXIT_NONE,
     FAMILY_TYPES,
-    HOUSEHOLD_TYPES,
     NO_MUNICIPALITY,
     SINGLE_MAN,
     SINGLE_WOMAN,
+    Households,
 )
-from simulation.engine.observe import hoover_index
-from simulation.engine.results import Results, widen
-from simulation.engine.stages import settlement
-from simulation.engine.world import initial_quality, size_score
+from simulation.engine.loop import YearLoop
+from simulation.engine.randomness import Draws
+from simulation.engine.results import Results
+from simulation.engine.runparams import RunParams
+from simulation.engine.stages.settlement import TIE_TO_DRAW, place_cohort
+from simulation.engine.terms import (
+    EMPLOYMENT_DURATION_CAP,
+    NETWORK_SATURATION,
+    REFERENCE_CENTRALITY,
+    REFERENCE_POPULATION,
+    TIE_POPULATION_WEIGHT,
+)
+from simulation.engine.world import EventLog, World, initial_quality, size_score
 from simulation.inputs.defaults import Inputs, default_inputs
-from simulation.inputs.geography import Geography
 from simulation.inputs.parameters import Params
 
-# Co-ethnic presence counts fully for belonging from about 1,000 persons (as in lifecourse.py).
-NETWORK_SATURATION = math.log1p(1000.0)
-# Ties point where the household's group lives, with a little weight on population so that a
-# group without a network can still have ties (as in settlement.draw_ties).
-TIE_POPULATION_WEIGHT = 0.0005
-# Reference levels of the move decision's size term (log population relative to 10,000) and
-# centrality term (classes relative to 3.5).
-REFERENCE_POPULATION = 10_000
-REFERENCE_CENTRALITY = 3.5
-# A tie is "to be drawn" in make_cohort's output; it is drawn once the cohort is placed.
-TIE_TO_DRAW = -2
-
 Stock = list[list[float]]  # persons with refugee background by [country group][municipality]
-
 
 def logistic(log_odds: float) -> float:
     """Probability from log-odds."""
@@ -110,14 +108,6 @@ class MovePlan:
 
     job: bool  # a job move (taking work elsewhere) rather than a general move
     holds_rights: bool  # still held its settlement rights when it decided
-
-
-@dataclass(frozen=True)
-class _GeographyOnly:
-    """``settlement.settling_municipalities`` reads only ``world.geography``."""
-
-    geography: Geography
-
 
 class HouseholdAgent(mesa.Agent):
     """A refugee household: the decision unit of the model (MODEL.md 2).
@@ -205,7 +195,8 @@ class HouseholdAgent(mesa.Agent):
         programme."""
         p = self.model.params
         return (p.employment_intercept
-                + p.employment_duration_effect * min(self.years_since(year), 6)
+                + p.employment_duration_effect * min(self.years_since(year),
+                                                     EMPLOYMENT_DURATION_CAP)
                 + p.employment_labour_effect * place.labour_market
                 + p.employment_belonging_effect * self.belonging
                 + p.employment_programme_effect * programme)
@@ -450,16 +441,30 @@ class HouseholdAgent(mesa.Agent):
         return event
 
 
-class ReferenceModel(mesa.Model):
-    """The year loop of the reference: one ``step()`` is one calendar year, with the stages in
-    the engine's order. Randomness: ``self.random`` (per-household draws) and ``self.rng``
-    (the shared cohort and allocation functions), both seeded from ``seed``."""
 
-    def __init__(self, params: Params, inputs: Inputs, seed: int = 0) -> None:
-        super().__init__(seed=seed)
-        self.params = params
-        self.inputs = inputs
-        self.year = inputs.start
+class ReferenceModel(YearLoop):
+    """The reference's year loop: the shared YearLoop with the per-household stage set
+    (``REFERENCE_STAGES``). Randomness: each household draws from ``model.random`` (mesa's,
+    seeded from the run's named stream ``("model", "mesa")``); the settlement steps it shares
+    with the engine use the engine's named draws.
+
+    Args:
+        params: parameter values (kept as a RunParams, as in the engine).
+        inputs: as for the engine; meant for up to ~20,000 households
+            (e.g. ``default_inputs().scaled(0.1)``).
+        seed: an int or a SeedSequence.
+
+    Example:
+        >>> from simulation.inputs.defaults import default_inputs
+        >>> model = ReferenceModel(Params(), default_inputs(2010, 2011).scaled(0.05), seed=7)
+        >>> model.step()
+        >>> len(model.agents) == len(model.households) > 0
+        True
+    """
+
+    def __init__(self, params: Params, inputs: Inputs,
+                 seed: int | np.random.SeedSequence = 0) -> None:
+        super().__init__(params, inputs, seed)
         geo = inputs.geography
         self.geography = geo
         quality = initial_quality(geo)
@@ -482,20 +487,15 @@ class ReferenceModel(mesa.Model):
         self.background: Stock = np.asarray(inputs.background_stock, dtype=float).tolist()
         self.households: list[HouseholdAgent] = []  # in order of arrival (id = position)
         self.events: list[dict[str, Any]] = []
-        self.panel_rows: list[dict[str, Any]] = []
-        self.cohort_rows: list[dict[str, Any]] = []
-        self.stock_rows: list[dict[str, Any]] = []
-        self.municipality_rows: list[dict[str, Any]] = []
-        self.settled_now = 0.0
-        self.datacollector = mesa.DataCollector(model_reporters={
-            "year": lambda m: m.year,
-            "households_alive": lambda m: sum(h.alive for h in m.households),
-            "persons_alive": lambda m: sum(h.size for h in m.households if h.alive),
-            "persons_settled": lambda m: m.settled_now,
-            "persons_moving": lambda m: sum(place.moves_out for place in m.places),
-            "settling_municipalities": lambda m: sum(place.settles for place in m.places),
-            "hoover_index": lambda m: m.hoover(),
-        })
+        self.plans: list[tuple[HouseholdAgent, MovePlan]] = []  # this year's, stage 4
+        self.destinations: list[int] = []  # of the plans, stage 5
+
+    stages = ()  # set below, once the stage functions are defined
+
+    @property
+    def state(self) -> ReferenceModel:
+        """The reference's stages act on the model (its places and household agents)."""
+        return self
 
     # ----------------------------------------------------------------- shared views
 
@@ -514,50 +514,6 @@ class ReferenceModel(mesa.Model):
         return [[stock[g][place.index] + TIE_POPULATION_WEIGHT * place.population
                  for place in self.places] for g in range(len(stock))]
 
-    def hoover(self) -> float:
-        """Hoover index of settled households living in Norway against the population."""
-        persons = np.zeros(len(self.places))
-        for h in self.households:
-            if h.alive:
-                persons[h.municipality] += h.size
-        return hoover_index(persons, np.array([place.population for place in self.places]))
-
-    # ----------------------------------------------------------------- stages
-
-    def settle(self, year: int) -> None:
-        """Stage 1: this year's cohort arrives, is placed by the municipal quotas, and the
-        households arriving with a tie get one."""
-        inp, p = self.inputs, self.params
-        volume = inp.volumes[year]
-        noise = self.rng.standard_normal(len(self.places))
-        cohort = settlement.make_cohort(year, volume, inp.composition[year], p, self.rng)
-        # which municipalities settle follows the real (unscaled) national volume, so a scaled
-        # run keeps the settlement pattern of the full one
-        quotas = settlement.settling_municipalities(_GeographyOnly(self.geography),
-                                                    volume / inp.scale, inp.allocation, p,
-                                                    noise)
-        placed = settlement.allocate(cohort.size, quotas, self.rng)
-        for place in self.places:
-            place.settles = bool(quotas[place.index] > 0)
-            place.settled = 0.0
-        arrivals = []
-        for i in range(len(cohort)):
-            h = HouseholdAgent(
-                self, household=len(self.households), cohort=year,
-                municipality=int(placed[i]), htype=int(cohort.htype[i]),
-                group=int(cohort.group[i]), size=int(cohort.size[i]),
-                age0=int(cohort.age0[i]), productivity=float(cohort.productivity[i]),
-                need_school=bool(cohort.need_school[i]),
-                need_health=bool(cohort.need_health[i]))
-            self.households.append(h)
-            h.place.settled += h.size
-            if cohort.tie[i] == TIE_TO_DRAW:
-                arrivals.append(h)
-        self.settled_now = float(cohort.size.sum())
-        tie_weights = self.tie_weights(self.network_stock())  # the new cohort included
-        for h in arrivals:
-            h.draw_tie(tie_weights)
-
     def update_quality(self) -> None:
         """Integration quality builds in a year the municipality settles (faster when large)
         and decays in a year it does not (MODEL.md 4.4)."""
@@ -569,192 +525,126 @@ class ReferenceModel(mesa.Model):
             else:
                 place.quality *= 1.0 - p.quality_decay
 
-    def step(self) -> None:
-        """One calendar year: settle, life course, exits, decide, choose, move, observe."""
-        year = self.year
-        self.settle(year)
-
-        stock = self.network_stock()
-        tie_weights = self.tie_weights(stock)
-        for h in self.households:
-            h.live_a_year(year, stock, tie_weights)
-        self.update_quality()  # after belonging, which used last year's quality
-
-        for h in self.households:
-            h.maybe_exit(year)
-
-        stock = self.network_stock()  # after exits: what decisions and destinations see
-        plans = [(h, plan) for h in self.households
-                 if (plan := h.decide_move(year, stock)) is not None]
-
-        log_stock = [[math.log1p(x) for x in row] for row in stock]
-        destinations = [h.choose_destination(plan, log_stock) for h, plan in plans]
-
-        for place in self.places:
-            place.moves_in = place.moves_out = 0.0
-        for (h, plan), destination in zip(plans, destinations, strict=True):
-            self.places[h.municipality].moves_out += h.size
-            self.places[destination].moves_in += h.size
-            self.events.append(h.move(year, destination, plan))
-
-        self.observe(year)
-        self.datacollector.collect(self)
-        self.year += 1
-        self.running = self.year <= self.inputs.end
-
-    # ----------------------------------------------------------------- stage 7: observe
-
-    def observe(self, year: int) -> None:
-        """Record the state on 1 January of ``year + 1`` (after this year's moves), in the
-        same aggregates as the engine's Observer."""
-        panel: dict[tuple[int, int, int, int], list[int]] = {}
-        cohorts: dict[int, list[int]] = {}
-        stocks: dict[tuple[int, int], int] = {}
-        for h in self.households:
-            home = h.alive and h.municipality == h.settlement
-            c = cohorts.setdefault(h.cohort, [0, 0, 0, 0, 0])
-            c[0] += 1
-            c[1] += h.size
-            c[2] += h.size * h.alive
-            c[3] += h.size * (not h.alive)
-            c[4] += h.size * home
-            if h.alive:
-                cell = panel.setdefault((h.cohort, h.htype, h.group, h.settlement), [0, 0])
-                cell[0] += h.size
-                cell[1] += h.size * home
-                stocks[(h.municipality, h.group)] = stocks.get((h.municipality, h.group),
-                                                              0) + h.size
-        for (cohort, htype, group, settled_in), (alive, home) in sorted(panel.items()):
-            self.panel_rows.append({
-                "year": year + 1, "cohort": cohort, "settlement_index": settled_in,
-                "household_type": htype, "country_group": group, "persons_alive": alive,
-                "persons_in_settlement": home})
-        for cohort, (n, settled, alive, exited, home) in sorted(cohorts.items()):
-            self.cohort_rows.append({
-                "year": year + 1, "cohort": cohort, "households": n, "persons_settled": settled,
-                "persons_alive": alive, "persons_exited": exited,
-                "persons_in_settlement": home})
-        for (muni, group), persons in sorted(stocks.items()):
-            self.stock_rows.append({"year": year + 1, "municipality_index": muni,
-                                    "country_group": group, "persons": persons})
-        stock = self.network_stock()
-        for place in self.places:
-            self.municipality_rows.append({
-                "year": year, "municipality": place.code,
-                "refugee_stock": sum(stock[g][place.index] for g in range(len(stock))),
-                "settled": place.settled, "moves_in": place.moves_in,
-                "moves_out": place.moves_out, "integration_quality": place.quality})
-
-    # ----------------------------------------------------------------- results
-
-    def results(self, seed: int, timings: dict[str, float]) -> Results:
-        """The same tables as the engine's Results (same columns, meanings and dtypes)."""
-        geo = self.geography
-        code_of = np.asarray(geo.codes)
-        munis = geo.table[["code", "name", "county", "region", "population", "centrality",
-                           "lat", "lon", "labour_market", "upper_secondary",
-                           "higher_education", "hospital"]].copy()
-        hh = self.households
-
-        def column(name: str, dtype: Any) -> np.ndarray:
-            return np.array([getattr(h, name) for h in hh], dtype=dtype)
-
-        households = pd.DataFrame({
-            "household": column("household", np.int64),
-            "cohort": column("cohort", np.int16),
-            "settlement_municipality": code_of[column("settlement", np.int64)],
-            "municipality": code_of[column("municipality", np.int64)],
-            "household_type": _categorical(column("htype", np.int64), HOUSEHOLD_TYPES),
-            "country_group": _categorical(column("group", np.int64), COUNTRY_GROUPS),
-            "persons": column("size", np.int16),
-            "age_of_head_at_settlement": column("age0", np.int16),
-            "alive": column("alive", np.bool_), "exit_year": column("exit_year", np.int16),
-            "exit_reason": column("exit_reason", np.int8), "moves": column("moves", np.int16),
-            "employed": column("employed", np.bool_), "income": column("income", np.float64),
-            "belonging": column("belonging", np.float64),
-            "need_school": column("need_school", np.bool_),
-            "need_higher": column("need_higher", np.bool_),
-            "need_health": column("need_health", np.bool_),
-        })
-
-        moves = _frame(self.events, MOVE_COLUMNS)
-        moves["origin"] = code_of[moves["origin"].to_numpy(np.int64)]
-        moves["destination"] = code_of[moves["destination"].to_numpy(np.int64)]
-
-        panel = _frame(self.panel_rows, PANEL_COLUMNS)
-        panel.insert(2, "settlement_municipality",
-                     code_of[panel.pop("settlement_index").to_numpy(np.int64)])
-        panel["household_type"] = _categorical(panel["household_type"].to_numpy(),
-                                               HOUSEHOLD_TYPES)
-        panel["country_group"] = _categorical(panel["country_group"].to_numpy(), COUNTRY_GROUPS)
-
-        stocks = _frame(self.stock_rows, STOCK_COLUMNS)
-        stocks.insert(1, "municipality",
-                      code_of[stocks.pop("municipality_index").to_numpy(np.int64)])
-        stocks["country_group"] = _categorical(stocks["country_group"].to_numpy(),
-                                               COUNTRY_GROUPS)
-
-        tables = dict(
-            municipalities=munis, households=households, moves=moves, retention_panel=panel,
-            cohorts=_frame(self.cohort_rows, COHORT_COLUMNS), stocks=stocks,
-            yearly=self.datacollector.get_model_vars_dataframe().reset_index(drop=True),
-            municipality_yearly=pd.DataFrame(self.municipality_rows))
-        for table in tables.values():
-            widen(table)  # published tables are wide, as the engine's (results.widen)
-        return Results(seed=seed, params=dict(self.params), start=self.inputs.start,
-                       end=self.inputs.end, timings=timings, **tables)
+    @property
+    def world(self) -> World:
+        """The agents and places as an engine World (columns), for the shared observation
+        and results; a fresh snapshot on every access."""
+        world = World.start(self.geography, self.inputs.background_stock)
+        hh = Households.empty(len(self.households))
+        for f in fields(Households):
+            if f.name != "pending_event":
+                setattr(hh, f.name, np.array([getattr(h, f.name) for h in self.households],
+                                             dtype=getattr(hh, f.name).dtype))
+        world.settle_households(hh)  # counts the stock of the households alive
+        world.quality = np.array([place.quality for place in self.places])
+        world.settled_now = np.array([place.settled for place in self.places])
+        world.settling_now = np.array([place.settles for place in self.places])
+        world.moves_in = np.array([place.moves_in for place in self.places])
+        world.moves_out = np.array([place.moves_out for place in self.places])
+        world.events = EventLog()
+        if self.events:
+            ids = world.events.add({k: np.array([e[k] for e in self.events])
+                                    for k in self.events[0] if k != "income_after"})
+            world.events.set_income_after(ids, np.array([e["income_after"]
+                                                         for e in self.events]))
+        return world
 
 
-# Column dtypes of the tables, as in the engine's Results.
-MOVE_COLUMNS: dict[str, Any] = {
-    "year": np.int16, "household": np.int64, "cohort": np.int16, "origin": np.int16,
-    "destination": np.int16, "persons": np.int16, "job_move": np.bool_,
-    "years_since_settlement": np.int16, "from_settlement": np.bool_,
-    "employed_before": np.bool_, "employed_after": np.bool_, "health_need": np.bool_,
-    "income_before": np.float64, "income_after": np.float64,
-}
-PANEL_COLUMNS: dict[str, Any] = {
-    "year": np.int16, "cohort": np.int16, "settlement_index": np.int16,
-    "household_type": np.int8, "country_group": np.int8, "persons_alive": np.int32,
-    "persons_in_settlement": np.int32,
-}
-COHORT_COLUMNS: dict[str, Any] = {
-    "year": np.int16, "cohort": np.int16, "households": np.int32, "persons_settled": np.int64,
-    "persons_alive": np.int64, "persons_exited": np.int64, "persons_in_settlement": np.int64,
-}
-STOCK_COLUMNS: dict[str, Any] = {
-    "year": np.int16, "municipality_index": np.int16, "country_group": np.int8,
-    "persons": np.int32,
-}
+# --------------------------------------------------------------------- the stages
+# Each runs one stage of MODEL.md 3 for every household, with the engine's contract
+# ``stage(state, params, year, rng)``; ``rng`` (the stage's named draws) is used only where
+# the engine's own municipality-level steps are shared.
 
 
-def _frame(rows: list[dict[str, Any]], columns: dict[str, Any]) -> pd.DataFrame:
-    """Rows of dicts as a DataFrame with the given column order and dtypes."""
-    return pd.DataFrame({name: np.array([r[name] for r in rows], dtype=dtype)
-                         for name, dtype in columns.items()})
+def settle(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 1: this year's cohort arrives, is placed by the municipal quotas (the engine's
+    own steps), and the households arriving with a tie get one."""
+    cohort, quotas = place_cohort(model.geography, params, year, rng)
+    for place in model.places:
+        place.settles = bool(quotas[place.index] > 0)
+        place.settled = 0.0
+    arrivals = []
+    for i in range(len(cohort)):
+        h = HouseholdAgent(
+            model, household=len(model.households), cohort=year,
+            municipality=int(cohort.settlement[i]), htype=int(cohort.htype[i]),
+            group=int(cohort.group[i]), size=int(cohort.size[i]),
+            age0=int(cohort.age0[i]), productivity=float(cohort.productivity[i]),
+            need_school=bool(cohort.need_school[i]),
+            need_health=bool(cohort.need_health[i]))
+        model.households.append(h)
+        h.place.settled += h.size
+        if cohort.tie[i] == TIE_TO_DRAW:
+            arrivals.append(h)
+    tie_weights = model.tie_weights(model.network_stock())  # the new cohort included
+    for h in arrivals:
+        h.draw_tie(tie_weights)
 
 
-def _categorical(codes: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
+def life_course(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 2: every household lives a year; then integration quality is updated (after
+    belonging, which used last year's quality)."""
+    stock = model.network_stock()
+    tie_weights = model.tie_weights(stock)
+    for h in model.households:
+        h.live_a_year(year, stock, tie_weights)
+    model.update_quality()
 
 
-def run_reference(params: Params | Mapping[str, Any] | None = None, seed: int = 0,
-                  inputs: Inputs | None = None) -> Results:
-    """Run the reference model once and return Results like :func:`simulation.run`.
+def exits(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 3: emigration or death."""
+    for h in model.households:
+        h.maybe_exit(year)
+
+
+def decide_moves(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 4: who moves, all reading the stock after exits."""
+    stock = model.network_stock()
+    model.plans = [(h, plan) for h in model.households
+                   if (plan := h.decide_move(year, stock)) is not None]
+
+
+def choose_destinations(model: ReferenceModel, params: RunParams, year: int, rng: Draws
+                        ) -> None:
+    """Stage 5: where each mover goes, all reading the same stock (before anyone moves)."""
+    log_stock = [[math.log1p(x) for x in row] for row in model.network_stock()]
+    model.destinations = [h.choose_destination(plan, log_stock) for h, plan in model.plans]
+
+
+def apply_moves(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 6: the moves, and this year's persons moving in and out of each place."""
+    for place in model.places:
+        place.moves_in = place.moves_out = 0.0
+    for (h, plan), destination in zip(model.plans, model.destinations, strict=True):
+        model.places[h.municipality].moves_out += h.size
+        model.places[destination].moves_in += h.size
+        model.events.append(h.move(year, destination, plan))
+    model.plans, model.destinations = [], []
+
+
+REFERENCE_STAGES = (
+    ("settlement", settle),
+    ("life_course", life_course),
+    ("exits", exits),
+    ("move_decision", decide_moves),
+    ("destination", choose_destinations),
+    ("moves", apply_moves),
+)
+ReferenceModel.stages = REFERENCE_STAGES
+
+
+def run_reference(params: Params | Mapping[str, Any] | None = None,
+                  seed: int | np.random.SeedSequence = 0, inputs: Inputs | None = None
+                  ) -> Results:
+    """Run the reference model once and return Results like :func:`simulation.run` (the
+    same driver and tables).
 
     Meant for populations up to ~20,000 households (e.g. ``default_inputs().scaled(0.1)``);
     the full-size baseline works but is slow.
+
+    >>> res = run_reference(seed=1, inputs=default_inputs(2010, 2012).scaled(0.05))
+    >>> list(res.yearly["year"])
+    [2010, 2011, 2012]
     """
-    params = params if isinstance(params, Params) else Params(params)
-    inputs = inputs or default_inputs()
-    t0 = time.perf_counter()
-    model = ReferenceModel(params, inputs, seed)
-    t1 = time.perf_counter()
-    while model.running:
-        model.step()
-    t2 = time.perf_counter()
-    res = model.results(seed, {})
-    mesa.Agent._ids.pop(model, None)  # mesa 3.3 keeps every model alive through Agent._ids
-    t3 = time.perf_counter()
-    res.timings.update(setup_s=t1 - t0, simulate_s=t2 - t1, results_s=t3 - t2)
-    return res
+    return simulate(ReferenceModel, check_params(params), seed,
+                    inputs if inputs is not None else default_inputs())

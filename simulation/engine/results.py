@@ -1,6 +1,8 @@
-"""What a run returns: small, picklable pandas tables, and the indicators computed from them.
+"""What a run returns: small, picklable pandas tables, plain data built by the model.
 
 Municipalities appear by their 4-digit code; household types and country groups by name.
+Indicators, retention and per-municipality tables are computed from these tables in
+``simulation.analysis`` (``simulation.indicators(res)``, ``simulation.retention(res)``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.engine.households import COUNTRY_GROUPS, HOUSEHOLD_TYPES
-
-RETENTION_DIMENSIONS = ("all", "cohort", "household_type", "centrality", "county",
-                        "country_group")
+from simulation.inputs.categories import COUNTRY_GROUPS, HOUSEHOLD_TYPES
 
 
 def _categorical(codes: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
@@ -38,7 +37,8 @@ def widen(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Results:
-    """The tables of one run (one replicate)."""
+    """The tables of one run (one replicate): data only, no methods that compute (see
+    ``simulation.analysis``), and nothing outside the model adds to them."""
 
     seed: int | None
     params: dict[str, float]
@@ -53,52 +53,6 @@ class Results:
     yearly: pd.DataFrame  # national series per calendar year
     municipality_yearly: pd.DataFrame  # per municipality per calendar year
     timings: dict[str, float] = field(default_factory=dict)
-
-    def retention(self, by: str = "all", cohorts: range | list[int] | None = None
-                  ) -> pd.DataFrame:
-        """Retention R(k) by one dimension: share of persons still in Norway who live in their
-        settlement municipality on 1 January of year cohort + k (SSB's definition)."""
-        if by not in RETENTION_DIMENSIONS:
-            raise ValueError(f"by must be one of {RETENTION_DIMENSIONS}, got {by!r}")
-        panel = self.retention_panel
-        if cohorts is not None:
-            panel = panel[panel["cohort"].isin(list(cohorts))]
-        panel = panel.assign(years_since_settlement=panel["year"] - panel["cohort"])
-        if by in ("centrality", "county"):
-            facts = self.municipalities.set_index("code")[by]
-            panel = panel.assign(**{by: panel["settlement_municipality"].map(facts).to_numpy()})
-        keys = ["years_since_settlement"] if by == "all" else [by, "years_since_settlement"]
-        out = (panel.groupby(keys, observed=True)[["persons_alive", "persons_in_settlement"]]
-               .sum().reset_index())
-        out["share"] = out["persons_in_settlement"] / out["persons_alive"]
-        out.insert(0, "dimension", by)
-        if by == "all":
-            out.insert(1, "group", "all")
-        else:
-            out = out.rename(columns={by: "group"})
-            out["group"] = out["group"].astype(str)
-        return out
-
-    def indicators(self, **options: Any) -> dict[str, Any]:
-        """The indicators of MODEL.md section 7, by id (ids match the register targets)."""
-        from simulation.analysis.indicators import compute_indicators
-
-        return compute_indicators(self, **options)
-
-    def municipality_indicators(self) -> pd.DataFrame:
-        """Per municipality: settled, out-migration share, net secondary migration, pressure."""
-        from simulation.analysis.indicators import municipality_table
-
-        return municipality_table(self)
-
-
-def retention_table(res: Results) -> pd.DataFrame:
-    """Retention by every dimension, long format, plus the pooled 2010-2016 cohorts' curve
-    (dimension ``pooled_2010_2016``) that the register's R(5) and R(7) figures describe."""
-    pooled = res.retention("all", cohorts=range(2010, 2017)).assign(
-        dimension="pooled_2010_2016", group="2010-2016")
-    return pd.concat([*(res.retention(by) for by in RETENTION_DIMENSIONS), pooled],
-                     ignore_index=True)
 
 
 def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Results:

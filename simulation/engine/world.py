@@ -1,9 +1,16 @@
 """The simulated state that the yearly stages read and update: households, municipalities'
-dynamic attributes (network stocks, integration quality) and the log of move events.
+dynamic attributes (network stocks, integration quality), this year's move plans and the log
+of move events.
 
 Static municipality facts (population, centrality, services, distances) stay in
 :class:`~simulation.inputs.geography.Geography`; what changes year to year lives here as arrays
-indexed by municipality, so every stage stays vectorized.
+indexed by municipality, so every stage stays vectorized. What is fixed for a run (parameters,
+inputs, tables derived from them) is not here but in
+:class:`~simulation.engine.runparams.RunParams`.
+
+The refugee stock by (group, municipality) is state too: every change of who lives where goes
+through :meth:`World.settle_households`, :meth:`World.remove` or :meth:`World.relocate`, which
+keep ``resident`` and ``stock`` current, so no stage recounts the households.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.engine.households import COUNTRY_GROUPS, Households
+from simulation.engine.households import Households
+from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.geography import Geography
 
 EVENT_COLUMNS: dict[str, type | str] = {
@@ -62,6 +70,17 @@ class EventLog:
 
 
 @dataclass
+class MovePlans:
+    """This year's movers (row ids), set by the move decision, completed by the destination
+    choice and carried out (then cleared) by the moves stage."""
+
+    movers: np.ndarray
+    job: np.ndarray  # for the movers: a job move rather than a general move
+    holds_rights: np.ndarray  # for the movers: rights still held when they decided
+    destination: np.ndarray | None = None  # for the movers, once chosen
+
+
+@dataclass
 class World:
     """Everything that changes during a run."""
 
@@ -73,31 +92,70 @@ class World:
     settling_now: np.ndarray  # bool: municipality settles this year
     moves_in: np.ndarray  # persons moving in this year
     moves_out: np.ndarray  # persons moving out this year
+    resident: np.ndarray  # (groups, municipalities) persons of households alive, int64
+    stock: np.ndarray  # (groups, municipalities) background + resident: the network stock
     events: EventLog = field(default_factory=EventLog)
-    static_utility: np.ndarray | None = None  # destination utility that never changes, (n, n)
+    plans: MovePlans | None = None  # this year's moves, between decision and moving
 
     @classmethod
     def start(cls, geography: Geography, background: np.ndarray) -> World:
         n = geography.n
+        resident = np.zeros((len(COUNTRY_GROUPS), n), dtype=np.int64)
         return cls(
             geography=geography,
             households=Households(),
-            background=background,
+            background=np.asarray(background, dtype=np.float64),
             quality=initial_quality(geography),
             settled_now=np.zeros(n),
             settling_now=np.zeros(n, dtype=bool),
             moves_in=np.zeros(n),
             moves_out=np.zeros(n),
+            resident=resident,
+            stock=np.asarray(background, dtype=np.float64) + resident,
         )
 
-    def stock(self) -> np.ndarray:
-        """Refugee-background persons by (group, municipality): background + households alive."""
-        hh = self.households
+    def _persons(self, rows: np.ndarray, municipality: np.ndarray) -> np.ndarray:
+        """Persons of households ``rows`` as a (group, municipality) table, if they lived in
+        ``municipality`` (aligned with ``rows``)."""
         n = self.geography.n
-        live = hh.alive
-        key = hh.group[live].astype(np.int64) * n + hh.municipality[live]
-        counts = np.bincount(key, weights=hh.size[live], minlength=len(COUNTRY_GROUPS) * n)
-        return self.background + counts.reshape(len(COUNTRY_GROUPS), n)
+        hh = self.households
+        key = hh.group[rows].astype(np.int64) * n + municipality
+        counts = np.bincount(key, weights=hh.size[rows], minlength=len(COUNTRY_GROUPS) * n)
+        return counts.reshape(len(COUNTRY_GROUPS), n).astype(np.int64)
+
+    def _update_stock(self, delta: np.ndarray) -> None:
+        self.resident += delta
+        self.stock = self.background + self.resident
+
+    def settle_households(self, cohort: Households) -> np.ndarray:
+        """Add a placed cohort (``municipality`` set) and return its new row ids."""
+        first = len(self.households)
+        self.households.append(cohort)
+        rows = np.arange(first, len(self.households))
+        self._update_stock(self._persons(rows, cohort.municipality))
+        return rows
+
+    def remove(self, rows: np.ndarray, year: int, reason: np.ndarray | int) -> None:
+        """Households ``rows`` leave Norway (emigration or death) in ``year``."""
+        hh = self.households
+        hh.exit_reason[rows] = reason
+        hh.exit_year[rows] = year
+        hh.alive[rows] = False
+        self._update_stock(-self._persons(rows, hh.municipality[rows]))
+
+    def relocate(self, rows: np.ndarray, destination: np.ndarray) -> None:
+        """Households ``rows`` now live in ``destination`` (aligned with ``rows``)."""
+        hh = self.households
+        delta = self._persons(rows, destination) - self._persons(rows, hh.municipality[rows])
+        hh.municipality[rows] = destination
+        self._update_stock(delta)
+
+    def count_stock(self) -> np.ndarray:
+        """The stock recounted from the household columns (a check on ``stock``; the model
+        itself never needs it)."""
+        hh = self.households
+        live = np.flatnonzero(hh.alive)
+        return self.background + self._persons(live, hh.municipality[live])
 
 
 def size_score(geography: Geography) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.engine.households import COUNTRY_GROUPS
+from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.geography import Geography, load_geography
 from simulation.inputs.yamlsource import safe_load
 
@@ -217,13 +217,48 @@ def default_inputs(start: int = 2010, end: int = 2023, *, geography: Geography |
     if missing:
         raise ValueError(f"no built-in settlement volume for years {missing}; "
                          f"built-in years are {min(volumes)}-{max(volumes)}")
-    geo = geography or load_geography()
+    return build_inputs(start, end, volumes, geography or load_geography(),
+                        allocation=allocation, scale=scale)
+
+
+#: the last year with the register's arrivals' composition: later years are like it
+LAST_COMPOSITION_YEAR = 2024
+
+
+def build_inputs(start: int, end: int, volumes: Mapping[int, float], geography: Geography, *,
+                 allocation: AllocationPolicy | None = None,
+                 composition_like: int | None = None,
+                 background: np.ndarray | None = None, scale: float = 1.0) -> Inputs:
+    """The one way to assemble :class:`Inputs` (the built-in defaults, scenario files and the
+    teaching app's toy country all come through here), from checked values.
+
+    Args:
+        start, end: the simulated years, inclusive.
+        volumes: persons settled per year; the window's years are taken.
+        geography: the municipalities.
+        allocation: who may settle (default: every municipality, by size).
+        composition_like: use this year's arrivals' composition for every year (default:
+            each year's own, years after ``LAST_COMPOSITION_YEAR`` like that year).
+        background: persons with refugee background before the window, by country group and
+            municipality (default: the register's 2008 stock spread over ``geography``).
+        scale: the share of people simulated (volumes and background stock).
+
+    Example::
+
+        from simulation.inputs.defaults import build_inputs
+        from simulation.inputs.geography import load_geography
+
+        inputs = build_inputs(2025, 2030, {y: 10_000.0 for y in range(2025, 2031)},
+                              load_geography(), composition_like=2019)
+    """
+    years = range(start, end + 1)
     inputs = Inputs(
         start=start, end=end,
-        volumes={y: volumes[y] for y in range(start, end + 1)},
-        composition={y: default_composition(y) for y in range(start, end + 1)},
-        geography=geo,
-        background_stock=background_stock(geo),
+        volumes={y: float(volumes[y]) for y in years},
+        composition={y: default_composition(composition_like or min(y, LAST_COMPOSITION_YEAR))
+                     for y in years},
+        geography=geography,
+        background_stock=background_stock(geography) if background is None else background,
         allocation=allocation or AllocationPolicy(),
     )
     return inputs.scaled(scale) if scale != 1.0 else inputs

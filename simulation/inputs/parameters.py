@@ -246,6 +246,9 @@ REGISTRY: tuple[Parameter, ...] = (
 
 BY_NAME: dict[str, Parameter] = {p.name: p for p in REGISTRY}
 
+#: the policy levers, in registry order: a scenario's `policy:` section takes exactly these
+POLICY_KEYS: tuple[str, ...] = tuple(p.name for p in REGISTRY if p.group == "policy")
+
 
 def suggest(name: str) -> str:
     """A 'did you mean' hint for a misspelt parameter name ('' when nothing is close)."""
@@ -256,7 +259,24 @@ def suggest(name: str) -> str:
 class Params(Mapping[str, float]):
     """An immutable set of parameter values: the registry's defaults plus validated overrides.
 
-    Values read as attributes (``params.rights_years``) so stage code stays short.
+    Values read as attributes (``params.rights_years``) so stage code stays short; every value
+    is a float (switches are 0.0 or 1.0, whole numbers like 5.0).
+
+    Args:
+        overrides: values by registry name (`secmig params` lists them). An unknown name, a
+            value outside the registry range, a text such as "5" or a fraction for a
+            whole-number parameter raises :class:`ParameterError` naming what is allowed (with
+            a did-you-mean for a misspelt name).
+
+    Example::
+
+        from simulation import Params, run
+
+        params = Params({"rights_years": 3, "job_move_exemption": True})
+        params.rights_years                     # 3.0
+        params.replace(rights_years=0)          # a copy: the rule switched off
+        params.changed()                        # {'rights_years': 3.0, 'job_move_exemption': 1.0}
+        results = run(params, seed=1)
     """
 
     __slots__ = ("_values",)

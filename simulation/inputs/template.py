@@ -5,8 +5,7 @@ Regenerate with `secmig template > scenarios/TEMPLATE.yaml`; a test checks they 
 
 from __future__ import annotations
 
-from simulation.inputs.parameters import REGISTRY
-from simulation.inputs.scenario import POLICY_KEYS
+from simulation.inputs.parameters import BY_NAME, POLICY_KEYS, REGISTRY
 
 HEADER = """\
 # secmig scenario template: every key, its meaning, unit, default and allowed values.
@@ -19,7 +18,7 @@ HEADER = """\
 
 
 def _param_line(name: str, indent: str) -> list[str]:
-    p = next(q for q in REGISTRY if q.name == name)
+    p = BY_NAME[name]
     default = ("true" if p.default else "false") if p.kind == "bool" else f"{p.default:g}"
     allowed = p.allowed()
     return [f"{indent}# {p.meaning}.", f"{indent}# unit: {p.unit}; allowed: {allowed}",

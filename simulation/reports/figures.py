@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from simulation.analysis.indicators import OUT_SHARE_CUTS, count_at_least, retention_curve
-from simulation.engine.results import Results
+from simulation.analysis.indicators import count_at_least
+from simulation.analysis.registry import OUT_SHARE_CUTS
 from simulation.inputs.defaults import register
 
 
@@ -42,29 +42,6 @@ def register_retention_points() -> list[tuple[int, float, float, str]]:
     for cohort, v in moved2["value"].items():
         pts.append((2, 1 - v, moved2["tolerance"], f"moved by end of year 2 ({cohort})"))
     return pts
-
-
-def retention_figure(res: Results, path: Path, cohorts: list[int] | None = None) -> Path:
-    """Pooled retention curve R(k) of cohorts 2010-2016 with the register points."""
-    cohorts = cohorts or [c for c in range(2010, 2017) if res.start <= c <= res.end]
-    curve = retention_curve(res, cohorts)
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    ax.plot([0, *curve], [1.0, *curve.values()], marker="o", color="#1f5f8b",
-            label=f"simulated, cohorts {min(cohorts)}-{max(cohorts)} (fewer cohorts beyond k = 7)")
-    markers = iter("sDv^<>")
-    for k, value, tol, label in register_retention_points():
-        ax.errorbar([k], [value], yerr=[tol], fmt=next(markers, "o"), color="#c0392b",
-                    capsize=4, label=f"register: {label}")
-    ax.set_xlabel("years since settlement (k)")
-    ax.set_ylabel("share living in settlement municipality")
-    ax.set_title("Retention R(k): persons still in Norway, on 1 January of year cohort + k")
-    ax.set_ylim(_retention_floor(list(curve.values())), 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 # --- ensemble figures: one or several scenarios overlaid (label -> aggregated table) --------

@@ -54,9 +54,10 @@ def fmt(x: Any, digits: int = 3) -> str:
 
 
 def value(x: Any, kind: str) -> str:
-    """A value by its kind: 'share' as a percentage, 'count' (persons, municipalities) as a
-    whole number, 'per1000' with one decimal, 'code' and 'text' as given, else ('index') with
-    three decimals."""
+    """A value by its kind (an indicator's kind is in ``analysis.registry``): 'share' as a
+    percentage, 'count' (persons, municipalities) as a whole number, 'per1000' with one
+    decimal, 'code' and 'text' as given, else ('index', 'ratio', 'amount') with three
+    decimals."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     if kind in ("text", "code"):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.analysis.registry import BRIEF_IDS, describe, headline_ids
 from simulation.analysis.targets import departures
 from simulation.inputs.scenario import Scenario
 from simulation.reports import figures
@@ -27,12 +28,31 @@ from simulation.runs.ensemble import (
     indicator_frame,
     interval,
 )
-from simulation.runs.output import _json_safe, headlines, manifest, summary
+from simulation.runs.output import _json_safe, by_replicate, drawn_parameters, manifest, summary
 
 
 def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     """Per indicator: mean difference (other - reference) over replicate pairs, its 5-95 %
-    interval, and the spread of paired versus unpaired differences."""
+    interval, and the spread of paired versus unpaired differences.
+
+    Args:
+        reference: one row per replicate, one column per flat indicator id (as
+            ``runs.ensemble.indicator_frame`` makes it).
+        other: the same for the other scenario, run with the same replicate seeds: row i of
+            both comes from replicate seed i, so a row's difference is a paired one.
+
+    Returns:
+        One row per indicator both have: ``indicator``, ``reference_mean``,
+        ``scenario_mean``, ``difference`` (mean over pairs), ``p5``, ``p95``,
+        ``within_noise`` (the 5-95 % interval contains 0), ``sd_paired``, ``sd_unpaired``.
+
+    Example:
+        >>> from simulation.runs.ensemble import indicator_frame, run_many
+        >>> base, rule = run_many([(params, inputs), (params.replace(rights_years=0), inputs)],
+        ...                       seed=1, replicates=4)                      # doctest: +SKIP
+        >>> d = paired_differences(indicator_frame(base), indicator_frame(rule))  # doctest: +SKIP
+        >>> d.set_index("indicator").loc["retention_5y", "difference"]    # doctest: +SKIP
+    """
     rows = []
     for col in reference.columns.intersection(other.columns):
         a, b = reference[col].to_numpy(float), other[col].to_numpy(float)
@@ -50,7 +70,15 @@ def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataF
 
 
 def common_rights_years(scenarios: list[Scenario]) -> float | None:
-    """The rights window all scenarios share (labels then name its years), else None."""
+    """The rights window all scenarios share (labels then name its years), else None.
+
+    Args:
+        scenarios: the loaded scenarios of one comparison.
+
+    Example:
+        >>> common_rights_years([load_scenario("scenarios/baseline.yaml")])  # doctest: +SKIP
+        5.0
+    """
     years = {s.params.rights_years for s in scenarios}
     return years.pop() if len(years) == 1 else None
 
@@ -58,8 +86,10 @@ def common_rights_years(scenarios: list[Scenario]) -> float | None:
 def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str],
                       rights_years: float | None) -> pd.DataFrame:
     rows = []
-    for key, text, kind in headlines(rights_years):
-        row: dict[str, Any] = {"indicator": text}
+    for key in headline_ids(rights_years):
+        words = describe(key, rights_years)
+        kind = words.kind
+        row: dict[str, Any] = {"indicator": words.title}
         for name, d in diffs.items():
             hit = d[d["indicator"] == key]
             if hit.empty:
@@ -89,7 +119,33 @@ def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str],
 def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSummary]],
                      out: Path, *, force: bool, jobs: int, seed: int, replicates: int,
                      timings: dict[str, float], posterior: int = 0) -> Path:
-    """Write the comparison folder: differences, overlays, per-scenario tables, report."""
+    """Write the comparison folder: differences, overlays, per-scenario tables, report.
+
+    Args:
+        scenarios: the loaded scenarios; the first is the reference the others are compared
+            with.
+        results: per scenario, its replicate summaries in replicate order, all made with the
+            same replicate seeds (``runs.ensemble.run_many`` over the scenarios).
+        out: the folder to write (written whole or not at all).
+        force: replace ``out`` if it exists.
+        jobs: worker processes used (for the manifest).
+        seed: the scenario seed the replicate seeds were spawned from.
+        replicates: replicates per parameter set.
+        timings: seconds spent, for the manifest.
+        posterior: posterior parameter draws per scenario (0: the point estimate).
+
+    Returns:
+        ``out``: with differences.csv, indicators_by_replicate.csv (the pairs behind each
+        difference), municipality_differences.csv, retention.csv,
+        municipalities.csv, yearly.csv, summary.json, manifest.json, figures/ and report.html.
+
+    Example:
+        >>> scenarios = [load_scenario(f"scenarios/{n}.yaml") for n in ("baseline", "no-rule")]
+        >>> results = run_many([(s.params, s.inputs) for s in scenarios], seed=1,
+        ...                    replicates=4)                                 # doctest: +SKIP
+        >>> write_comparison(scenarios, results, Path("outputs/rule"), force=True, jobs=1,
+        ...                  seed=1, replicates=4, timings={})               # doctest: +SKIP
+    """
     names = _unique_names([s.name for s in scenarios])
     slugs = dict(zip(names, _unique_names([s.slug for s in scenarios]), strict=True))
     frames = {n: indicator_frame(r) for n, r in zip(names, results, strict=True)}
@@ -106,6 +162,11 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                               ignore_index=True)
         all_diffs = all_diffs[["scenario", *[c for c in all_diffs.columns if c != "scenario"]]]
         all_diffs.to_csv(tmp / "differences.csv", index=False)
+        # the pairs behind every difference: row (scenario, replicate), one column per id
+        pd.concat([by_replicate(f, replicates, posterior).assign(scenario=n)
+                   for n, f in frames.items()], ignore_index=True).pipe(
+            lambda f: f[["scenario", *f.columns[:-1]]]).to_csv(
+            tmp / "indicators_by_replicate.csv", index=False)
         pd.concat([t.assign(scenario=n) for n, t in retention.items()]).to_csv(
             tmp / "retention.csv", index=False)
         pd.concat([t.assign(scenario=n) for n, t in munis.items()]).to_csv(
@@ -149,7 +210,8 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                 note=f"red: more net in-migration than in {ref_name}\n"
                      f"blue: less than in {ref_name}\ncircle area: population"))
         man = {n: {**manifest(s, seed, replicates, jobs, r, timings),
-                   "posterior_draws": posterior}
+                   "posterior_draws": posterior,
+                   "posterior_parameters": drawn_parameters(s, posterior)}
                for n, s, r in zip(names, scenarios, results, strict=True)}
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
@@ -181,27 +243,19 @@ def _municipality_changes(munis: dict[str, pd.DataFrame], names: list[str]) -> p
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-WORDS: tuple[tuple[str, str, str], ...] = (
-    ("retention_5y", "still living in the settlement municipality after 5 years", "share"),
-    ("moves_per_year", "persons moving a year", "count"),
-    ("municipalities_by_out_share.at_least_80pct",
-     "municipalities losing at least 80 % of those they settled", "count"),
-    ("share_in_10_largest", "share living in the 10 largest municipalities", "share"),
-    ("hoover_index", "Hoover concentration index", "index"),
-)
-
-
 def _in_words(name: str, d: pd.DataFrame) -> str:
     """One sentence per scenario: the main differences, in words, with intervals."""
     parts = []
     by = d.set_index("indicator")
-    for key, text, kind in WORDS:
+    for key in BRIEF_IDS:
         if key not in by.index:
             continue
+        words = describe(key)
+        text, kind = words.label, words.kind
         r = by.loc[key]
         ref, new = report.value(r["reference_mean"], kind), report.value(r["scenario_mean"], kind)
         unit = " points" if kind == "share" else ""
-        scale, digits = {"share": (100, 1), "count": (1, 0), "index": (1, 3)}[kind]
+        scale, digits = {"share": (100, 1), "count": (1, 0)}.get(kind, (1, 3))
         diff, lo, hi = (f"{scale * r[c]:+.{digits}f}" for c in ("difference", "p5", "p95"))
         diff += unit
         noise = " — within noise" if r["within_noise"] else ""

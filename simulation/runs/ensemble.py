@@ -7,26 +7,20 @@ in replicate order, so the output is identical for any number of worker processe
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
-import sys
-import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from simulation.analysis.indicators import concentration_series
+from simulation.analysis.indicators import concentration_series, indicators, municipality_indicators
+from simulation.analysis.measures import retention_table
 from simulation.engine.driver import run
 from simulation.engine.randomness import replicate_seeds
-from simulation.engine.results import retention_table
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import Params
+from simulation.runs.parallel import parallel_map
 
 
 @dataclass
@@ -62,116 +56,45 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
                               on="year", how="left")
     ret = retention_table(res)[["dimension", "group", "years_since_settlement", "share",
                                 "persons_alive"]]
-    return ReplicateSummary(replicate, res.indicators(), ret, res.municipality_indicators(),
+    return ReplicateSummary(replicate, indicators(res), ret, municipality_indicators(res),
                             flows, yearly, res.timings["simulate_s"])
-
-
-def _quiet_worker(parent: int | None = None, pdeathsig: bool = False) -> None:
-    """Initializer of every pool worker: ignore Ctrl-C (it reaches the whole process group;
-    the parent cleans up and stops the workers) and exit when the parent dies, also by
-    SIGKILL, so no worker keeps computing for nobody."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if parent is None:
-        return
-    if pdeathsig:
-        _exit_with_parent()
-    threading.Thread(target=_watch_parent, args=(parent,), name="secmig-parent-watch",
-                     daemon=True).start()
-
-
-def _exit_with_parent() -> None:
-    """Linux: have the kernel send SIGTERM to this process when its parent exits."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _watch_parent(parent: int, every: float = 0.5) -> None:
-    """Fallback on any platform: poll the parent PID; when it is gone, exit at once."""
-    while True:
-        if os.getppid() != parent:
-            os._exit(1)
-        time.sleep(every)
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    # spawn: workers start clean (no inherited threads or locks from the progress display).
-    # PR_SET_PDEATHSIG fires when the *thread* that started a worker ends, so it is used only
-    # when the pool is made (and its workers started) from the main thread; the PID watch
-    # covers every case.
-    main = threading.current_thread() is threading.main_thread()
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_quiet_worker, initargs=(os.getpid(), main))
-
-
-def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool at once (after an error or interrupt, or when done): terminate workers."""
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        proc.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-def run_ensemble(params: Params, inputs: Inputs, seed: int, replicates: int, jobs: int = 1,
-                 on_done: Callable[[int], None] | None = None) -> list[ReplicateSummary]:
-    """All replicates of one scenario, in replicate order whatever ``jobs`` is."""
-    return run_many([(params, inputs)], seed, replicates, jobs, on_done)[0]
 
 
 def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int,
              replicates: int, jobs: int = 1, on_done: Callable[[int], None] | None = None
              ) -> list[list[ReplicateSummary]]:
-    """Several scenarios with the same replicate seeds (common random numbers).
+    """Replicates of several scenarios with the same replicate seeds (common random numbers),
+    reduced to small summaries, in the same order for any number of worker processes.
 
-    A scenario given a list of K parameter sets (posterior draws) runs K x replicates: run
-    k * replicates + r uses draw k and replicate seed r, the same pairing in every scenario.
+    Args:
+        runs: one (parameters, inputs) pair per scenario. Parameters may be a list of K sets
+            (posterior draws): that scenario then runs K x ``replicates``, run
+            ``k * replicates + r`` with draw k and replicate seed r, the same pairing in every
+            scenario.
+        seed: the ensemble seed; replicate r gets the r-th seed spawned from it.
+        replicates: runs per parameter set.
+        jobs: worker processes (1: in this process).
+        on_done: called with 1 after each finished run (progress display).
+
+    Returns:
+        Per scenario, its :class:`ReplicateSummary` list in run order.
+
+    Example::
+
+        from simulation import Params, default_inputs
+        from simulation.runs.ensemble import indicator_frame, run_many
+
+        inputs = default_inputs(2010, 2016, scale=0.1)
+        base, tie = run_many([(Params(), inputs), (Params({"rights_years": 0}), inputs)],
+                             seed=1, replicates=4, jobs=2)
+        paired = indicator_frame(tie)["retention_5y"] - indicator_frame(base)["retention_5y"]
     """
     seeds = replicate_seeds(seed, replicates)
     sets = [[p] if isinstance(p, Params) else list(p) for p, _ in runs]
-    tasks = [(s, k, r) for s in range(len(runs)) for k in range(len(sets[s]))
-             for r in range(replicates)]
-    out: list[list[ReplicateSummary | None]] = [[None] * (len(sets[s]) * replicates)
-                                               for s in range(len(runs))]
-
-    def submit_args(s: int, k: int, r: int) -> tuple:
-        return (sets[s][k], runs[s][1], seeds[r], k * replicates + r)
-
-    if jobs <= 1:
-        for s, k, r in tasks:
-            out[s][k * replicates + r] = run_replicate(*submit_args(s, k, r))
-            if on_done:
-                on_done(1)
-    else:
-        pool = _pool(min(jobs, len(tasks)))
-        try:
-            futures = {pool.submit(run_replicate, *submit_args(s, k, r)): (s, k, r)
-                       for s, k, r in tasks}
-            for fut in _as_completed(futures):
-                s, k, r = futures[fut]
-                out[s][k * replicates + r] = fut.result()
-                if on_done:
-                    on_done(1)
-        except BaseException:
-            stop_pool(pool)
-            raise
-        pool.shutdown()
-    return [[x for x in row if x is not None] for row in out]
-
-
-def _as_completed(futures: dict) -> Any:
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)
-
-
-def default_jobs(replicates: int) -> int:
-    """Worker processes by default: one per core, at most one per replicate."""
-    return max(1, min(replicates, os.cpu_count() or 1))
+    tasks = [(sets[s][k], runs[s][1], seeds[r], k * replicates + r)
+             for s in range(len(runs)) for k in range(len(sets[s])) for r in range(replicates)]
+    done = iter(parallel_map(run_replicate, tasks, jobs, on_done))
+    return [[next(done) for _ in range(len(sets[s]) * replicates)] for s in range(len(runs))]
 
 
 # --- aggregation ----------------------------------------------------------------------------

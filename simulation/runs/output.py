@@ -19,10 +19,11 @@ import pandas as pd
 import yaml
 
 from simulation import __version__
+from simulation.analysis.registry import describe, headline_ids
 from simulation.analysis.targets import compare, departures, targets
 from simulation.engine.randomness import replicate_seeds
-from simulation.inputs.parameters import BY_NAME
-from simulation.inputs.scenario import POLICY_KEYS, Scenario
+from simulation.inputs.parameters import BY_NAME, POLICY_KEYS
+from simulation.inputs.scenario import Scenario
 from simulation.reports import figures
 from simulation.reports import html as report
 from simulation.reports.atomic import atomic_directory
@@ -35,67 +36,6 @@ from simulation.runs.ensemble import (
     indicator_frame,
     interval,
 )
-
-
-def headlines(rights_years: float | None = None) -> tuple[tuple[str, str, str], ...]:
-    """The report's headline indicators: (id, words, kind). The timing rows follow the
-    scenario's rights window: with R years, the yearly leaving hazard in year R (the last year
-    of the window) and R + 1 (the first after it); without one (R = 0, or scenarios with
-    different windows side by side), years 5 and 6 in neutral words."""
-    if rights_years:
-        r = int(rights_years)
-        timing = (
-            (f"leaving_hazard_by_year.{r}", f"Yearly leaving hazard in year {r} (last year of "
-                                            f"the {r}-year rights window)", "share"),
-            (f"leaving_hazard_by_year.{r + 1}", f"Yearly leaving hazard in year {r + 1} (first "
-                                                "year after it)", "share"))
-    else:
-        timing = tuple((f"leaving_hazard_by_year.{k}", f"Yearly leaving hazard in year {k} "
-                        "since settlement", "share") for k in (5, 6))
-    return (
-        ("retention_3y", "Still living in the settlement municipality after 3 years", "share"),
-        ("retention_5y", "Still living in the settlement municipality after 5 years", "share"),
-        ("retention_7y", "Still living in the settlement municipality after 7 years "
-                         "(cohorts 2010-2016)", "share"),
-        ("moved_in_settlement_year", "Moved away already in the settlement year", "share"),
-        ("destination_split_of_movers.oslo", "Of those who leave: moved to Oslo", "share"),
-        ("destination_split_of_movers.same_county",
-         "Of those who leave: moved within the county", "share"),
-        ("destination_split_of_movers.other_county",
-         "Of those who leave: moved to another county", "share"),
-        ("municipalities_by_out_share.at_least_80pct",
-         "Municipalities that lost at least 80 % of those they settled 2010-2016", "count"),
-        ("municipalities_by_out_share.at_least_90pct", "... at least 90 %", "count"),
-        ("municipalities_by_out_share.all_100pct", "... all of them", "count"),
-        ("income_change_of_movers.higher", "Movers with a higher income one year after moving",
-         "share"),
-        ("income_change_of_movers.lower", "Movers with a lower income one year after moving",
-         "share"),
-        ("hoover_index", "Concentration: Hoover index against the population (0 = spread like "
-                         "the population), at the end", "index"),
-        ("share_in_10_largest", "Share living in the 10 largest municipalities, at the end",
-         "share"),
-        ("share_centrality_5_6", "Share living in the least central municipalities "
-                                 "(classes 5-6)", "share"),
-        ("moves_per_year", "Persons moving between municipalities per year", "count"),
-        *timing,
-        ("grant_years_in_settlement_municipality",
-         "Integration-grant years (first five) spent in the settlement municipality", "share"),
-        ("needs_met_share", "Households with education or health needs living where they are "
-                            "met", "share"),
-        ("employment_rate_movers", "Employment among movers (settled 5+ years before the end)",
-         "share"),
-        ("employment_rate_stayers",
-         "Employment among stayers (settled 5+ years before the end)", "share"),
-        ("group_concentration.any_group_municipalities_over_2%",
-         "Municipalities where one country group is at least 2 % of the population", "count"),
-        ("settled_persons_2010_2023_still_in_norway",
-         "Persons settled 2010-2023 still living in Norway, at the end", "count"),
-    )
-
-
-#: neutral labels (no rights window assumed), for tables over many scenarios or sweeps
-HEADLINES = headlines(None)
 
 
 def display_path(path: str | Path) -> str:
@@ -263,9 +203,11 @@ def _what_was_run(scenario: Scenario, departs: list[str]) -> str:
 def _headline_table(frame: pd.DataFrame, summ: dict[str, Any], rights_years: float,
                     context_only: bool) -> pd.DataFrame:
     rows = []
-    for key, text, kind in headlines(rights_years):
+    for key in headline_ids(rights_years):
         if key not in frame.columns:
             continue
+        words = describe(key, rights_years)
+        text, kind = words.title, words.kind
         head, _, sub = key.partition(".")
         entry = summ[head][sub] if sub else summ[head]
         reg = entry.get("register")
@@ -285,6 +227,26 @@ def _headline_table(frame: pd.DataFrame, summ: dict[str, Any], rights_years: flo
                      "register (today's rules, context)" if context_only else "register":
                          report.Raw(register_text)})
     return pd.DataFrame(rows)
+
+
+def drawn_parameters(scenario: Scenario, posterior: int) -> list[dict[str, float]]:
+    """The parameters that differ between the scenario's first ``posterior`` draws, one dict
+    per draw (draw k is run ``k * replicates + r``): a manifest must say what was run."""
+    if not posterior:
+        return []
+    sets = [dict(p) for p in scenario.posterior(posterior)]
+    varying = [n for n in sets[0] if len({s[n] for s in sets}) > 1]
+    return [{n: s[n] for n in varying} for s in sets]
+
+
+def by_replicate(frame: pd.DataFrame, replicates: int, posterior: int) -> pd.DataFrame:
+    """The per-run indicator table as written: with ``draw`` and ``replicate_seed`` (the index
+    of the replicate seed, shared by every draw and scenario) when posterior draws were run."""
+    out = frame.reset_index()
+    if posterior:
+        out.insert(1, "draw", out["replicate"] // replicates)
+        out.insert(2, "replicate_seed", out["replicate"] % replicates)
+    return out
 
 
 def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: Path, *,
@@ -315,7 +277,8 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
              "indicators": summ}),
             indent=2, ensure_ascii=False), encoding="utf-8")
         tables = {"retention": retention, "municipalities": municipalities, "flows": flows,
-                  "yearly": yearly, "indicators_by_replicate": frame.reset_index()}
+                  "yearly": yearly,
+                  "indicators_by_replicate": by_replicate(frame, sch.replicates, posterior)}
         for name, t in tables.items():
             if "csv" in sch.outputs.formats:
                 t.to_csv(tmp / f"{name}.csv", index=False)
@@ -342,6 +305,7 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
         }
         man = manifest(scenario, sch.seed, sch.replicates, jobs, summaries, timings)
         man["posterior_draws"] = posterior
+        man["posterior_parameters"] = drawn_parameters(scenario, posterior)
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
         (tmp / "report.html").write_text(

@@ -13,13 +13,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.registry import label as indicator_label
 from simulation.inputs.parameters import BY_NAME
 from simulation.reports import html as report
-from simulation.runs.output import HEADLINES
 from simulation.sweeps.analysis import RANK_BY, Box, condition_text, fmt_limit, ranking
 from simulation.sweeps.spec import LEVERS, Sweep
 
-LABEL = {key: text for key, text, _ in HEADLINES}
 BLUE, ORANGE, GREY = "#1f5f8b", "#d35400", "#9aa5ad"
 
 
@@ -149,9 +148,9 @@ def _ranking_html(table: pd.DataFrame, design: str) -> str:
     key = RANK_BY[design]
     items = []
     for ind, ranked in ranking(table, design).items():
-        label = LABEL.get(ind, ind)
+        words = indicator_label(ind)
         top = ", ".join(f"<b>{report.esc(p)}</b> ({key} {v:.3g})" for p, v in ranked[:3])
-        items.append(f"<li><code>{report.esc(ind)}</code> ({report.esc(label)}): {top}</li>")
+        items.append(f"<li><code>{report.esc(ind)}</code> ({report.esc(words)}): {top}</li>")
     return f"<ul>{''.join(items)}</ul>"
 
 

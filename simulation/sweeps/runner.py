@@ -13,7 +13,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import Params
 from simulation.inputs.yamlsource import InputError, Problem
-from simulation.runs.ensemble import _pool, flatten, stop_pool
+from simulation.runs.ensemble import flatten
+from simulation.runs.parallel import WorkerPool
 from simulation.sweeps.spec import LEVERS, Sweep, apply_levers
 
 OnDone = Callable[[int, bool], None]
@@ -56,6 +56,7 @@ def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
              seed: np.random.SeedSequence, run_id: int, point: int, replicate: int,
              values: dict[str, float], indicators: list[str]) -> dict[str, Any]:
     """Worker: one run -> one result row (never raises: a failure is a row too)."""
+    from simulation.analysis.indicators import indicators as of_run
     from simulation.engine import driver as api
 
     _undo_dask_malloc_trim()
@@ -65,7 +66,7 @@ def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
                            "seed": int(seed.entropy), **values}
     try:
         inputs = apply_levers(inputs, levers)
-        flat = flatten(api.run(params, seed, inputs).indicators())
+        flat = flatten(of_run(api.run(params, seed, inputs)))
         row.update({k: flat.get(k, float("nan")) for k in indicators})
         row.update(status="ok", error="")
     except Exception as err:
@@ -207,20 +208,12 @@ def _run_tasks(sweep: Sweep, out: Path, jobs: int, on_done: OnDone | None,
     if scheduler and tasks:
         _run_on_dask(tasks, inputs, scheduler, max(jobs, 1), pending, out, on_done,
                      flush_every)
-    elif jobs <= 1:
-        try:
-            _collect((_run_one(t[0], inputs, *t[1:]) for t in tasks), pending, out, on_done,
-                     flush_every)
-        finally:
-            _flush(out, pending)  # whatever finished is kept, also on an interrupt
     elif tasks:
-        pool = _pool(jobs)
-        try:
-            futures = [pool.submit(_run_one, t[0], inputs, *t[1:]) for t in tasks]
-            _collect((f.result() for f in as_completed(futures)), pending, out, on_done,
-                     flush_every)
-        finally:
-            _flush(out, pending)  # whatever finished is kept, also on an interrupt
-            stop_pool(pool)
+        with WorkerPool(min(jobs, len(tasks))) as pool:
+            try:
+                done = pool.completed(_run_one, [(t[0], inputs, *t[1:]) for t in tasks])
+                _collect((row for _, row in done), pending, out, on_done, flush_every)
+            finally:
+                _flush(out, pending)  # whatever finished is kept, also on an interrupt
     _flush(out, pending)
     return done_runs(out)

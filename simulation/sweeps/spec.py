@@ -4,7 +4,7 @@ conditions to explain by scenario discovery.
 
 Designs are drawn on the unit cube (SALib's samplers, SciPy's Latin hypercube) and mapped to
 each factor's natural units through its quantile function, so a distribution is as easy to
-sweep as a range. Running is in sweep_runner.py, analysis in sweep_analysis.py.
+sweep as a range. Running is in runner.py, analysis in analysis.py (this package).
 """
 
 from __future__ import annotations
@@ -14,19 +14,27 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy import stats
 from scipy.stats import qmc
 
+from simulation.analysis.registry import indicator_ids
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import BY_NAME, Params
-from simulation.inputs.scenario import Scenario, _problem, load_scenario
-from simulation.inputs.schema import allow, load_mapping
+from simulation.inputs.scenario import Scenario, load_scenario
+from simulation.inputs.schema import (
+    StrictFinite,
+    allow,
+    did_you_mean,
+    load_checked,
+    problem_at,
+    safe_name,
+)
 from simulation.inputs.yamlsource import InputError, Problem, Sourced
 
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
@@ -50,11 +58,7 @@ MORRIS_MIN_R = 2
 MAX_SEED = 2**32 - 1  # SALib seeds NumPy's legacy generator, which takes 32-bit seeds
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class Discovery(_Strict):
+class Discovery(StrictFinite):
     """A condition on one indicator for PRIM to explain with a box in parameter space."""
 
     indicator: str = Field(description="indicator id (as in indices.csv / summary.json)",
@@ -69,10 +73,8 @@ class Discovery(_Strict):
                              json_schema_extra=allow("a number > 0 and <= 1 (default 0.8)"))
 
 
-class SweepSchema(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", json_schema_extra=allow(
-        "letters, digits, '_', '.', '-' (no spaces), starting with a letter or digit, at "
-        "most 80 characters"))
+class SweepSchema(StrictFinite):
+    name: str = safe_name()
     description: str = Field("", json_schema_extra=allow("text"))
     base: str = Field(description="scenario file the sweep varies (relative to this file)",
                       json_schema_extra=allow("the path of a scenario file, relative to "
@@ -199,10 +201,9 @@ def _factor(name: str, spec: Any, where: Callable[[str], Problem]) -> Factor | P
     """Check one entry of `parameters` (a range or a distribution) against the registry."""
     bounds = _bounds(name)
     if bounds is None:
-        close = difflib.get_close_matches(name, [*BY_NAME, *LEVERS], n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return where(f"unknown parameter{hint}; allowed: a registry name (see `secmig "
-                     f"params`) or a settlement lever: {', '.join(LEVERS)}")
+        return where(f"unknown parameter{did_you_mean(name, [*BY_NAME, *LEVERS])}; allowed: a "
+                     f"registry name (see `secmig params`) or a settlement lever: "
+                     f"{', '.join(LEVERS)}")
     reg_low, reg_high, kind = bounds
     if not isinstance(spec, dict):
         return where(f"got {spec!r}; allowed: a range {{low: L, high: H}} or a distribution "
@@ -235,18 +236,6 @@ def _factor(name: str, spec: Any, where: Callable[[str], Problem]) -> Factor | P
     if dist == "triangular" and not low <= mode <= high:
         return where(f"triangular: mode {mode:g} must lie in [{low:g}, {high:g}]")
     return Factor(name, dist, low, high, kind, mean, sd, mode)
-
-
-@cache
-def _indicator_ids(start: int, end: int) -> tuple[str, ...]:
-    """Every indicator id a run over these years reports (from a tiny run: exact, not a list
-    kept by hand)."""
-    from simulation.engine.driver import run
-    from simulation.inputs.defaults import default_inputs
-    from simulation.runs.ensemble import flatten
-
-    res = run(Params(), 0, default_inputs(start, end).scaled(0.01))
-    return tuple(flatten(res.indicators()))
 
 
 # --- the sweep -------------------------------------------------------------------------------
@@ -343,19 +332,21 @@ def load_sweep(path: str | Path) -> Sweep:
     and all of them are reported at once (fields are checked on the raw data, so one bad
     field does not hide the others)."""
     path = Path(path)
-    src, schema, problems = load_mapping(path, SweepSchema, "sweep")
-    data: dict[str, Any] = src.data
-    raw = data.get("parameters")
-    factors = _factors(raw, src, problems) if isinstance(raw, dict) else []
-    base = _base(data.get("base"), path, src, problems)
-    if base is not None:
-        _check_indicators(data, src, base, problems)
-    problems.extend(_size_problems(data, src, len(raw) if isinstance(raw, dict) else 0))
-    if problems or schema is None or base is None:
-        here = str(path)
-        raise InputError(sorted(problems, key=lambda q: (q.file != here, q.file, q.line or 0,
-                                                         q.key)))
-    return Sweep(schema, path, base, factors)
+    found: dict[str, Any] = {}
+
+    def check(src: Sourced, problems: list[Problem]) -> None:
+        data: dict[str, Any] = src.data
+        raw = data.get("parameters")
+        found["factors"] = _factors(raw, src, problems) if isinstance(raw, dict) else []
+        found["base"] = base = _base(data.get("base"), path, src, problems)
+        if base is not None:
+            _check_indicators(data, src, base, problems)
+        problems.extend(_size_problems(data, src, len(raw) if isinstance(raw, dict) else 0))
+        if base is None and not problems:  # the schema or _base says why; never silent
+            problems.append(problem_at(src, ("base",), "the base scenario could not be loaded"))
+
+    schema, _ = load_checked(path, SweepSchema, "sweep", check)
+    return Sweep(schema, path, found["base"], found["factors"])
 
 
 def _base(ref: Any, path: Path, src: Sourced, problems: list[Problem]) -> Scenario | None:
@@ -363,7 +354,7 @@ def _base(ref: Any, path: Path, src: Sourced, problems: list[Problem]) -> Scenar
         return None  # the schema's problem says what to write
     base_path = path.parent / ref
     if not base_path.is_file():
-        problems.append(_problem(src, ("base",), f"file not found: {ref!r} (looked in "
+        problems.append(problem_at(src, ("base",), f"file not found: {ref!r} (looked in "
                                  f"{path.parent}); allowed: the path of a scenario file, "
                                  "relative to this sweep file"))
         return None
@@ -392,7 +383,7 @@ def _size_problems(data: dict[str, Any], src: Sourced, p: int) -> list[Problem]:
     out: list[Problem] = []
 
     def add(key: str, msg: str) -> None:
-        out.append(_problem(src, (key,), msg))
+        out.append(problem_at(src, (key,), msg))
 
     if design == "morris":
         if samples < MORRIS_MIN_R:
@@ -425,7 +416,7 @@ def _factors(parameters: dict[Any, Any], src: Sourced, problems: list[Problem]
     factors = []
     for name, spec in parameters.items():
         got = _factor(str(name), spec,
-                      lambda msg, n=name: _problem(src, ("parameters", n), msg))
+                      lambda msg, n=name: problem_at(src, ("parameters", n), msg))
         if isinstance(got, Problem):
             problems.append(got)
         else:
@@ -436,14 +427,14 @@ def _factors(parameters: dict[Any, Any], src: Sourced, problems: list[Problem]
 def _check_indicators(data: dict[str, Any], src: Sourced, base: Scenario,
                       problems: list[Problem]) -> None:
     """Indicator ids (and the discovery conditions) checked on the raw data, against the ids
-    a run of the base scenario's period reports."""
-    ids = _indicator_ids(base.inputs.start, base.inputs.end)
+    a run of the base scenario's period reports (from the indicator registry)."""
+    ids = indicator_ids(base.inputs.start, base.inputs.end)
 
     def check(name: Any, key: tuple[Any, ...]) -> None:
         if isinstance(name, str) and name not in ids:
             close = difflib.get_close_matches(name, ids, n=1, cutoff=0.5)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(_problem(src, key, f"unknown indicator {name!r}{hint}; allowed: the "
+            problems.append(problem_at(src, key, f"unknown indicator {name!r}{hint}; allowed: the "
                                 f"ids in a run's summary.json, e.g. retention_5y, "
                                 f"hoover_index, share_in_10_largest"))
 
@@ -456,5 +447,5 @@ def _check_indicators(data: dict[str, Any], src: Sourced, base: Scenario,
             continue
         check(d.get("indicator"), ("discover", i, "indicator"))
         if (d.get("above") is None) == (d.get("below") is None):
-            problems.append(_problem(src, ("discover", i), "give exactly one of 'above' or "
+            problems.append(problem_at(src, ("discover", i), "give exactly one of 'above' or "
                                      "'below' (the condition PRIM explains)"))

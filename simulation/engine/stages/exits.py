@@ -9,17 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.engine.households import EXIT_DEATH, EXIT_EMIGRATION
+from simulation.engine.randomness import Draws
+from simulation.engine.runparams import RunParams
 from simulation.engine.world import World
-from simulation.inputs.parameters import Params
 
 
-def exits(world: World, params: Params, year: int, u: np.ndarray) -> None:
-    """Stage 3 from one uniform per household row."""
+def exits(world: World, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 3 from one uniform per household row: below the emigration rate the household
+    emigrates, up to emigration + death rate it dies out."""
     hh = world.households
+    u = rng.uniform("exit", len(hh))
     emigrates = hh.alive & (u < params.emigration_rate)
     dies = hh.alive & ~emigrates & (u < params.emigration_rate + params.death_rate)
-    leaving = emigrates | dies
-    hh.exit_reason[emigrates] = EXIT_EMIGRATION
-    hh.exit_reason[dies] = EXIT_DEATH
-    hh.exit_year[leaving] = year
-    hh.alive &= ~leaving
+    leaving = np.flatnonzero(emigrates | dies)
+    world.remove(leaving, year, np.where(emigrates[leaving], EXIT_EMIGRATION, EXIT_DEATH))

@@ -6,41 +6,46 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.engine.stages.decisions import MoveDecision
-from simulation.engine.stages.lifecourse import employment_logit, logistic
+from simulation.engine.randomness import Draws
+from simulation.engine.runparams import RunParams
+from simulation.engine.terms import employment_logit, logistic
 from simulation.engine.world import World
-from simulation.inputs.parameters import Params
 
 
-def apply_moves(world: World, params: Params, year: int, decision: MoveDecision,
-                destination: np.ndarray, u: np.ndarray) -> None:
-    """Move the movers; ``u`` is one uniform per household row (work at the destination)."""
+def apply_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
+    """Carry out ``world.plans`` (then clear them); work at the destination from one uniform
+    per household row."""
+    plans = world.plans
+    if plans is None or plans.destination is None:
+        raise RuntimeError("apply_moves runs after decide_moves and choose_destinations")
     hh = world.households
-    rows = decision.movers
+    rows = plans.movers
+    destination = plans.destination
     n = world.geography.n
+    u = rng.uniform("work_after_move", len(hh))[rows]
     origin = hh.municipality[rows].copy()
     employed_before = hh.employed[rows].copy()
 
     # work at the destination: a job move brings work; otherwise some keep or find work
     no_programme = np.zeros(len(rows), dtype=bool)
     p_find = logistic(employment_logit(world, params, year, destination, no_programme, rows))
-    keep_or_find = np.where(employed_before, u[rows] < params.move_keep_job, u[rows] < p_find)
-    employed_after = decision.job | keep_or_find
+    keep_or_find = np.where(employed_before, u < params.move_keep_job, u < p_find)
+    employed_after = plans.job | keep_or_find
 
-    exempt = decision.job & bool(params.job_move_exemption)
+    exempt = plans.job & bool(params.job_move_exemption)
     if params.rights_self_sufficiency:
         exempt |= employed_after
-    hh.rights_lost[rows] |= decision.holds_rights & ~exempt
+    hh.rights_lost[rows] |= plans.holds_rights & ~exempt
     hh.programme_lost[rows] = True
     hh.belonging[rows] *= 1.0 - params.belonging_reset
     hh.employed[rows] = employed_after
-    hh.municipality[rows] = destination
+    world.relocate(rows, destination)
     hh.moves[rows] += 1
 
     ids = world.events.add({
         "year": np.full(len(rows), year), "household": rows, "cohort": hh.cohort[rows],
         "origin": origin, "destination": destination, "persons": hh.size[rows],
-        "job_move": decision.job, "years_since_settlement": year - hh.cohort[rows],
+        "job_move": plans.job, "years_since_settlement": year - hh.cohort[rows],
         "from_settlement": origin == hh.settlement[rows],
         "employed_before": employed_before, "employed_after": employed_after,
         "health_need": hh.need_health[rows],
@@ -50,3 +55,4 @@ def apply_moves(world: World, params: Params, year: int, decision: MoveDecision,
     persons = hh.size[rows].astype(float)
     world.moves_out = np.bincount(origin, weights=persons, minlength=n)
     world.moves_in = np.bincount(destination, weights=persons, minlength=n)
+    world.plans = None

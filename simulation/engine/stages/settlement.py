@@ -5,6 +5,10 @@ years 2019-2021, nearly all 356 in the 2022-2023 peak); larger and more central 
 are asked first; quotas are proportional to population**elasticity, so per-capita settlement
 falls with size. Households are then laid end to end in random order and cut at the quotas'
 cumulative persons, which meets every quota to within one household without a Python loop.
+
+``make_cohort``, ``settling_municipalities`` and ``allocate`` are municipality-level steps the
+reference model (reference.py) calls too; everything a household does after arriving is
+restated there.
 """
 
 from __future__ import annotations
@@ -12,21 +16,27 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.engine.households import (
-    COUNTRY_GROUPS,
     COUPLE,
     FAMILY,
     LONE_PARENT,
+    NO_MUNICIPALITY,
     SINGLE_MAN,
     SINGLE_WOMAN,
     Households,
 )
+from simulation.engine.randomness import Draws
+from simulation.engine.runparams import RunParams
+from simulation.engine.terms import draw_ties
 from simulation.engine.world import World
+from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.defaults import AllocationPolicy, Composition
+from simulation.inputs.geography import Geography
 from simulation.inputs.parameters import Params
 
 # ESTIMATE: unaccompanied minors settled are mostly boys aged 15-17.
 MINOR_MALE_SHARE = 0.85
 MEAN_CHILDREN = {FAMILY: 2.6, LONE_PARENT: 2.2}  # ESTIMATE: children per family with children
+TIE_TO_DRAW = -2  # in make_cohort's output: a tie to be drawn once the cohort is placed
 
 
 def _sizes_up_to(rng: np.random.Generator, persons: float, base: int, extra_mean: float,
@@ -41,8 +51,9 @@ def _sizes_up_to(rng: np.random.Generator, persons: float, base: int, extra_mean
 
 
 def make_cohort(year: int, persons_settled: float, comp: Composition, params: Params,
-                rng: np.random.Generator) -> Households:
-    """The households of one year's arrivals (not yet placed), with their attributes."""
+                rng: Draws) -> Households:
+    """The households of one year's arrivals (not yet placed), with their attributes; each
+    attribute from its own named draw of the settlement stage."""
     persons = persons_settled * (1.0 + params.family_reunification_share)
     cat = {c: persons * s for c, s in comp.category_shares.items()}
 
@@ -50,11 +61,13 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     n_minor = round(cat["unaccompanied_minors"])
     n_couple = round(cat["families_without_children"] / 2)
     fam = cat["families_with_children"]
-    lone_sizes = _sizes_up_to(rng, fam * comp.lone_parent_share, 1, MEAN_CHILDREN[LONE_PARENT])
-    fam_sizes = _sizes_up_to(rng, fam * (1 - comp.lone_parent_share), 2, MEAN_CHILDREN[FAMILY])
+    lone_sizes = _sizes_up_to(rng.generator("lone_parent_children"),
+                              fam * comp.lone_parent_share, 1, MEAN_CHILDREN[LONE_PARENT])
+    fam_sizes = _sizes_up_to(rng.generator("family_children"),
+                             fam * (1 - comp.lone_parent_share), 2, MEAN_CHILDREN[FAMILY])
 
-    adult_male = rng.random(n_adult) < comp.single_male_share
-    minor_male = rng.random(n_minor) < MINOR_MALE_SHARE
+    adult_male = rng.uniform("single_adult_male", n_adult) < comp.single_male_share
+    minor_male = rng.uniform("minor_male", n_minor) < MINOR_MALE_SHARE
     htype = np.concatenate([
         np.where(adult_male, SINGLE_MAN, SINGLE_WOMAN),
         np.where(minor_male, SINGLE_MAN, SINGLE_WOMAN),
@@ -66,9 +79,11 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     ]).astype(np.int16)
     n = len(htype)
     age0 = np.concatenate([
-        18 + rng.gamma(2.0, 5.0, n_adult),  # ESTIMATE: single adults mostly in their twenties
-        rng.integers(15, 18, n_minor),
-        22 + rng.gamma(3.0, 4.0, n - n_adult - n_minor),  # ESTIMATE: heads of families
+        # ESTIMATE: single adults mostly in their twenties
+        18 + rng.generator("single_adult_age").gamma(2.0, 5.0, n_adult),
+        rng.generator("minor_age").integers(15, 18, n_minor),
+        # ESTIMATE: heads of families
+        22 + rng.generator("family_head_age").gamma(3.0, 4.0, n - n_adult - n_minor),
     ])
 
     hh = Households.empty(n)
@@ -77,41 +92,24 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     hh.size[:] = size
     hh.age0[:] = np.minimum(age0, 70).astype(np.int16)
     shares = np.array([comp.country_shares[g] for g in COUNTRY_GROUPS])
-    hh.group[:] = np.searchsorted(np.cumsum(shares / shares.sum()), rng.random(n),
+    hh.group[:] = np.searchsorted(np.cumsum(shares / shares.sum()),
+                                  rng.uniform("country_group", n),
                                   side="right").clip(0, len(COUNTRY_GROUPS) - 1)
     hh.alive[:] = True
-    hh.productivity[:] = rng.lognormal(0.0, 0.25, n)
-    hh.need_health[:] = rng.random(n) < params.health_need_share
+    hh.productivity[:] = rng.generator("productivity").lognormal(0.0, 0.25, n)
+    hh.need_health[:] = rng.uniform("health_need", n) < params.health_need_share
     is_family = np.isin(htype, (FAMILY, LONE_PARENT))
-    hh.need_school[:] = is_family & (rng.random(n) < params.school_need_share)
-    hh.tie[:] = np.where(rng.random(n) < params.tie_share, -2, -1)  # -2: placed later
+    hh.need_school[:] = is_family & (rng.uniform("school_need", n) < params.school_need_share)
+    hh.tie[:] = np.where(rng.uniform("arrives_with_tie", n) < params.tie_share,
+                         TIE_TO_DRAW, NO_MUNICIPALITY)
     hh.pending_event[:] = -1
     return hh
 
 
-def draw_ties(world: World, who: np.ndarray, u: np.ndarray) -> None:
-    """Give households ``who`` a tie to a municipality drawn by their group's network.
-
-    A tie points where the household's group lives (family, friends), with a little weight on
-    population so that groups without a network can also have ties.
-    """
-    if len(who) == 0:
-        return
-    hh = world.households
-    weights = world.stock() + 0.0005 * world.geography.population[None, :]
-    cdf = np.cumsum(weights, axis=1)
-    cdf /= cdf[:, -1:]
-    groups = hh.group[who].astype(np.int64)
-    n = world.geography.n
-    flat = (cdf + np.arange(len(cdf))[:, None]).ravel()
-    pos = np.searchsorted(flat, groups + u, side="right") - groups * n
-    hh.tie[who] = np.minimum(pos, n - 1)
-
-
-def settling_municipalities(world: World, volume: float, policy: AllocationPolicy,
+def settling_municipalities(geo: Geography, volume: float, policy: AllocationPolicy,
                             params: Params, noise: np.ndarray) -> np.ndarray:
-    """Weights of municipalities settling this year (0 = not settling)."""
-    geo = world.geography
+    """Weights of municipalities settling this year (0 = not settling); ``noise`` is one
+    standard normal per municipality (the priority noise)."""
     pop = geo.population.astype(float)
     eligible = pop >= policy.exclude_below_population
     if policy.exclude_centrality:
@@ -153,23 +151,33 @@ def allocate(size: np.ndarray, weights: np.ndarray, rng: np.random.Generator) ->
     return out
 
 
-def settle(world: World, year: int, volume: float, comp: Composition, policy: AllocationPolicy,
-           params: Params, cohort_rng: np.random.Generator,
-           allocation_rng: np.random.Generator, noise: np.ndarray, scale: float = 1.0) -> None:
-    """Stage 1: create this year's cohort, allocate it, add it to the households.
+def place_cohort(geo: Geography, params: RunParams, year: int, rng: Draws
+                 ) -> tuple[Households, np.ndarray]:
+    """This year's cohort placed by the quotas (``settlement`` = ``municipality`` set), and the
+    municipalities' settlement weights (0 = not settling this year).
 
-    ``scale`` < 1 runs a fraction of the people; which municipalities settle still follows
-    the real (unscaled) national volume, so a scaled run keeps the same settlement pattern.
+    The year's volume, composition and allocation policy come from ``params.inputs``. With
+    ``inputs.scale`` < 1 a fraction of the people is run; which municipalities settle still
+    follows the real (unscaled) national volume, so a scaled run keeps the same settlement
+    pattern.
     """
-    cohort = make_cohort(year, volume, comp, params, cohort_rng)
-    u_tie = cohort_rng.random(len(cohort))
-    weights = settling_municipalities(world, volume / scale, policy, params, noise)
-    cohort.settlement[:] = allocate(cohort.size, weights, allocation_rng)
+    inputs = params.inputs
+    volume = inputs.volumes[year]
+    cohort = make_cohort(year, volume, inputs.composition[year], params, rng)
+    weights = settling_municipalities(geo, volume / inputs.scale, inputs.allocation, params,
+                                      rng.normal("priority_noise", geo.n))
+    cohort.settlement[:] = allocate(cohort.size, weights, rng.generator("allocation_order"))
     cohort.municipality[:] = cohort.settlement
-    first = len(world.households)
-    world.households.append(cohort)
-    tied = first + np.flatnonzero(cohort.tie == -2)
-    draw_ties(world, tied, u_tie[tied - first])
-    n = world.geography.n
-    world.settled_now = np.bincount(cohort.settlement, weights=cohort.size, minlength=n)
+    return cohort, weights
+
+
+def settle(world: World, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 1: create this year's cohort, allocate it, add it to the households, and draw
+    the ties of those arriving with one (where their group lives, the cohort included)."""
+    geo = world.geography
+    cohort, weights = place_cohort(geo, params, year, rng)
+    rows = world.settle_households(cohort)
+    tied = cohort.tie == TIE_TO_DRAW
+    draw_ties(world, rows[tied], rng.uniform("tie_place", len(cohort))[tied])
+    world.settled_now = np.bincount(cohort.settlement, weights=cohort.size, minlength=geo.n)
     world.settling_now = weights > 0

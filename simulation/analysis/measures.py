@@ -1,0 +1,136 @@
+"""The measures that indicators, per-run tables and ensembles share, each written once.
+
+* Retention R(k): of the persons settled in a cohort who still live in Norway on 1 January
+  of year cohort + k, the share who live in their settlement municipality (SSB's
+  definition), from the run's retention panel: by one dimension (:func:`retention`), or
+  pooled over any set of cohorts (:class:`PooledRetention`).
+* Shares living in groups of municipalities: the 10 largest by population and the
+  centrality classes 1-2 and 5-6 (:func:`area_shares`).
+* The Hoover index is the engine's (``engine.observe.hoover_index``), which the model's
+  yearly series uses too.
+
+Persons are whole numbers, so every sum here is exact and the order of summation never
+changes a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from simulation.engine.results import Results
+
+RETENTION_DIMENSIONS = ("all", "cohort", "household_type", "centrality", "county",
+                        "country_group")
+NAN = float("nan")
+_COUNTS = ["persons_alive", "persons_in_settlement"]
+
+
+def _with_years_since(panel: pd.DataFrame) -> pd.DataFrame:
+    return panel.assign(years_since_settlement=panel["year"] - panel["cohort"])
+
+
+def retention_sums(panel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Persons alive and persons in their settlement municipality, summed by ``keys`` (columns
+    of the retention panel, or ``years_since_settlement``)."""
+    if "years_since_settlement" in keys and "years_since_settlement" not in panel:
+        panel = _with_years_since(panel)
+    return panel.groupby(keys, observed=True)[_COUNTS].sum()
+
+
+def retention(res: Results, by: str = "all", cohorts: Iterable[int] | None = None
+              ) -> pd.DataFrame:
+    """Retention R(k) by one dimension, k = years since settlement.
+
+    Args:
+        res: a run's results (``simulation.run(...)``).
+        by: ``all``, ``cohort``, ``household_type``, ``centrality``, ``county`` (both of the
+            settlement municipality) or ``country_group``.
+        cohorts: only these settlement cohorts (default: all of the run).
+
+    Returns:
+        One row per group and k: ``dimension``, ``group``, ``years_since_settlement``,
+        ``persons_alive``, ``persons_in_settlement`` and ``share`` (= R(k)).
+
+    Example:
+        >>> res = simulation.run(seed=1)                           # doctest: +SKIP
+        >>> simulation.retention(res, by="centrality")             # doctest: +SKIP
+    """
+    if by not in RETENTION_DIMENSIONS:
+        raise ValueError(f"by must be one of {RETENTION_DIMENSIONS}, got {by!r}")
+    panel = res.retention_panel
+    if cohorts is not None:
+        panel = panel[panel["cohort"].isin(list(cohorts))]
+    panel = _with_years_since(panel)
+    if by in ("centrality", "county"):
+        facts = res.municipalities.set_index("code")[by]
+        panel = panel.assign(**{by: panel["settlement_municipality"].map(facts).to_numpy()})
+    keys = ["years_since_settlement"] if by == "all" else [by, "years_since_settlement"]
+    out = retention_sums(panel, keys).reset_index()
+    out["share"] = out["persons_in_settlement"] / out["persons_alive"]
+    out.insert(0, "dimension", by)
+    if by == "all":
+        out.insert(1, "group", "all")
+    else:
+        out = out.rename(columns={by: "group"})
+        out["group"] = out["group"].astype(str)
+    return out
+
+
+def retention_table(res: Results) -> pd.DataFrame:
+    """Retention by every dimension, long format, plus the pooled 2010-2016 cohorts' curve
+    (dimension ``pooled_2010_2016``) that the register's R(5) and R(7) figures describe."""
+    pooled = retention(res, "all", cohorts=range(2010, 2017)).assign(
+        dimension="pooled_2010_2016", group="2010-2016")
+    return pd.concat([*(retention(res, by) for by in RETENTION_DIMENSIONS), pooled],
+                     ignore_index=True)
+
+
+class PooledRetention:
+    """R(k) pooled (persons-weighted) over any set of cohorts of one run: the (cohort, k)
+    sums are made once, so the many cohort sets of the indicators cost a lookup each.
+
+    >>> pooled = PooledRetention(res)                               # doctest: +SKIP
+    >>> pooled(7, [2010, 2011, 2012])                               # doctest: +SKIP
+    """
+
+    def __init__(self, res: Results) -> None:
+        sums = retention_sums(res.retention_panel, ["cohort", "years_since_settlement"])
+        self._sums = {(int(c), int(k)): (float(a), float(h))
+                      for (c, k), a, h in zip(sums.index, sums["persons_alive"],
+                                              sums["persons_in_settlement"], strict=True)}
+
+    def __call__(self, k: int, cohorts: Iterable[int]) -> float:
+        """R(k) of these cohorts together; NaN where none of them is observed at k."""
+        alive = home = 0.0
+        for c in cohorts:
+            a, h = self._sums.get((c, k), (0.0, 0.0))
+            alive += a
+            home += h
+        return home / alive if alive else NAN
+
+
+# --- where people live: shares in groups of municipalities -----------------------------------
+
+def area_masks(municipalities: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Boolean masks over the municipalities (in table order): ``10_largest`` by population,
+    ``centrality_1_2`` and ``centrality_5_6``."""
+    pop = municipalities["population"].to_numpy(dtype=float)
+    cent = municipalities["centrality"].to_numpy()
+    largest = np.zeros(len(pop), dtype=bool)
+    largest[np.argsort(-pop)[:10]] = True
+    return {"10_largest": largest, "centrality_1_2": cent <= 2, "centrality_5_6": cent >= 5}
+
+
+def area_shares(persons: np.ndarray, municipalities: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Share of ``persons`` (rows: years or runs; columns: municipalities in table order) that
+    live in each area of :func:`area_masks`; NaN where a row has no one."""
+    persons = np.atleast_2d(np.asarray(persons, dtype=float))
+    total = persons.sum(axis=1)
+    total[total == 0] = np.nan
+    return {name: persons[:, mask].sum(axis=1) / total
+            for name, mask in area_masks(municipalities).items()}

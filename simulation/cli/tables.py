@@ -1,0 +1,94 @@
+"""The tables a command prints: headline indicators beside the register, paired differences.
+Labels and kinds come from the indicator registry (analysis/registry.py); every table fits 80
+columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from simulation.cli.console import MARK, console, fmt, short
+
+
+def headline_table(summary_frame: Any, title: str, departs: list[str] | None = None) -> None:
+    """Headline indicators beside the register. In a counterfactual (``departs``: what differs
+    from the rules the register describes) the register is context: no within/outside."""
+    from simulation.analysis.registry import TERMINAL_CONTEXT_IDS
+    from simulation.analysis.targets import compare
+    from simulation.runs.output import _nested_means
+
+    table = Table(title=Text(title), title_justify="left")
+    table.add_column("indicator", no_wrap=True, max_width=36)
+    table.add_column("simulated", justify="right", no_wrap=True)
+    table.add_column("register ± tol.", justify="right", no_wrap=True)
+    table.add_column("within" if not departs else "context", justify="right", no_wrap=True)
+    last_id = None
+    for c in compare(_nested_means(summary_frame)):
+        if c.key and c.id != last_id:
+            table.add_row(Text(short(c.id)), "", "", "")
+        last_id = c.id
+        name = (f"  {short(str(c.key))}" + (" ÷ all" if c.compared_as != "level" else "")
+                if c.key else short(c.id))
+        table.add_row(Text(name), fmt(c.simulated), f"{fmt(c.register)} ± "
+                      f"{fmt(c.tolerance)}", MARK[c.within] if not departs else Text("-"))
+    for key in TERMINAL_CONTEXT_IDS:
+        if key in summary_frame:
+            table.add_row(Text(short(key)), fmt(float(summary_frame[key].mean())), "-", "-")
+    console.print(table)
+    if departs:
+        console.print(Text("Counterfactual: the register figures describe today's rules, so "
+                           "they are context here, not a check (" + "; ".join(departs) + ")."))
+
+
+def _level(x: float, kind: str) -> str:
+    if x is None or x != x:
+        return "-"
+    if kind == "share":
+        return f"{100 * x:.1f} %"
+    if kind == "index":
+        return f"{x:.3f}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"  # a mean count, as _change shows it
+
+
+def _change(x: float, kind: str) -> str:
+    if x is None or x != x:
+        return "-"
+    if kind == "share":
+        return f"{100 * x:+.1f}"
+    if kind == "index":
+        return f"{x:+.3f}"
+    return f"{x:+,.0f}" if abs(x) >= 100 else f"{x:+.1f}"
+
+
+def compare_tables(names: list[str], frames: list[Any], replicates: int) -> list[Table]:
+    """Per scenario vs the reference (the first): reference and scenario means, the paired
+    difference with its 5-95 % interval, and whether it is within noise."""
+    from simulation.analysis.registry import TERMINAL_COMPARE_IDS, describe
+    from simulation.runs.compare import paired_differences
+
+    tables = []
+    for name, frame in zip(names[1:], frames[1:], strict=True):
+        diffs = paired_differences(frames[0], frame).set_index("indicator")
+        table = Table(title=Text(f"{name} minus {names[0]} (paired, {replicates} "
+                                 "replicates; shares in % and points)"), title_justify="left")
+        table.add_column("indicator", no_wrap=True)
+        table.add_column("reference", justify="right", no_wrap=True)
+        table.add_column("scenario", justify="right", no_wrap=True)
+        table.add_column("difference [5-95 %]", justify="right", no_wrap=True)
+        table.add_column("noise", justify="right", no_wrap=True)
+        for key in TERMINAL_COMPARE_IDS:
+            if key not in diffs.index:
+                continue
+            label, kind = describe(key).short, describe(key).kind
+            d = diffs.loc[key]
+            noise = d["within_noise"]
+            table.add_row(label, _level(d["reference_mean"], kind),
+                          _level(d["scenario_mean"], kind),
+                          "-" if d["difference"] != d["difference"] else
+                          f"{_change(d['difference'], kind)} [{_change(d['p5'], kind)}, "
+                          f"{_change(d['p95'], kind)}]",
+                          MARK[None if noise is None or noise != noise else bool(noise)])
+        tables.append(table)
+    return tables

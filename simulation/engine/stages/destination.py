@@ -1,0 +1,96 @@
+"""Stage 5: the choice of destination (MODEL.md 4.6) for the movers of ``world.plans``.
+
+Destinations are chosen by multinomial logit without a Python loop over households:
+utilities are computed once per (origin, group, needs, job move) combination present among
+this year's movers, and every mover then samples its row by inverse CDF.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.engine.randomness import Draws
+from simulation.engine.runparams import NEED_CODES, RunParams
+from simulation.engine.world import MovePlans, World
+from simulation.inputs.categories import COUNTRY_GROUPS
+
+
+def need_bits(world: World, rows: np.ndarray) -> np.ndarray:
+    """Needs as a 3-bit code: school 1, higher education 2, health 4."""
+    hh = world.households
+    return (hh.need_school[rows] * 1 + hh.need_higher[rows] * 2
+            + hh.need_health[rows] * 4).astype(np.int64)
+
+
+def destination_utilities(world: World, params: RunParams, origin: np.ndarray,
+                          group: np.ndarray, needs: np.ndarray, job: np.ndarray) -> np.ndarray:
+    """Utility of every municipality (columns) for each combination (rows); origin = -inf.
+
+    Utility is additive in an origin part, a group part (network), a needs part (services) and
+    a job part (labour market), so each is a small table and a row is four gathered rows; all
+    but the network part are fixed for the run (``params``).
+    """
+    network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n)
+    return (params.static_utility[origin] + network[group] + params.service_utility[needs]
+            + params.labour_utility[job])
+
+
+COMBO_CHUNK = 2048  # combinations per block: bounds memory at ~6 MB per (block x 357) array
+
+
+def choose_destinations(world: World, params: RunParams, year: int, rng: Draws) -> None:
+    """Stage 5: a destination for each planned mover, from one uniform per household row.
+
+    Combinations are processed in blocks (a loop over blocks, never over households) so that
+    memory stays flat however many movers a peak year has.
+    """
+    plans = world.plans
+    if plans is None:
+        raise RuntimeError("choose_destinations runs after decide_moves (world.plans unset)")
+    hh = world.households
+    u = rng.uniform("destination", len(hh))[plans.movers]
+    plans.destination = sample_destinations(world, params, plans, u)
+
+
+def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np.ndarray
+                        ) -> np.ndarray:
+    """Destinations of ``plans.movers`` from one uniform per mover (``u``)."""
+    movers = plans.movers
+    if len(movers) == 0:
+        return np.zeros(0, dtype=np.int16)
+    hh = world.households
+    n = world.geography.n
+    origin = hh.municipality[movers].astype(np.int64)
+    group = hh.group[movers].astype(np.int64)
+    key = (((origin * len(COUNTRY_GROUPS) + group) * NEED_CODES + need_bits(world, movers)) * 2
+           + plans.job.astype(np.int64))
+    combos, row = np.unique(key, return_inverse=True)
+    tie = hh.tie[movers].astype(np.int64)
+    has_tie = (tie >= 0) & (tie != origin)
+    dest = np.empty(len(movers), dtype=np.int64)
+    order = np.argsort(row, kind="stable")
+    bounds = np.searchsorted(row[order], np.arange(0, len(combos) + COMBO_CHUNK, COMBO_CHUNK))
+    for b, start in enumerate(range(0, len(combos), COMBO_CHUNK)):
+        block = combos[start:start + COMBO_CHUNK]
+        who = order[bounds[b]:bounds[b + 1]]
+        util = destination_utilities(world, params, block // (16 * len(COUNTRY_GROUPS)),
+                                     (block // 16) % len(COUNTRY_GROUPS),
+                                     (block // 2) % NEED_CODES, block % 2)
+        util -= util.max(axis=1, keepdims=True)
+        np.exp(util, out=util)
+        cdf = np.cumsum(util, axis=1, out=util)
+        cdf /= cdf[:, -1:]
+        r = row[who] - start
+
+        # a tie multiplies its municipality's weight by exp(dest_tie_effect): as a mixture,
+        # choose the tie with probability lam, else sample the row as it is
+        t = np.maximum(tie[who], 0)
+        p_tie = np.where(has_tie[who], cdf[r, t] - np.where(t > 0, cdf[r, t - 1], 0.0), 0.0)
+        boost = np.expm1(params.dest_tie_effect) * p_tie
+        lam = boost / (1.0 + boost)
+        rest = np.clip((u[who] - lam) / np.maximum(1.0 - lam, 1e-300), 0.0,
+                       np.nextafter(1.0, 0.0))
+        cdf += np.arange(len(cdf))[:, None]
+        pos = np.searchsorted(cdf.ravel(), r + rest, side="right") - r * n
+        dest[who] = np.where(u[who] < lam, tie[who], np.minimum(pos, n - 1))
+    return dest.astype(np.int16)

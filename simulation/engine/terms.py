@@ -1,0 +1,89 @@
+"""Terms several stages share: the logistic link, the programme and rights status, the local
+co-ethnic network, unmet needs, the employment log-odds and the placement of a tie.
+
+Stages import these from here and never from each other, so each stage module reads on its
+own and a rule written here is written once. The constants are also what the per-household
+reference model (reference.py) uses, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simulation.engine.world import World
+from simulation.inputs.parameters import Params
+
+# Co-ethnic presence counts fully for belonging from about 1,000 persons.
+NETWORK_SATURATION = math.log1p(1000.0)
+# A tie points where the household's group lives, with this little weight on population so
+# that a group without a network can still have ties.
+TIE_POPULATION_WEIGHT = 0.0005
+# Reference levels of the move decision's size term (log population relative to 10,000) and
+# centrality term (classes relative to 3.5).
+REFERENCE_POPULATION = 10_000
+REFERENCE_CENTRALITY = 3.5
+# Years since settlement count for finding work up to this many.
+EMPLOYMENT_DURATION_CAP = 6
+
+
+def logistic(x: np.ndarray) -> np.ndarray:
+    """Probability from log-odds."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def in_programme(world: World, params: Params, year: int) -> np.ndarray:
+    """Households in the introduction programme: first years, adult head, never moved away."""
+    hh = world.households
+    age = hh.age(year)
+    return (hh.alive & (hh.years_since(year) < params.programme_years) & (age >= 18)
+            & (age <= 55) & ~hh.programme_lost & (hh.municipality == hh.settlement))
+
+
+def holds_rights(world: World, params: Params, year: int) -> np.ndarray:
+    """Inside the rights window and not yet lost by an earlier move without agreement."""
+    hh = world.households
+    return (hh.years_since(year) < params.rights_years) & ~hh.rights_lost
+
+
+def unmet_needs(world: World) -> np.ndarray:
+    """Households with an education or health need their municipality cannot meet."""
+    hh = world.households
+    geo = world.geography
+    m = hh.municipality
+    return ((hh.need_school & ~geo.upper_secondary[m]) | (hh.need_higher & ~geo.higher_education[m])
+            | (hh.need_health & ~geo.hospital[m]))
+
+
+def local_network(world: World) -> np.ndarray:
+    """log(1 + co-ethnic persons) where each household lives (the current stock)."""
+    hh = world.households
+    return np.log1p(world.stock[hh.group, hh.municipality])
+
+
+def employment_logit(world: World, params: Params, year: int, municipality: np.ndarray,
+                     programme: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Log-odds of finding work this year for households ``rows`` living in ``municipality``."""
+    hh = world.households
+    years = np.minimum(hh.years_since(year)[rows], EMPLOYMENT_DURATION_CAP)
+    return (params.employment_intercept + params.employment_duration_effect * years
+            + params.employment_labour_effect * world.geography.labour_market[municipality]
+            + params.employment_belonging_effect * hh.belonging[rows]
+            + params.employment_programme_effect * programme)
+
+
+def draw_ties(world: World, who: np.ndarray, u: np.ndarray) -> None:
+    """Give households ``who`` a tie to a municipality drawn by their group's network, from
+    one uniform each (``u``, aligned with ``who``)."""
+    if len(who) == 0:
+        return
+    hh = world.households
+    weights = world.stock + TIE_POPULATION_WEIGHT * world.geography.population[None, :]
+    cdf = np.cumsum(weights, axis=1)
+    cdf /= cdf[:, -1:]
+    groups = hh.group[who].astype(np.int64)
+    n = world.geography.n
+    flat = (cdf + np.arange(len(cdf))[:, None]).ravel()
+    pos = np.searchsorted(flat, groups + u, side="right") - groups * n
+    hh.tie[who] = np.minimum(pos, n - 1)
