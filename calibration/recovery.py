@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 import simulation
-from simulation.calibration.fit import load_spec
+from simulation.calibration.spec import load_spec
 from simulation.cli import main as secmig
 from simulation.engine.randomness import replicate_seeds
 from simulation.runs.ensemble import flatten

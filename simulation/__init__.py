@@ -1,6 +1,12 @@
 """secmig: refugees' secondary migration between Norway's municipalities, as an agent-based
 simulation (households as vectorized columns, municipalities as mesa agents).
 
+The subpackages are the rooms data flows through, one way: ``inputs`` (registry, geography,
+scenario files) -> ``engine`` (the model and its stages) -> ``analysis`` (indicators and their
+registry) -> ``reports`` (pages, figures) -> ``runs`` (ensembles, comparisons) ->
+``calibration`` and ``sweeps`` -> the front ends ``app``, ``cli`` and ``slurm``. A module
+imports only from its own room or earlier ones (tests/test_architecture.py).
+
 The public names load on first use, so that `secmig --help` and validation start fast.
 """
 
@@ -13,7 +19,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "run": "engine.driver", "Results": "engine.results", "Geography": "inputs.geography",
-    "GeographyError": "inputs.geography", "load_geography": "inputs.geography",
+    "GeographyError": "inputs.geography_csv", "load_geography": "inputs.geography_csv",
     "Inputs": "inputs.defaults", "AllocationPolicy": "inputs.defaults",
     "default_inputs": "inputs.defaults", "REGISTRY": "inputs.parameters",
     "Parameter": "inputs.parameters", "ParameterError": "inputs.parameters",

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import simulation
-from simulation.calibration.fit import load_spec
+from simulation.calibration.spec import load_spec
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.yamlsource import InputError
 from simulation.runs.ensemble import flatten
@@ -283,7 +283,7 @@ def test_non_finite_numbers_and_all_problems_in_one_pass(tmp_path, capsys):
 
 
 def test_every_calibration_field_says_what_to_write():
-    from simulation.calibration.fit import CalibrationPeriod, MomentSpec, PriorSpec, SpecSchema
+    from simulation.calibration.spec import CalibrationPeriod, MomentSpec, PriorSpec, SpecSchema
     from simulation.inputs.schema import allowed_text
 
     for model in (SpecSchema, MomentSpec, PriorSpec, CalibrationPeriod):

@@ -11,12 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.inputs.geography import (
+from simulation.inputs.geography import EAST_COUNTIES, OVERRIDE_COLUMNS, Geography
+from simulation.inputs.geography_csv import (
     BUILTIN_CSV,
-    EAST_COUNTIES,
-    OVERRIDE_COLUMNS,
     REQUIRED_COLUMNS,
-    Geography,
     GeographyError,
     load_geography,
 )
@@ -307,7 +305,7 @@ def test_geography_error_is_value_error() -> None:
 import os  # noqa: E402
 import time  # noqa: E402
 
-from simulation.inputs.geography import (  # noqa: E402
+from simulation.inputs.geography_csv import (  # noqa: E402
     MAX_FILE_BYTES,
     MAX_MUNICIPALITIES,
     MAX_POPULATION,

@@ -11,7 +11,7 @@ import pytest
 import simulation
 from simulation.analysis.registry import INDICATORS, describe, indicator_ids, indicator_keys
 from simulation.analysis.targets import compare, ratio_to_all
-from simulation.calibration.fit import Moment
+from simulation.calibration.spec import Moment
 from simulation.inputs.defaults import default_inputs
 from simulation.runs.ensemble import flatten
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.defaults import AllocationPolicy, Inputs, build_inputs
-from simulation.inputs.geography import Geography, _build
+from simulation.inputs.geography import Geography, from_columns
 
 TOY_START, TOY_END = 2010, 2029
 TOY_VOLUME = 600.0  # persons settled by agreement per year at 100 %
@@ -56,7 +56,7 @@ def toy_geography(n_villages: int = N_VILLAGES, layout_seed: int = 0) -> Geograp
         "lon": (lon0 + xy[:, 0] / km_lon).tolist(),
         "area_km2": [float("nan")] * n,
     }
-    return _build(raw, "toy country")
+    return from_columns(raw, "toy country")
 
 
 def toy_inputs(volume_share: float = 1.0, exclude_below: int = 0) -> Inputs:

@@ -14,7 +14,8 @@ import pandas as pd
 import yaml
 
 from simulation import __version__
-from simulation.calibration.fit import Evaluator, Fit, Moment, Spec, residuals
+from simulation.calibration.fit import Evaluator, Fit, residuals
+from simulation.calibration.spec import Moment, Spec
 from simulation.inputs.parameters import BY_NAME
 from simulation.reports import html as report
 from simulation.reports.figures import _save, plt

@@ -26,8 +26,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the register targets; write fitted.yaml and a fit report."""
     from dataclasses import replace as dc_replace
 
-    from simulation.calibration.fit import Evaluator, calibrate, load_spec
+    from simulation.calibration.fit import Evaluator, calibrate
     from simulation.calibration.report import write_calibration
+    from simulation.calibration.spec import load_spec
     from simulation.reports.atomic import reserve_output
     from simulation.runs.parallel import default_jobs
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from simulation.inputs.categories import COUNTRY_GROUPS
-from simulation.inputs.geography import Geography, load_geography
+from simulation.inputs.geography import Geography
+from simulation.inputs.geography_csv import load_geography
 from simulation.inputs.yamlsource import safe_load
 
 REGISTER_FILE = files("simulation") / "data" / "register_targets.yaml"
@@ -246,7 +247,7 @@ def build_inputs(start: int, end: int, volumes: Mapping[int, float], geography: 
     Example::
 
         from simulation.inputs.defaults import build_inputs
-        from simulation.inputs.geography import load_geography
+        from simulation.inputs.geography_csv import load_geography
 
         inputs = build_inputs(2025, 2030, {y: 10_000.0 for y in range(2025, 2031)},
                               load_geography(), composition_like=2019)

@@ -91,7 +91,7 @@ class Scenario:
     def input_files(self) -> list[Path]:
         """Every file this scenario reads: its YAML chain, CSVs, parameter files, built-in data."""
         from simulation.inputs.defaults import REGISTER_FILE
-        from simulation.inputs.geography import BUILTIN_CSV
+        from simulation.inputs.geography_csv import BUILTIN_CSV
 
         files = list(self.files)
         sch, src = self.schema, self.source

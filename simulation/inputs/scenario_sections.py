@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from simulation.inputs.defaults import AllocationPolicy, default_volumes
-from simulation.inputs.geography import Geography, GeographyError, load_geography
+from simulation.inputs.geography import Geography
+from simulation.inputs.geography_csv import GeographyError, load_geography
 from simulation.inputs.parameters import BY_NAME, POLICY_KEYS, ParameterError, suggest
 from simulation.inputs.scenario_messages import got
 from simulation.inputs.scenario_schema import (
