@@ -20,6 +20,7 @@ import pandas as pd
 
 from simulation.analysis.registry import POLICY_IDS, describe
 from simulation.cli import main as secmig
+from simulation.reports.numbers import number
 
 ROOT = Path(__file__).resolve().parent.parent
 SC = ROOT / "scenarios"
@@ -41,14 +42,7 @@ FAMILIES = {
 
 
 def fmt(value: float, kind: str, signed: bool = False) -> str:
-    if value != value:
-        return "–"
-    sign = "+" if signed else ""
-    if kind == "share":
-        return f"{100 * value:{sign}.1f}" + ("" if signed else " %")
-    if kind == "count":
-        return f"{value:{sign},.0f}".replace(",", " ")
-    return f"{value:{sign}.3f}"
+    return number(value, kind, signed=signed)
 
 
 def family_table(diffs: pd.DataFrame, names: list[str]) -> str:

@@ -7,7 +7,6 @@ markup only in our own fixed strings, with user values escaped (see :func:`lit`)
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +20,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from simulation.reports.numbers import number
 
 console = Console(emoji=False, highlight=False)
 err_console = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
@@ -45,12 +46,10 @@ def shown(text: str) -> str:
     return text if text and text.strip() == text and text.isprintable() else repr(text)
 
 
-def fmt(x: float | None) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if abs(x) >= 100 or float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.3f}"  # counts of municipalities: 79.5
+def fmt(x: float | None, kind: str = "number", *, signed: bool = False) -> str:
+    """A number for the terminal: as in the reports (reports/numbers.py), with a comma as the
+    thousands separator and '-' when missing."""
+    return number(x, kind, signed=signed, missing="-", sep=",")
 
 
 def progress(label: str, disable: bool) -> Progress:

@@ -15,7 +15,7 @@ from simulation.cli.console import MARK, console, fmt, short
 def headline_table(summary_frame: Any, title: str, departs: list[str] | None = None) -> None:
     """Headline indicators beside the register. In a counterfactual (``departs``: what differs
     from the rules the register describes) the register is context: no within/outside."""
-    from simulation.analysis.registry import TERMINAL_CONTEXT_IDS
+    from simulation.analysis.registry import TERMINAL_CONTEXT_IDS, describe
     from simulation.analysis.targets import compare
     from simulation.runs.output import _nested_means
 
@@ -31,35 +31,18 @@ def headline_table(summary_frame: Any, title: str, departs: list[str] | None = N
         last_id = c.id
         name = (f"  {short(str(c.key))}" + (" ÷ all" if c.compared_as != "level" else "")
                 if c.key else short(c.id))
-        table.add_row(Text(name), fmt(c.simulated), f"{fmt(c.register)} ± "
-                      f"{fmt(c.tolerance)}", MARK[c.within] if not departs else Text("-"))
+        kind = ("ratio" if c.compared_as != "level"
+                else describe(f"{c.id}.{c.key}" if c.key else c.id).kind)
+        table.add_row(Text(name), fmt(c.simulated, kind), f"{fmt(c.register, kind)} ± "
+                      f"{fmt(c.tolerance, kind)}", MARK[c.within] if not departs else Text("-"))
     for key in TERMINAL_CONTEXT_IDS:
         if key in summary_frame:
-            table.add_row(Text(short(key)), fmt(float(summary_frame[key].mean())), "-", "-")
+            table.add_row(Text(short(key)), fmt(float(summary_frame[key].mean()),
+                                                describe(key).kind), "-", "-")
     console.print(table)
     if departs:
         console.print(Text("Counterfactual: the register figures describe today's rules, so "
                            "they are context here, not a check (" + "; ".join(departs) + ")."))
-
-
-def _level(x: float, kind: str) -> str:
-    if x is None or x != x:
-        return "-"
-    if kind == "share":
-        return f"{100 * x:.1f} %"
-    if kind == "index":
-        return f"{x:.3f}"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"  # a mean count, as _change shows it
-
-
-def _change(x: float, kind: str) -> str:
-    if x is None or x != x:
-        return "-"
-    if kind == "share":
-        return f"{100 * x:+.1f}"
-    if kind == "index":
-        return f"{x:+.3f}"
-    return f"{x:+,.0f}" if abs(x) >= 100 else f"{x:+.1f}"
 
 
 def compare_tables(names: list[str], frames: list[Any], replicates: int) -> list[Table]:
@@ -84,11 +67,12 @@ def compare_tables(names: list[str], frames: list[Any], replicates: int) -> list
             label, kind = describe(key).short, describe(key).kind
             d = diffs.loc[key]
             noise = d["within_noise"]
-            table.add_row(label, _level(d["reference_mean"], kind),
-                          _level(d["scenario_mean"], kind),
+            table.add_row(label, fmt(d["reference_mean"], kind),
+                          fmt(d["scenario_mean"], kind),
                           "-" if d["difference"] != d["difference"] else
-                          f"{_change(d['difference'], kind)} [{_change(d['p5'], kind)}, "
-                          f"{_change(d['p95'], kind)}]",
+                          f"{fmt(d['difference'], kind, signed=True)} "
+                          f"[{fmt(d['p5'], kind, signed=True)}, "
+                          f"{fmt(d['p95'], kind, signed=True)}]",
                           MARK[None if noise is None or noise != noise else bool(noise)])
         tables.append(table)
     return tables

@@ -1,1 +1,2 @@
-"""Shared output helpers: HTML pages and tables, figures, and atomic output folders."""
+"""Shared output helpers: numbers written by kind, HTML pages and tables, figures, and atomic
+output folders."""

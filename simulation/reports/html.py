@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.reports.numbers import number
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -38,37 +40,21 @@ def esc(text: Any) -> str:
     return html.escape(str(text))
 
 
-def fmt(x: Any, digits: int = 3) -> str:
-    """Numbers for people: shares as percentages, counts with separators."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
+def fmt(x: Any) -> str:
+    """A table cell without a kind: yes/no, a number (:func:`numbers.number`), or text."""
     if isinstance(x, bool):
         return "yes" if x else "no"
-    if isinstance(x, (int, float)):
-        if float(x).is_integer() and abs(x) >= 1:
-            return f"{x:,.0f}".replace(",", " ")
-        if abs(x) >= 100:
-            return f"{x:,.0f}".replace(",", " ")
-        return f"{x:.{digits}f}"
+    if x is None or isinstance(x, (int, float)):
+        return number(x)
     return esc(x)
 
 
 def value(x: Any, kind: str) -> str:
-    """A value by its kind (an indicator's kind is in ``analysis.registry``): 'share' as a
-    percentage, 'count' (persons, municipalities) as a whole number, 'per1000' with one
-    decimal, 'code' and 'text' as given, else ('index', 'ratio', 'amount') with three
-    decimals."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
+    """A value by its kind (an indicator's kind is in ``analysis.registry``): 'code' and
+    'text' as given, numbers as :func:`numbers.number` writes them."""
     if kind in ("text", "code"):
-        return esc(x)
-    if kind == "share":
-        return f"{100 * x:.1f} %"
-    if kind == "count":
-        return f"{x:,.0f}".replace(",", " ")
-    if kind == "per1000":
-        return f"{x:+.1f}"
-    return f"{x:.3f}"
+        return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else esc(x)
+    return number(x, kind)
 
 
 def image(path: Path, caption: str) -> str:
@@ -77,13 +63,13 @@ def image(path: Path, caption: str) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-def _cell(v: Any, kind: str | None, digits: int) -> str:
+def _cell(v: Any, kind: str | None) -> str:
     if isinstance(v, str) and v.startswith(RAW):
         return v[len(RAW):]
-    return value(v, kind) if kind else fmt(v, digits)
+    return value(v, kind) if kind else fmt(v)
 
 
-def table(frame: pd.DataFrame, digits: int = 3, kinds: dict[str, str] | None = None) -> str:
+def table(frame: pd.DataFrame, kinds: dict[str, str] | None = None) -> str:
     """An HTML table; ``kinds`` formats columns by kind (see :func:`value`), others by
     :func:`fmt`."""
     kinds = kinds or {}
@@ -92,7 +78,7 @@ def table(frame: pd.DataFrame, digits: int = 3, kinds: dict[str, str] | None = N
     for _, row in frame.iterrows():
         cells = "".join(
             ("<td class='text'>" if kinds.get(c) in ("text", "code") else "<td>")
-            + f"{_cell(v, kinds.get(c), digits)}</td>"
+            + f"{_cell(v, kinds.get(c))}</td>"
             for c, v in zip(frame.columns, row, strict=True))
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -20,6 +20,7 @@ from simulation.inputs.scenario import Scenario
 from simulation.reports import figures
 from simulation.reports import html as report
 from simulation.reports.atomic import atomic_directory
+from simulation.reports.numbers import number
 from simulation.runs.ensemble import (
     ReplicateSummary,
     aggregate_municipalities,
@@ -97,10 +98,7 @@ def _difference_table(diffs: dict[str, pd.DataFrame], names: list[str],
             h = hit.iloc[0]
             cls = "noise" if h["within_noise"] else ""
             unit = "points" if kind == "share" else ""
-            diff_kind = "share" if kind == "share" else kind
-            d, lo, hi = (report.value(h[c], diff_kind) for c in ("difference", "p5", "p95"))
-            if kind == "share":
-                d, lo, hi = (x.replace(" %", "") for x in (d, lo, hi))
+            d, lo, hi = (number(h[c], kind, signed=True) for c in ("difference", "p5", "p95"))
             row[f"{name} minus {names[0]} [5-95 %]"] = report.Raw(
                 f"<span class='{cls}'>{d} [{lo}, {hi}] {unit}"
                 f"{' (within noise)' if h['within_noise'] else ''}</span>")
@@ -255,8 +253,7 @@ def _in_words(name: str, d: pd.DataFrame) -> str:
         r = by.loc[key]
         ref, new = report.value(r["reference_mean"], kind), report.value(r["scenario_mean"], kind)
         unit = " points" if kind == "share" else ""
-        scale, digits = {"share": (100, 1), "count": (1, 0)}.get(kind, (1, 3))
-        diff, lo, hi = (f"{scale * r[c]:+.{digits}f}" for c in ("difference", "p5", "p95"))
+        diff, lo, hi = (number(r[c], kind, signed=True) for c in ("difference", "p5", "p95"))
         diff += unit
         noise = " — within noise" if r["within_noise"] else ""
         parts.append(f"{text}: {new} against {ref} ({diff}, 5-95 % {lo} to {hi}{noise})")
