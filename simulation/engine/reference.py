@@ -55,6 +55,7 @@ from simulation.engine.loop import YearLoop
 from simulation.engine.randomness import Draws
 from simulation.engine.results import Results
 from simulation.engine.runparams import RunParams
+from simulation.engine.stages import STAGES
 from simulation.engine.stages.settlement import TIE_TO_DRAW, place_cohort
 from simulation.engine.terms import (
     EMPLOYMENT_DURATION_CAP,
@@ -622,14 +623,11 @@ def apply_moves(model: ReferenceModel, params: RunParams, year: int, rng: Draws)
     model.plans, model.destinations = [], []
 
 
-REFERENCE_STAGES = (
-    ("settlement", settle),
-    ("life_course", life_course),
-    ("exits", exits),
-    ("move_decision", decide_moves),
-    ("destination", choose_destinations),
-    ("moves", apply_moves),
-)
+# the engine's year (stages.STAGES) defines the order and the draw names once; each engine
+# stage is matched with the reference rule of the same function name
+_RULES = {rule.__name__: rule for rule in (settle, life_course, exits, decide_moves,
+                                           choose_destinations, apply_moves)}
+REFERENCE_STAGES = tuple((name, _RULES[stage.__name__]) for name, stage in STAGES)
 ReferenceModel.stages = REFERENCE_STAGES
 
 
