@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.measures import PooledRetention, area_shares, retention, retention_sums
+from simulation.analysis.regional import regional_indicators
 from simulation.analysis.registry import (
     GROUP_THRESHOLD,
     MAX_HAZARD_YEAR,
@@ -275,6 +276,7 @@ def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
         "needs_met_share": needs_met_share(res),
         "group_concentration": group_concentration(res),
     }
+    ind.update(regional_indicators(res))
     ind.update(movers_and_stayers(res))
     ind.update(concentration(res))
     return ind

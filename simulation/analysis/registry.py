@@ -37,6 +37,19 @@ MAX_HAZARD_YEAR = 12
 #: a country group "concentrates" where its settled persons are this share of the population
 GROUP_THRESHOLD = 0.02
 DESTINATIONS = ("oslo", "same_county", "other_county")
+#: the regional figures (register_targets_more.yaml): the counties (2020 borders) of SSB's
+#: five-year out-migration monitor, the pre-2020 counties and the five weakest of them, and
+#: the cohorts the model pools for each figure
+OUT_5Y_COUNTIES = ("Nordland", "Troms og Finnmark", "Oslo")
+PRE2020_COUNTIES = ("Østfold", "Akershus", "Oslo", "Hedmark", "Oppland", "Buskerud",
+                    "Vestfold", "Telemark", "Aust-Agder", "Vest-Agder", "Rogaland",
+                    "Hordaland", "Sogn og Fjordane", "Møre og Romsdal", "Sør-Trøndelag",
+                    "Nord-Trøndelag", "Nordland", "Troms", "Finnmark")
+WEAKEST_COUNTIES = ("Sogn og Fjordane", "Nord-Trøndelag", "Nordland", "Troms", "Finnmark")
+SETTLEMENT_COUNTY_COHORTS = (2013, 2016)
+WEAKEST_COUNTY_COHORTS = (2010, 2014)
+REGIONAL_NET_CHANGE_COHORTS = (2010, 2014)
+REGIONAL_PATTERN_KEYS = ("sign_agreement", "rank_correlation")
 INCOME_CHANGES = ("higher", "about_same", "lower")
 
 
@@ -44,6 +57,53 @@ def cohorts_with(start: int, end: int, k: int, first: int, last: int) -> list[in
     """Cohorts in [first, last] that a run over start..end observes k years after settlement
     (on 1 January of cohort + k, at the latest the 1 January after ``end``)."""
     return [c for c in range(max(first, start), last + 1) if c + k <= end + 1]
+
+
+def county_key(name: str) -> str:
+    """A county's name as an ASCII key of a flat indicator id ("Sogn og Fjordane" ->
+    "sogn_og_fjordane", "Østfold" -> "ostfold")."""
+    plain = name.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+    return plain.replace(" ", "_").replace("-", "_")
+
+
+_COUNTY_NAMES = {county_key(c): c for c in (*PRE2020_COUNTIES, *OUT_5Y_COUNTIES)}
+
+
+def _out_5y_keys(start: int, end: int) -> list[str]:
+    first, last = SETTLEMENT_COUNTY_COHORTS
+    if not cohorts_with(start, end, 5, first, last):
+        return []
+    return [*(county_key(c) for c in OUT_5Y_COUNTIES), "national"]
+
+
+def _net_change_keys(start: int, end: int) -> list[str]:
+    first, last = REGIONAL_NET_CHANGE_COHORTS
+    return [county_key(c) for c in PRE2020_COUNTIES] \
+        if cohorts_with(start, end, 5, first, last) else []
+
+
+def _regional_pattern_keys(start: int, end: int) -> list[str]:
+    return list(REGIONAL_PATTERN_KEYS) if _net_change_keys(start, end) else []
+
+
+def _out_5y_words(key: str, rights_years: float | None) -> tuple[str, str]:
+    where = "all counties" if key == "national" else _COUNTY_NAMES[key]
+    return (f"no longer in the settlement municipality after 5 years, settled in {where} "
+            "(cohorts 2013-2016)", f"out 5 y {where}"[:24])
+
+
+def _net_change_words(key: str, rights_years: float | None) -> tuple[str, str]:
+    county = _COUNTY_NAMES[key]
+    return (f"net change of persons settled in {county} (pre-2020 county) five years on, in "
+            "percent of those settled there (cohorts 2010-2014)", f"net change {county}"[:24])
+
+
+_PATTERN_WORDS = {
+    "sign_agreement": ("counties whose net change has the register's sign (Iraqis 2005-2010)",
+                       "county signs agree", "share", "share of counties"),
+    "rank_correlation": ("rank correlation of the counties' net change with the register's "
+                         "(Iraqis 2005-2010)", "county rank corr.", "ratio", "Spearman rho"),
+}
 
 
 def hazard_years(start: int, end: int) -> list[int]:
@@ -237,6 +297,20 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("group_concentration", "concentration of country groups", "group concentration",
               "municipalities", "count", keys=lambda start, end: group_keys(),
               words=_group_words),
+    # --- the regional pattern (analysis/regional.py)
+    Indicator("out_5y_by_settlement_county", "no longer in the settlement municipality after "
+              "5 years, by county of settlement (cohorts 2013-2016)", "out 5 y by county",
+              PERSONS, "share", keys=_out_5y_keys, words=_out_5y_words),
+    Indicator("retention_5y_weakest_counties", f"{STILL_HOME} after 5 years in the five "
+              "weakest pre-2020 counties (cohorts 2010-2014)", "retention 5 y weakest",
+              PERSONS, "share"),
+    Indicator("net_change_by_county", "net change of persons settled in each pre-2020 county "
+              "five years on (cohorts 2010-2014)", "net change by county",
+              "percent of those settled", "ratio", keys=_net_change_keys,
+              words=_net_change_words),
+    Indicator("regional_pattern", "agreement of the counties' net change with the register's",
+              "regional pattern", "share of counties", "share", keys=_regional_pattern_keys,
+              words=lambda key, r: _PATTERN_WORDS[key]),
     Indicator("employment_rate_movers", "employment among movers (settled 5+ years before the "
               "end)", "employment movers", PERSONS, "share", "higher_is_better"),
     Indicator("income_movers", "income of movers (settled 5+ years before the end)",

@@ -45,6 +45,7 @@ class Households:
     productivity: np.ndarray = _col(np.float64)  # lasting individual earnings factor
     programme_lost: np.ndarray = _col(np.bool_)  # moved away during the programme
     rights_lost: np.ndarray = _col(np.bool_)  # moved without agreement inside the window
+    delayed_move: np.ndarray = _col(np.bool_)  # a move held back by the rights rule, pending
     belonging: np.ndarray = _col(np.float64)
     need_school: np.ndarray = _col(np.bool_)
     need_higher: np.ndarray = _col(np.bool_)

@@ -31,6 +31,7 @@ class Observer:
     panel: list[dict[str, np.ndarray]] = field(default_factory=list)
     cohorts: list[dict[str, np.ndarray]] = field(default_factory=list)
     stocks: list[dict[str, np.ndarray]] = field(default_factory=list)
+    residence: list[dict[str, np.ndarray]] = field(default_factory=list)
 
     def observe(self, world: World, year: int) -> None:
         """Record the state on 1 January of ``year + 1`` (after this year's moves)."""
@@ -72,6 +73,18 @@ class Observer:
             "persons_alive": np.bincount(cinv, weights=size * alive).astype(np.int64),
             "persons_exited": np.bincount(cinv, weights=size * ~alive).astype(np.int64),
             "persons_in_settlement": np.bincount(cinv, weights=size * home).astype(np.int64),
+        })
+
+        # where each cohort lives now: persons alive by (cohort, current municipality), for
+        # the regional net change of a cohort (where they went, not only whether they left)
+        key = ((hh.cohort.astype(np.int64) - first) * n + hh.municipality)[alive]
+        persons = np.bincount(key, weights=size[alive], minlength=n_c * n)
+        keys = np.flatnonzero(persons)
+        self.residence.append({
+            "year": np.full(len(keys), year + 1, dtype=np.int16),
+            "cohort": (first + keys // n).astype(np.int16),
+            "municipality_index": (keys % n).astype(np.int16),
+            "persons": persons[keys].astype(np.int64),
         })
 
         # stocks of settled households by municipality and group (background excluded)

@@ -60,6 +60,8 @@ DRAWS: dict[tuple[str, str], int] = {
     ("destination", "destination"): 60,
     # stage 6, apply moves
     ("moves", "work_after_move"): 70,  # keeps (employed) or finds (not) work at destination
+    # added for issue 13 (ids 120-129)
+    ("move_decision", "delay"): 120,  # a move held back by the rights rule is delayed
 }
 if len(set(DRAWS.values())) != len(DRAWS):
     raise RuntimeError("randomness.DRAWS: two draws share an id")

@@ -54,14 +54,17 @@ from simulation.engine.households import (
 from simulation.engine.loop import YearLoop
 from simulation.engine.randomness import Draws
 from simulation.engine.results import Results
-from simulation.engine.runparams import RunParams
+from simulation.engine.runparams import NORTH_REGIONS, WEST_REGIONS, RunParams
 from simulation.engine.stages import STAGES
 from simulation.engine.stages.settlement import TIE_TO_DRAW, place_cohort
 from simulation.engine.terms import (
+    EARLY_EMIGRATION_YEARS,
     EMPLOYMENT_DURATION_CAP,
     NETWORK_SATURATION,
+    REACH_KM,
     REFERENCE_CENTRALITY,
     REFERENCE_POPULATION,
+    RURAL_CENTRALITY,
     TIE_POPULATION_WEIGHT,
 )
 from simulation.engine.world import EventLog, World, initial_quality, size_score
@@ -95,6 +98,8 @@ class Place:
     hospital: bool
     east: bool
     oslo: bool
+    north: bool  # Nord-Norge (the move decision's regional term)
+    west: bool  # Vestlandet or Trøndelag
     size_score: float
     quality: float  # integration quality, 0..1 (MODEL.md 4.4)
     settles: bool = False  # settles refugees this year
@@ -109,6 +114,7 @@ class MovePlan:
 
     job: bool  # a job move (taking work elsewhere) rather than a general move
     holds_rights: bool  # still held its settlement rights when it decided
+    delayed: bool = False  # a move the rights rule had held back, made now that it is free
 
 class HouseholdAgent(mesa.Agent):
     """A refugee household: the decision unit of the model (MODEL.md 2).
@@ -139,6 +145,7 @@ class HouseholdAgent(mesa.Agent):
         self.income = 0.0  # household income this year, in G
         self.programme_lost = False  # moved away during the introduction programme
         self.rights_lost = False  # moved without agreement inside the rights window
+        self.delayed_move = False  # a move held back by the rights rule, still to come
         self.belonging = 0.0
         self.need_school = need_school  # a youth needing upper-secondary school
         self.need_higher = False  # a young adult wanting higher education
@@ -282,10 +289,15 @@ class HouseholdAgent(mesa.Agent):
         if not self.alive:
             return
         p = self.model.params
+        # emigration is higher in the first years in a rural settlement municipality
+        rural_start = (self.model.places[self.settlement].centrality >= RURAL_CENTRALITY
+                       and self.municipality == self.settlement
+                       and self.years_since(year) < EARLY_EMIGRATION_YEARS)
+        emigration = p.emigration_rate * (p.emigration_rural_ratio if rural_start else 1.0)
         u = self.random.random()
-        if u < p.emigration_rate:
+        if u < emigration:
             self.exit_reason = EXIT_EMIGRATION
-        elif u < p.emigration_rate + p.death_rate:
+        elif u < emigration + p.death_rate:
             self.exit_reason = EXIT_DEATH
         else:
             return
@@ -294,15 +306,20 @@ class HouseholdAgent(mesa.Agent):
 
     # ----------------------------------------------------------------- stage 4: move decision
 
-    def general_move_log_odds(self, year: int, stock: Stock, programme: bool) -> float:
-        """Log-odds of a general move (network, services, belonging, ties; MODEL.md 4.5)."""
+    def general_move_log_odds(self, year: int, stock: Stock, reach: Stock,
+                              programme: bool) -> float:
+        """Log-odds of a general move (network, services, belonging, ties, region; MODEL.md
+        4.5), before the rights rule."""
         p = self.model.params
         here = self.place
         years = self.years_since(year)
         type_effect = (0.0, p.move_single_woman_effect, p.move_couple_effect,
                        p.move_family_effect, p.move_lone_parent_effect)[self.htype]
-        tie_elsewhere = self.tie >= 0 and self.tie != self.municipality
-        dependent_with_rights = self.holds_rights(year) and not self.employed
+        tie_pull = 0.0  # a tie elsewhere pulls more the further away it is
+        if self.tie >= 0 and self.tie != self.municipality:
+            km = self.model.geography.distance_km[self.municipality, self.tie]
+            tie_pull = 1.0 - math.exp(-km / REACH_KM)
+        co_ethnics = stock[self.group][self.municipality]
         return (p.move_intercept + type_effect
                 + p.move_age_effect * (self.age(year) - 30)
                 + p.move_first_year_effect * (years == 0)
@@ -310,42 +327,62 @@ class HouseholdAgent(mesa.Agent):
                 + p.move_duration_effect * max(years - p.programme_years, 0)
                 + p.move_employed_effect * self.employed
                 + p.move_belonging_effect * self.belonging
-                + p.move_network_effect * math.log1p(stock[self.group][self.municipality])
+                + p.move_network_effect * math.log1p(co_ethnics)
+                + p.move_network_share_effect * 100.0 * co_ethnics / here.population
+                + p.move_network_reach_effect * math.log1p(reach[self.group][self.municipality])
                 + p.move_size_effect * (here.log_population - math.log(REFERENCE_POPULATION))
                 + p.move_centrality_effect * (here.centrality - REFERENCE_CENTRALITY)
+                + p.move_north_effect * here.north + p.move_west_effect * here.west
                 + p.move_unmet_need_effect * self.has_unmet_need()
-                + p.move_tie_effect * tie_elsewhere
-                - p.rights_cost * dependent_with_rights)
+                + p.move_tie_effect * tie_pull)
 
     def job_move_log_odds(self, year: int, programme: bool) -> float:
         """Log-odds of taking a job in another municipality: pushed by a weak local labour
-        market. The rights cost applies unless job moves are exempt (MODEL.md 4.7)."""
+        market (before the rights rule)."""
         p = self.model.params
-        dependent_with_rights = self.holds_rights(year) and not self.employed
-        # under the self-sufficiency condition a job move keeps rights too (employed after it)
-        exempt = p.job_move_exemption or p.rights_self_sufficiency
-        rights_cost = 0.0 if exempt else p.rights_cost
         return (p.job_move_intercept
                 + p.job_move_labour_effect * self.place.labour_market
                 + p.job_move_employed_effect * self.employed
                 + p.move_first_year_effect * (self.years_since(year) == 0)
-                + p.move_programme_effect * programme
-                - rights_cost * dependent_with_rights)
+                + p.move_programme_effect * programme)
 
-    def decide_move(self, year: int, stock: Stock) -> MovePlan | None:
+    def rights_costs(self, year: int) -> tuple[float, float]:
+        """The rights rule's cost on a general and a job move (MODEL.md 4.7): for a
+        benefit-dependent household that still holds its rights; job moves are free of it
+        under the job-move exemption or the self-sufficiency condition."""
+        p = self.model.params
+        if not (self.holds_rights(year) and not self.employed):
+            return 0.0, 0.0
+        exempt_job = p.job_move_exemption or p.rights_self_sufficiency
+        return p.rights_cost, 0.0 if exempt_job else p.rights_cost
+
+    def decide_move(self, year: int, stock: Stock, reach: Stock) -> MovePlan | None:
         """Stage 4: move this year? Two channels: first a job move may come up; if not, a
-        general move may happen. Returns the plan, or None to stay."""
+        general move may happen. A move the rights rule holds back may be delayed to the first
+        year the household is free of the rule. Returns the plan, or None to stay."""
         if not self.alive:
             return None
+        p = self.model.params
         programme = self.in_programme(year)
-        p_job = logistic(self.job_move_log_odds(year, programme))
-        p_general = logistic(self.general_move_log_odds(year, stock, programme))
-        # one uniform for both channels: below p_job a job move, up to
-        # p_job + (1 - p_job) * p_general a general move
+        job = self.job_move_log_odds(year, programme)
+        general = self.general_move_log_odds(year, stock, reach, programme)
+        cost_general, cost_job = self.rights_costs(year)
+        p_job = logistic(job - cost_job)
+        p_any = p_job + (1.0 - p_job) * logistic(general - cost_general)
+        p_job_free = logistic(job)
+        p_free = p_job_free + (1.0 - p_job_free) * logistic(general)
+        # one uniform for both channels: below p_job a job move, up to p_any a general move;
+        # between p_any and p_free the rule held the move back
         u = self.random.random()
-        if u >= p_job + (1.0 - p_job) * p_general:
-            return None
-        return MovePlan(job=u < p_job, holds_rights=self.holds_rights(year))
+        if u < p_any:
+            self.delayed_move = False
+            return MovePlan(job=u < p_job, holds_rights=self.holds_rights(year))
+        if u < p_free and self.random.random() < p.rights_delay_share:
+            self.delayed_move = True  # held back, to be made once free of the rule
+        if self.delayed_move and cost_general == 0.0:
+            self.delayed_move = False
+            return MovePlan(job=False, holds_rights=self.holds_rights(year), delayed=True)
+        return None
 
     # ----------------------------------------------------------------- stage 5: destination
 
@@ -436,7 +473,7 @@ class HouseholdAgent(mesa.Agent):
             "from_settlement": origin == self.settlement,
             "employed_before": employed_before, "employed_after": employed_after,
             "health_need": self.need_health, "income_before": self.income,
-            "income_after": math.nan,
+            "income_after": math.nan, "delayed": plan.delayed,
         }
         self.pending_event = event
         return event
@@ -471,6 +508,7 @@ class ReferenceModel(YearLoop):
         quality = initial_quality(geo)
         score = size_score(geo)
         county = geo.county_index
+        region = geo.table["region"].tolist()
         self.places = [
             Place(index=i, code=str(geo.codes[i]), county=int(county[i]),
                   population=float(geo.population[i]),
@@ -480,7 +518,8 @@ class ReferenceModel(YearLoop):
                   upper_secondary=bool(geo.upper_secondary[i]),
                   higher_education=bool(geo.higher_education[i]),
                   hospital=bool(geo.hospital[i]), east=bool(geo.east[i]),
-                  oslo=bool(geo.oslo[i]), size_score=float(score[i]),
+                  oslo=bool(geo.oslo[i]), north=region[i] in NORTH_REGIONS,
+                  west=region[i] in WEST_REGIONS, size_score=float(score[i]),
                   quality=float(quality[i]))
             for i in range(geo.n)
         ]
@@ -599,10 +638,12 @@ def exits(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> No
 
 
 def decide_moves(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> None:
-    """Stage 4: who moves, all reading the stock after exits."""
+    """Stage 4: who moves, all reading the stock after exits (and the co-ethnics within reach
+    of each municipality, a municipality-level table)."""
     stock = model.network_stock()
+    reach = (np.array(stock) @ params.reach.T).tolist()
     model.plans = [(h, plan) for h in model.households
-                   if (plan := h.decide_move(year, stock)) is not None]
+                   if (plan := h.decide_move(year, stock, reach)) is not None]
 
 
 def choose_destinations(model: ReferenceModel, params: RunParams, year: int, rng: Draws

@@ -50,6 +50,7 @@ class Results:
     retention_panel: pd.DataFrame  # persons alive / in settlement municipality, 1 Jan each year
     cohorts: pd.DataFrame  # persons settled / alive / exited per cohort, 1 Jan each year
     stocks: pd.DataFrame  # persons of settled households by municipality and group, 1 Jan
+    residence: pd.DataFrame  # persons alive by cohort and current municipality, 1 Jan
     yearly: pd.DataFrame  # national series per calendar year
     municipality_yearly: pd.DataFrame  # per municipality per calendar year
     timings: dict[str, float] = field(default_factory=dict)
@@ -61,9 +62,11 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
     geo = world.geography
     code_of = np.asarray(geo.codes)
     hh = world.households
-    munis = geo.table[["code", "name", "county", "region", "population", "centrality", "lat",
-                       "lon", "labour_market", "upper_secondary", "higher_education",
-                       "hospital"]].copy()
+    columns = ["code", "name", "county", "region", "population", "centrality", "lat", "lon",
+               "labour_market", "upper_secondary", "higher_education", "hospital"]
+    # the pre-2020 county, where the geography knows it (the regional register figures)
+    columns += [c for c in ("county_pre2020",) if c in geo.table]
+    munis = geo.table[columns].copy()
     households = pd.DataFrame({
         "household": np.arange(len(hh)),
         "cohort": hh.cohort, "settlement_municipality": code_of[hh.settlement],
@@ -94,11 +97,15 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
     for name, values in series.items():
         muni_yearly[name] = np.concatenate(values) if values else np.zeros(0)
     cohorts = model.observer.frame(model.observer.cohorts)
-    for table in (munis, households, moves, panel, cohorts, stocks, yearly, muni_yearly):
+    residence = model.observer.frame(model.observer.residence)
+    residence.insert(2, "municipality", code_of[residence.pop("municipality_index")])
+    for table in (munis, households, moves, panel, cohorts, stocks, residence, yearly,
+                  muni_yearly):
         widen(table)
     return Results(
         seed=seed, params=dict(model.params), start=model.inputs.start, end=model.inputs.end,
         municipalities=munis, households=households, moves=moves, retention_panel=panel,
-        cohorts=cohorts, stocks=stocks, yearly=yearly, municipality_yearly=muni_yearly,
+        cohorts=cohorts, stocks=stocks, residence=residence, yearly=yearly,
+        municipality_yearly=muni_yearly,
         timings=timings,
     )

@@ -20,10 +20,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.engine.terms import (
+    REFERENCE_CENTRALITY,
+    REFERENCE_POPULATION,
+    reach_kernel,
+)
 from simulation.inputs.defaults import Inputs
+from simulation.inputs.geography import Geography
 from simulation.inputs.parameters import Params
 
 NEED_CODES = 8  # needs as a 3-bit code: school 1, higher education 2, health 4
+# Regions (the geography's ``region`` column, SSB's landsdeler) of the move decision's regional
+# term; the rest (Oslo og Viken, Innlandet, Agder og Sør-Østlandet) is the east, the reference.
+NORTH_REGIONS = ("Nord-Norge",)
+WEST_REGIONS = ("Vestlandet", "Trøndelag")
+
+
+def place_move_logit(params: Params, geo: Geography) -> np.ndarray:
+    """The part of a general move's log-odds that depends only on where the household lives:
+    size, centrality and region (north; west and central; the east is the reference)."""
+    region = geo.table["region"].to_numpy()
+    return (params.move_size_effect * (np.log(geo.population) - np.log(REFERENCE_POPULATION))
+            + params.move_centrality_effect * (geo.centrality - REFERENCE_CENTRALITY)
+            + params.move_north_effect * np.isin(region, NORTH_REGIONS)
+            + params.move_west_effect * np.isin(region, WEST_REGIONS))
 
 
 class RunParams(Params):
@@ -37,7 +57,8 @@ class RunParams(Params):
     ``dict(params)`` and pickling give the plain parameter values, as for a Params.
     """
 
-    __slots__ = ("inputs", "labour_utility", "service_utility", "static_utility")
+    __slots__ = ("inputs", "labour_utility", "place_move_logit", "reach", "service_utility",
+                 "static_utility")
 
     def __init__(self, params: Params, inputs: Inputs) -> None:
         super().__init__(params)
@@ -61,6 +82,11 @@ class RunParams(Params):
             "service_utility": self.dest_service_effect * (bits @ services),
             # (general move, job move) x destination: the labour market, doubled for a job
             "labour_utility": self.dest_labour_effect * np.outer([1.0, 2.0], geo.labour_market),
+            # municipality: the fixed part of the general-move log-odds where one lives (size,
+            # centrality, region)
+            "place_move_logit": place_move_logit(self, geo),
+            # municipality x municipality: who is within reach, for the network-in-reach term
+            "reach": reach_kernel(geo.distance_km),
         }
         for name, value in fixed.items():
             object.__setattr__(self, name, value)

@@ -26,6 +26,14 @@ REFERENCE_POPULATION = 10_000
 REFERENCE_CENTRALITY = 3.5
 # Years since settlement count for finding work up to this many.
 EMPLOYMENT_DURATION_CAP = 6
+# ASSUMPTION: people within about 50 km are within reach (a day's visit, a commute): the
+# distance scale of the network-in-reach term and of a tie's pull (weight 1 - exp(-km / 50)).
+REACH_KM = 50.0
+# Centrality classes counted as rural for emigration after settlement (SSB classes 5-6), and
+# the first years after settlement in which that extra emigration applies (CMI: "usually soon
+# after arrival"; the three years are an ASSUMPTION).
+RURAL_CENTRALITY = 5
+EARLY_EMIGRATION_YEARS = 3
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -60,6 +68,38 @@ def local_network(world: World) -> np.ndarray:
     """log(1 + co-ethnic persons) where each household lives (the current stock)."""
     hh = world.households
     return np.log1p(world.stock[hh.group, hh.municipality])
+
+
+def network_share(world: World) -> np.ndarray:
+    """Percent of the municipality's population from the household's own group (the network's
+    share, beside its size)."""
+    hh = world.households
+    pop = world.geography.population.astype(np.float64)
+    return 100.0 * world.stock[hh.group, hh.municipality] / pop[hh.municipality]
+
+
+def reach_kernel(distance_km: np.ndarray) -> np.ndarray:
+    """Weights exp(-km / REACH_KM) of every other municipality (0 on the diagonal): who is
+    within reach, for the network-in-reach term."""
+    kernel = np.exp(-np.asarray(distance_km, dtype=np.float64) / REACH_KM)
+    np.fill_diagonal(kernel, 0.0)
+    return kernel
+
+
+def network_reach(world: World, kernel: np.ndarray) -> np.ndarray:
+    """log(1 + co-ethnics in other municipalities within reach) where each household lives."""
+    hh = world.households
+    reach = world.stock @ kernel.T  # (groups, municipalities), kernel symmetric
+    return np.log1p(reach[hh.group, hh.municipality])
+
+
+def tie_pull(world: World) -> np.ndarray:
+    """A tie elsewhere weighted by its distance, 1 - exp(-km / REACH_KM); 0 without one."""
+    hh = world.households
+    m = hh.municipality
+    elsewhere = (hh.tie >= 0) & (hh.tie != m)
+    km = world.geography.distance_km[m, np.maximum(hh.tie, 0)]
+    return np.where(elsewhere, -np.expm1(-km / REACH_KM), 0.0)
 
 
 def employment_logit(world: World, params: Params, year: int, municipality: np.ndarray,

@@ -29,6 +29,7 @@ EVENT_COLUMNS: dict[str, type | str] = {
     "years_since_settlement": np.int16, "from_settlement": np.bool_,
     "employed_before": np.bool_, "employed_after": np.bool_, "health_need": np.bool_,
     "income_before": np.float64, "income_after": np.float64,
+    "delayed": np.bool_,  # a move the rights rule had held back, carried out when free
 }
 
 
@@ -78,6 +79,7 @@ class MovePlans:
     job: np.ndarray  # for the movers: a job move rather than a general move
     holds_rights: np.ndarray  # for the movers: rights still held when they decided
     destination: np.ndarray | None = None  # for the movers, once chosen
+    delayed: np.ndarray | None = None  # for the movers: a move the rights rule had delayed
 
 
 @dataclass

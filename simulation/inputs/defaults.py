@@ -22,6 +22,9 @@ from simulation.inputs.geography_csv import load_geography
 from simulation.inputs.yamlsource import safe_load
 
 REGISTER_FILE = files("simulation") / "data" / "register_targets.yaml"
+# the second register file (regions, employment, settlement shares, evidence), a copy of the
+# project's shared calibration/register_targets_more.yaml
+REGISTER_MORE_FILE = files("simulation") / "data" / "register_targets_more.yaml"
 
 # Persons-settled categories of IMDi's reports, and the shares used to turn them into
 # household types (see settlement.make_cohort).
@@ -49,6 +52,12 @@ BACKGROUND_GROUP_SHARES = {"syria": 0.01, "eritrea": 0.03, "somalia": 0.15,
 def register() -> dict[str, Any]:
     """The vendored register figures (targets and inputs), loaded safely once."""
     return safe_load(REGISTER_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def register_more() -> dict[str, Any]:
+    """The vendored second register file (regional and employment figures), loaded safely."""
+    return safe_load(REGISTER_MORE_FILE.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,11 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("rights_cost", 0.6, 0.0, 4.0, "logit",
        "Lower log-odds of moving for a benefit-dependent household that still holds its rights "
        "inside the rights window", "policy"),
+    _p("rights_delay_share", 0.5, 0.0, 1.0, "share",
+       "Share of the moves the rights cost holds back that are only delayed: carried out in the "
+       "first year the household can move without losing rights (0 = every held-back move is "
+       "abandoned, 1 = every one is delayed; Danish evidence says mostly delayed, the "
+       "Norwegian register shows no marked break after year 5: the fit decides)", "policy"),
     _p("job_move_exemption", 0, 0, 1, "flag",
        "A move to a job keeps the household's rights (no rights cost on job moves)",
        "policy", "bool"),
@@ -176,6 +181,11 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("death_rate", 0.002, 0.0, 0.02, "per year",
        "Yearly probability that a household leaves the population through death (estimate)",
        "exit"),
+    _p("emigration_rural_ratio", 1.5, 1.0, 4.0, "hazard ratio",
+       "Emigration hazard of a household still in a rural (centrality 5-6) settlement "
+       "municipality in its first three years, relative to others (CMI: families settled in "
+       "rural municipalities emigrated more, usually soon after arrival; the size is an "
+       "ASSUMPTION)", "exit"),
     # --- move decision (MODEL.md 4.5) ---
     _p("move_intercept", -1.1, -8.0, 2.0, "logit",
        "Log-odds of a general move for a reference single man, age 30, after the programme",
@@ -205,10 +215,27 @@ REGISTRY: tuple[Parameter, ...] = (
        "Municipality size, per unit of log population relative to 10,000", "move"),
     _p("move_centrality_effect", 0.3, -0.5, 1.0, "logit per class",
        "Per centrality class (1 most central, 6 least), relative to 3.5", "move"),
+    _p("move_north_effect", 0.4, -1.0, 2.0, "logit",
+       "Living in Northern Norway (Nord-Norge), relative to the east (SSB: 32-35 % of the 2015 "
+       "cohort settled in Nordland or Troms og Finnmark had left after 5 years, 18 % "
+       "nationally)", "move"),
+    _p("move_west_effect", 0.2, -1.0, 2.0, "logit",
+       "Living in Western or Central Norway (Vestlandet, Trøndelag), relative to the east "
+       "(SSB: Sogn og Fjordane and Nord-Trøndelag among the five weakest counties)", "move"),
+    _p("move_network_share_effect", -0.1, -1.0, 0.5, "logit per percentage point",
+       "Share of the municipality's population from the household's group, per percentage "
+       "point, beside the network's size (the register counts both; Edin et al. 2003 and "
+       "Andersson 2021 find the network's composition matters, not only its size; the "
+       "direction here is an ASSUMPTION left to the fit)", "move"),
+    _p("move_network_reach_effect", -0.05, -1.0, 0.5, "logit per log person",
+       "Co-ethnics of the household's group in other municipalities within reach, per unit of "
+       "log(1 + persons weighted by exp(-km / 50)): a network nearby makes a move to it less "
+       "needed", "move"),
     _p("move_unmet_need_effect", 0.8, 0.0, 3.0, "logit",
        "An education or health need the municipality cannot meet", "move"),
     _p("move_tie_effect", 1.0, 0.0, 4.0, "logit",
-       "A tie (family, partner, friends) in another municipality", "move"),
+       "A tie (family, partner, friends) in another municipality, weighted by its distance "
+       "(1 - exp(-km / 50): a tie next door hardly pulls)", "move"),
     _p("job_move_intercept", -4.5, -9.0, 0.0, "logit",
        "Log-odds of taking a job in another municipality in a year", "move"),
     _p("job_move_labour_effect", -1.5, -5.0, 1.0, "logit per unit",

@@ -1,10 +1,18 @@
 """Stage 4: the move decision (MODEL.md 4.5, with the rights rule of 4.7).
 
 Two channels share one uniform draw per household: a *job move* (taking work elsewhere) and a
-*general move* (network, services, belonging, ties). The rights rule lowers both for
-benefit-dependent households inside the window, except job moves when the job-move exemption
-holds. The decision writes ``world.plans`` (who moves, job move or not, rights held); the
-destination stage fills in each mover's destination; stages/moves.py carries the plans out.
+*general move* (network, services, belonging, ties, region). The rights rule lowers both for
+benefit-dependent households inside the window (they would lose the programme, the stipend or
+discretionary social assistance), except job moves when the job-move exemption holds.
+
+A move the rule holds back is either abandoned or delayed (``rights_delay_share``): a delayed
+move is carried out in the first year the household can move without losing rights (the
+window has ended, the rights are gone, or it has work). Danish evidence says such moves were
+mostly delayed; the Norwegian register shows no marked break after year 5; the calibration
+weighs the two.
+
+The decision writes ``world.plans`` (who moves, job move or not, rights held, delayed or not);
+the destination stage fills in each mover's destination; stages/moves.py carries them out.
 """
 
 from __future__ import annotations
@@ -14,12 +22,13 @@ import numpy as np
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
 from simulation.engine.terms import (
-    REFERENCE_CENTRALITY,
-    REFERENCE_POPULATION,
     holds_rights,
     in_programme,
     local_network,
     logistic,
+    network_reach,
+    network_share,
+    tie_pull,
     unmet_needs,
 )
 from simulation.engine.world import MovePlans, World
@@ -32,15 +41,13 @@ def type_effects(params: Params) -> np.ndarray:
                      params.move_family_effect, params.move_lone_parent_effect])
 
 
-def move_logits(world: World, params: Params, year: int, programme: np.ndarray
+def move_logits(world: World, params: RunParams, year: int, programme: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log-odds of a general move and of a job move, for every household."""
+    """Log-odds of a general move and of a job move for every household, before the rights
+    rule (see :func:`rights_costs`)."""
     hh = world.households
-    geo = world.geography
     m = hh.municipality
     years = hh.years_since(year)
-    dependent_with_rights = holds_rights(world, params, year) & ~hh.employed
-    tie_elsewhere = (hh.tie >= 0) & (hh.tie != m)
     after_programme = np.maximum(years - params.programme_years, 0)
     first_year = params.move_first_year_effect * (years == 0)
     general = (
@@ -52,39 +59,59 @@ def move_logits(world: World, params: Params, year: int, programme: np.ndarray
         + params.move_employed_effect * hh.employed
         + params.move_belonging_effect * hh.belonging
         + params.move_network_effect * local_network(world)
-        + params.move_size_effect * (np.log(geo.population[m]) - np.log(REFERENCE_POPULATION))
-        + params.move_centrality_effect * (geo.centrality[m] - REFERENCE_CENTRALITY)
+        + params.move_network_share_effect * network_share(world)
+        + params.move_network_reach_effect * network_reach(world, params.reach)
+        + params.place_move_logit[m]
         + params.move_unmet_need_effect * unmet_needs(world)
-        + params.move_tie_effect * tie_elsewhere
-        - params.rights_cost * dependent_with_rights
+        + params.move_tie_effect * tie_pull(world)
     )
-    # a job move keeps rights under the exemption, and under the self-sufficiency condition
-    # (the household is employed after it)
-    exempt_job = params.job_move_exemption or params.rights_self_sufficiency
-    job_cost = 0.0 if exempt_job else params.rights_cost
     job = (
         params.job_move_intercept
-        + params.job_move_labour_effect * geo.labour_market[m]
+        + params.job_move_labour_effect * world.geography.labour_market[m]
         + params.job_move_employed_effect * hh.employed
         + first_year
         + params.move_programme_effect * programme
-        - job_cost * dependent_with_rights
     )
     return general, job
 
 
+def rights_costs(world: World, params: Params, year: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the rights rule takes off the log-odds of a general and of a job move: the cost
+    for benefit-dependent households still holding their rights; job moves are free of it
+    under the job-move exemption and under the self-sufficiency condition (employed after)."""
+    constrained = holds_rights(world, params, year) & ~world.households.employed
+    general = params.rights_cost * constrained
+    exempt_job = params.job_move_exemption or params.rights_self_sufficiency
+    return general, (0.0 if exempt_job else 1.0) * general
+
+
 def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
     """Stage 4: who moves this year, from one uniform per household row (below p_job a job
-    move, up to p_job + (1 - p_job) * p_general a general move); sets ``world.plans``."""
+    move, up to p_job + (1 - p_job) * p_general a general move); a household the rule held
+    back (its uniform falls between the probabilities with and without the rule) keeps a
+    delayed move with probability ``rights_delay_share``; sets ``world.plans``."""
     hh = world.households
+    n = len(hh)
     programme = in_programme(world, params, year)
     general, job = move_logits(world, params, year, programme)
-    p_job = logistic(job)
-    p_any = p_job + (1.0 - p_job) * logistic(general)
-    u = rng.uniform("move", len(hh))
+    cost_general, cost_job = rights_costs(world, params, year)
+    p_job = logistic(job - cost_job)
+    p_any = p_job + (1.0 - p_job) * logistic(general - cost_general)
+    p_job_free = logistic(job)
+    p_free = p_job_free + (1.0 - p_job_free) * logistic(general)
+    u = rng.uniform("move", n)
     alive = hh.alive
     is_job = alive & (u < p_job)
     moves = alive & (u < p_any)
+
+    held_back = alive & ~moves & (u < p_free)
+    hh.delayed_move |= held_back & (rng.uniform("delay", n) < params.rights_delay_share)
+    free_now = (cost_general == 0.0) & alive
+    released = hh.delayed_move & free_now & ~moves
+    moves |= released
+    hh.delayed_move &= ~moves
+
     movers = np.flatnonzero(moves)
     world.plans = MovePlans(movers=movers, job=is_job[movers],
-                            holds_rights=holds_rights(world, params, year)[movers])
+                            holds_rights=holds_rights(world, params, year)[movers],
+                            delayed=released[movers])

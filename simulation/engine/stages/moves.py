@@ -50,6 +50,8 @@ def apply_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
         "employed_before": employed_before, "employed_after": employed_after,
         "health_need": hh.need_health[rows],
         "income_before": hh.income[rows],
+        "delayed": (plans.delayed if plans.delayed is not None
+                    else np.zeros(len(rows), dtype=bool)),
     })
     hh.pending_event[rows] = ids
     persons = hh.size[rows].astype(float)
