@@ -153,3 +153,28 @@ def test_common_random_numbers_tighten_differences_several_times():
         ratios.append(unpaired / paired)
     assert np.median(ratios) >= 3, ratios
     assert min(ratios) > 1.5, ratios
+
+
+def test_out_share_counts_compare_only_municipalities_settling_in_both(runs):
+    """A scenario that settles nowhere under 5,000 would "lose" fewer municipalities by
+    construction; the comparison counts both over the municipalities settling in both."""
+    from types import SimpleNamespace
+
+    from simulation.runs.compare import settling_in_both
+
+    base, small = (simulation.municipality_indicators(runs[n])
+                   for n in ("baseline", "no-settlement-under-5000"))
+    a, b = settling_in_both([SimpleNamespace(municipalities=base)],
+                            [SimpleNamespace(municipalities=small)])
+    share_a = base.set_index("municipality")["out_migration_share_2010_2016"]
+    share_b = small.set_index("municipality")["out_migration_share_2010_2016"]
+    both = [m for m in share_a.index
+            if share_a[m] == share_a[m] and share_b.get(m, np.nan) == share_b.get(m, np.nan)]
+    pop = runs["baseline"].municipalities.set_index("code")["population"]
+    assert both and all(pop[m] >= 5000 for m in both)
+    for key, cut in (("at_least_80pct", 0.8), ("all_100pct", 1.0)):
+        col = f"municipalities_by_out_share.{key}"
+        assert a[col].iloc[0] == sum(share_a[m] >= cut - 1e-12 for m in both)
+        assert b[col].iloc[0] == sum(share_b[m] >= cut - 1e-12 for m in both)
+    full = simulation.indicators(runs["baseline"])["municipalities_by_out_share"]
+    assert a["municipalities_by_out_share.at_least_80pct"].iloc[0] < full["at_least_80pct"]

@@ -73,7 +73,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run scenarios with the same replicate seeds and report paired differences."""
     from simulation.reports.atomic import reserve_output
     from simulation.runs.compare import _unique_names, write_comparison
-    from simulation.runs.ensemble import indicator_frame, run_many
+    from simulation.runs.ensemble import run_many
     from simulation.runs.parallel import default_jobs
 
     if len(args.files) < 2:
@@ -108,8 +108,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             task = bar.add_task("run", total=total)
             results = run_many([(p, s.inputs) for p, s in zip(sets, scenarios, strict=True)],
                                seed, replicates, jobs, on_done=lambda n: bar.advance(task, n))
-        for table in compare_tables(_unique_names([s.name for s in scenarios]),
-                                     [indicator_frame(r) for r in results], replicates):
+        for table in compare_tables(_unique_names([s.name for s in scenarios]), results,
+                                     replicates):
             console.print(table)
         write_comparison(scenarios, results, out, force=args.force, jobs=jobs, seed=seed,
                          replicates=replicates,

@@ -45,15 +45,20 @@ def headline_table(summary_frame: Any, title: str, departs: list[str] | None = N
                            "they are context here, not a check (" + "; ".join(departs) + ")."))
 
 
-def compare_tables(names: list[str], frames: list[Any], replicates: int) -> list[Table]:
+def compare_tables(names: list[str], results: list[Any], replicates: int) -> list[Table]:
     """Per scenario vs the reference (the first): reference and scenario means, the paired
-    difference with its 5-95 % interval, and whether it is within noise."""
+    difference with its 5-95 % interval, and whether it is within noise (``results``: each
+    scenario's replicate summaries; out-share counts over municipalities settling in both, as
+    in the report)."""
     from simulation.analysis.registry import TERMINAL_COMPARE_IDS, describe
-    from simulation.runs.compare import paired_differences
+    from simulation.runs.compare import compared, paired_differences
+    from simulation.runs.ensemble import indicator_frame
 
+    frames = [indicator_frame(r) for r in results]
     tables = []
-    for name, frame in zip(names[1:], frames[1:], strict=True):
-        diffs = paired_differences(frames[0], frame).set_index("indicator")
+    for name, frame, runs in zip(names[1:], frames[1:], results[1:], strict=True):
+        diffs = paired_differences(*compared(frames[0], frame, results[0], runs)
+                                   ).set_index("indicator")
         table = Table(title=Text(f"{name} minus {names[0]} (paired, {replicates} "
                                  "replicates; shares in % and points)"), title_justify="left")
         table.add_column("indicator", no_wrap=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.analysis.registry import BRIEF_IDS, describe, headline_ids
+from simulation.analysis.indicators import count_at_least
+from simulation.analysis.registry import BRIEF_IDS, OUT_SHARE_CUTS, describe, headline_ids
 from simulation.analysis.targets import departures
 from simulation.inputs.scenario import Scenario
 from simulation.reports import figures
@@ -68,6 +69,43 @@ def paired_differences(reference: pd.DataFrame, other: pd.DataFrame) -> pd.DataF
             "sd_unpaired": float(pd.Series(unpaired[~pd.isna(unpaired)]).std()),
         })
     return pd.DataFrame(rows)
+
+
+OUT_SHARE = "out_migration_share_2010_2016"
+
+
+def settling_in_both(reference: list[ReplicateSummary], other: list[ReplicateSummary]
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``municipalities_by_out_share.*`` of both scenarios counted over the municipalities
+    that settle (cohorts 2010-2016) in *both* runs of each replicate pair.
+
+    A scenario that stops settling in some municipalities would otherwise "save" them from
+    losing what they settle merely by not settling anyone there: they drop out of its count
+    by construction. Counted over the common municipalities, the difference says whether the
+    places that still settle keep more of those they settle.
+    """
+    rows_a, rows_b = [], []
+    for a, b in zip(reference, other, strict=True):
+        sa = a.municipalities.set_index("municipality")[OUT_SHARE]
+        sb = b.municipalities.set_index("municipality")[OUT_SHARE].reindex(sa.index)
+        both = sa.notna() & sb.notna()
+        rows_a.append({f"municipalities_by_out_share.{k}": float(count_at_least(sa[both], cut))
+                       for k, cut in OUT_SHARE_CUTS.items()})
+        rows_b.append({f"municipalities_by_out_share.{k}": float(count_at_least(sb[both], cut))
+                       for k, cut in OUT_SHARE_CUTS.items()})
+    return pd.DataFrame(rows_a), pd.DataFrame(rows_b)
+
+
+def compared(reference: pd.DataFrame, other: pd.DataFrame, ref_runs: list[ReplicateSummary],
+             other_runs: list[ReplicateSummary]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two indicator frames as a comparison pairs them: the same, except that the
+    out-share counts are over the municipalities that settle in both (:func:`settling_in_both`)."""
+    a, b = settling_in_both(ref_runs, other_runs)
+    ref, oth = reference.copy(), other.copy()
+    for col in a.columns:
+        if col in ref and col in oth:
+            ref[col], oth[col] = a[col].to_numpy(), b[col].to_numpy()
+    return ref, oth
 
 
 def common_rights_years(scenarios: list[Scenario]) -> float | None:
@@ -148,7 +186,8 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
     slugs = dict(zip(names, _unique_names([s.slug for s in scenarios]), strict=True))
     frames = {n: indicator_frame(r) for n, r in zip(names, results, strict=True)}
     ref_name = names[0]
-    diffs = {n: paired_differences(frames[ref_name], frames[n]) for n in names[1:]}
+    diffs = {n: paired_differences(*compared(frames[ref_name], frames[n], results[0], r))
+             for n, r in zip(names[1:], results[1:], strict=True)}
     retention = {n: aggregate_retention(r) for n, r in zip(names, results, strict=True)}
     munis = {n: aggregate_municipalities(r) for n, r in zip(names, results, strict=True)}
     yearly = {n: aggregate_yearly(r) for n, r in zip(names, results, strict=True)}
@@ -327,6 +366,10 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
             f"<p>In words, against <b>{report.esc(ref)}</b>:</p><ul>"
             + "".join(_in_words(n, d) for n, d in diffs.items()) + "</ul>"
             + report.table(_difference_table(diffs, names, common_rights_years(scenarios)))
+            + "<p class='small'>The counts of municipalities that lost at least 80 %, 90 % or "
+              "all of those they settled are compared over the municipalities that settle in "
+              "both scenarios (in each pair of runs), so a scenario that stops settling "
+              "somewhere does not lower the count merely by leaving it out.</p>"
             + _context_note(scenarios, names))),
         ("Timing of moves", report.image(
             fig["hazard"], "Yearly share leaving the settlement municipality, by year since "
