@@ -423,8 +423,9 @@ def from_columns(raw: dict[str, list[object]], source: str) -> Geography:
         )
 
     def observed(name: str, fallback: np.ndarray) -> np.ndarray:
-        values = np.where(known, m[name].to_numpy(dtype=fallback.dtype, na_value=0), fallback)
-        return given(name, values.astype(fallback.dtype))
+        found = m[name].to_numpy(dtype=object)
+        values = [d if k else f for d, k, f in zip(found, known, fallback.tolist(), strict=True)]
+        return given(name, np.array(values, dtype=fallback.dtype))
 
     nan = np.full(len(codes), np.nan)
     table["from_data"] = known
