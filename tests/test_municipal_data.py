@@ -330,3 +330,34 @@ def test_region_and_raw_arrays_read_only(geo: Geography) -> None:
                 geo.has_hospital, geo.county_pre2020, geo.region):
         with pytest.raises(ValueError):
             arr[0] = arr[1]
+
+
+# --------------------------------------------------------------------------- a broken data file
+
+
+@pytest.mark.parametrize(("file", "col", "row", "value", "what"), [
+    ("labour_market.csv", "employment_rate_15_74_pct", 4, "abc", "not a number"),
+    ("hospitals_by_municipality.csv", "has_general_hospital", 9, "Ja", "not True/False"),
+    ("upper_secondary_by_municipality.csv", "has_public_upper_secondary", 2, "False",
+     "disagrees with the count"),  # row 2 (Stavanger) has public schools
+])
+def test_broken_vendored_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       file: str, col: str, row: int, value: str,
+                                       what: str) -> None:
+    from simulation.inputs import municipal
+
+    for p in MUNICIPAL_DIR.glob("*.csv"):
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    df = raw(file)
+    df.loc[row, col] = value
+    df.to_csv(tmp_path / file, index=False)
+    monkeypatch.setattr(municipal, "MUNICIPAL_DIR", tmp_path)
+    municipal._expected_codes.cache_clear()
+    try:
+        with pytest.raises(municipal.MunicipalDataError) as info:
+            municipal.load_municipal.__wrapped__()  # uncached: the shared copy stays
+    finally:
+        municipal._expected_codes.cache_clear()
+    msg = str(info.value)
+    assert str(tmp_path / file) in msg and f"line {row + 2}," in msg and f"'{col}'" in msg
+    assert what in msg
