@@ -16,22 +16,50 @@ A user CSV (read and checked in geography_csv.py) must have the header
 ``kommunenummer,name,county,region,population,centrality,lat,lon,area_km2``
 (UTF-8, a BOM is accepted; extra columns are ignored, except the override columns below).
 
-Derived attributes (defaults)
------------------------------
-The model needs a few services/opportunity indicators that SSB does not publish as one
-table, so they are derived from size and centrality (``P`` = population, ``C`` = centrality
-class, 1 = most central, 6 = least central):
+Municipal attributes: observed data, proxies as the fallback
+-------------------------------------------------------------
+For every row whose code is one of the 357 codes of the vendored municipal data
+(``simulation/data/municipal/``, read by municipal.py; sources in its SOURCES.md) -- the
+built-in table and any user CSV rows with those codes -- the attributes come from the data:
 
-* ``labour_market`` (labour-market strength, 0..1) =
-  ``clip(0.6 * (log10(P) - 2.3) / (log10(717710) - 2.3) + 0.4 * (6 - C) / 5, 0, 1)``;
-  717,710 is Oslo's population, so Oslo scores 1.
-* ``upper_secondary`` (an upper-secondary school within reach) = ``P >= 4000 or C <= 3``
-* ``higher_education`` (university/college) = ``P >= 40000``
-* ``hospital`` = ``P >= 20000``
+* ``employment_rate`` (% of residents 15-74 employed, SSB 2022), ``unemployment`` (registered,
+  NAV November 2018; Utsira 2017), ``jobs_per_resident`` (jobs located here per resident 15-74,
+  SSB 2022), ``commuting`` (n x n: share of employed residents of i working in j, SSB 2022,
+  rows sum to 1, only flows between the table's municipalities), ``county_pre2020`` (the county
+  before the 2018-2020 reforms).
+* ``labour_market`` (0..1, higher = stronger): the composite of labour_market.py (employment
+  rate, unemployment and the jobs in the commuting area, each scaled between its 5th and 95th
+  percentile in Norway).
+* ``has_upper_secondary`` (a public upper-secondary school), ``has_hospital`` (a general
+  hospital), ``has_higher_education`` (a higher-education campus): in the municipality itself.
+* ``upper_secondary``, ``hospital``, ``higher_education`` (the household can use the service
+  from where it lives): the service is in the municipality, in one that receives >= 10 % of
+  its commuters, or in one whose centroid lies within 20 km (school), 60 km (hospital) or
+  50 km (campus); thresholds and reasons in service_access.py.
 
-A user CSV may supply any of the columns ``labour_market`` (a number in [0, 1]),
-``upper_secondary``, ``higher_education`` and ``hospital`` (true/false/1/0/yes/no, any case)
-to override these; an empty cell keeps the derived default for that row.
+Fallback for codes not in the data (``P`` = population, ``C`` = centrality class, 1 = most
+central, 6 = least central) -- the size/centrality proxies of the first version:
+
+* ``labour_market`` = ``clip(0.6 * (log10(P) - 2.3) / (log10(717710) - 2.3) + 0.4 * (6 - C) / 5,
+  0, 1)``; 717,710 is Oslo's population. Also used for a known code whose composite cannot be
+  computed.
+* ``upper_secondary`` = ``has_upper_secondary`` = ``P >= 4000 or C <= 3``
+* ``higher_education`` = ``has_higher_education`` = ``P >= 40000``
+* ``hospital`` = ``has_hospital`` = ``P >= 20000``
+* ``employment_rate``, ``unemployment``, ``jobs_per_resident``: NaN; ``county_pre2020``: the
+  row's ``county``; commuting: everyone works at home.
+
+(The proxies already meant "within reach", so the neighbour rule is not applied to fallback
+rows; a known row may reach a fallback row's proxy service.)
+
+Overrides: a user CSV may supply any of the columns ``labour_market`` (a number in [0, 1]),
+``upper_secondary``, ``higher_education``, ``hospital``, ``has_upper_secondary``,
+``has_higher_education``, ``has_hospital`` (true/false/1/0/yes/no, any case),
+``employment_rate``, ``unemployment`` (0..100), ``jobs_per_resident`` (0..10) and
+``county_pre2020`` (text). A non-empty cell wins over the data and the fallback; an empty cell
+keeps them. Overridden ``has_*``, ``employment_rate`` and ``unemployment`` feed the derived
+access and composite (``jobs_per_resident`` is carried for analysis only; the composite uses
+the commuting-area jobs), and an overridden ``labour_market`` or access flag wins over all.
 
 Two flags are fixed: ``east`` (county in :data:`EAST_COUNTIES`, "Østlandet") and ``oslo``
 (code ``0301``).
@@ -47,7 +75,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-__all__ = ["EAST_COUNTIES", "OVERRIDE_COLUMNS", "Geography", "from_columns"]
+from simulation.inputs import labour_market, service_access
+from simulation.inputs.municipal import load_municipal
+
+__all__ = ["DATA_COLUMNS", "EAST_COUNTIES", "OVERRIDE_COLUMNS", "Geography", "from_columns"]
 
 EAST_COUNTIES: frozenset[str] = frozenset(
     {"Oslo", "Akershus", "Østfold", "Buskerud", "Innlandet", "Vestfold", "Telemark"}
@@ -58,6 +89,18 @@ OVERRIDE_COLUMNS: tuple[str, ...] = (
     "higher_education",
     "hospital",
 )
+
+# further override columns: own-municipality services, raw labour-market figures, old county
+DATA_COLUMNS: tuple[str, ...] = (
+    "has_upper_secondary",
+    "has_higher_education",
+    "has_hospital",
+    "employment_rate",
+    "unemployment",
+    "jobs_per_resident",
+    "county_pre2020",
+)
+_SERVICES: tuple[str, ...] = ("upper_secondary", "higher_education", "hospital")
 
 _EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
 _OSLO_CODE = "0301"
@@ -130,6 +173,7 @@ class Geography:
     table: pd.DataFrame
     distance_km: np.ndarray
     source: str
+    commuting: np.ndarray | None = None  # n x n shares, rows sum to 1; None: all work at home
 
     def __post_init__(self) -> None:
         n = len(self.table)
@@ -138,6 +182,11 @@ class Geography:
             raise ValueError(f"distance_km has shape {d.shape}, expected ({n}, {n})")
         d.flags.writeable = False
         object.__setattr__(self, "distance_km", d)
+        c = np.eye(n) if self.commuting is None else np.array(self.commuting, dtype=np.float64)
+        if c.shape != (n, n) or not np.allclose(c.sum(axis=1), 1.0):
+            raise ValueError(f"commuting must be ({n}, {n}) shares with rows summing to 1")
+        c.flags.writeable = False
+        object.__setattr__(self, "commuting", c)
 
     def __repr__(self) -> str:
         return f"Geography(n={self.n}, source={self.source!r})"
@@ -204,6 +253,49 @@ class Geography:
     @cached_property
     def hospital(self) -> np.ndarray:
         return self._col("hospital", bool)
+
+    @cached_property
+    def has_upper_secondary(self) -> np.ndarray:
+        """A public upper-secondary school in the municipality itself."""
+        return self._col("has_upper_secondary", bool)
+
+    @cached_property
+    def has_higher_education(self) -> np.ndarray:
+        """A higher-education campus in the municipality itself."""
+        return self._col("has_higher_education", bool)
+
+    @cached_property
+    def has_hospital(self) -> np.ndarray:
+        """A general hospital in the municipality itself."""
+        return self._col("has_hospital", bool)
+
+    @cached_property
+    def employment_rate(self) -> np.ndarray:
+        """% of residents 15-74 employed (SSB 2022); NaN where unknown."""
+        return self._col("employment_rate", np.float64)
+
+    @cached_property
+    def unemployment(self) -> np.ndarray:
+        """Registered unemployment, % (NAV Nov 2018); NaN where unknown."""
+        return self._col("unemployment", np.float64)
+
+    @cached_property
+    def jobs_per_resident(self) -> np.ndarray:
+        """Jobs located here per resident 15-74 (SSB 2022); NaN where unknown."""
+        return self._col("jobs_per_resident", np.float64)
+
+    @cached_property
+    def from_data(self) -> np.ndarray:
+        """The row's code is in the municipal data (else its attributes are the fallback)."""
+        return self._col("from_data", bool)
+
+    @cached_property
+    def county_pre2020(self) -> np.ndarray:
+        return _readonly(np.array(self.table["county_pre2020"].tolist(), dtype=str))
+
+    @cached_property
+    def region(self) -> np.ndarray:
+        return _readonly(np.array(self.table["region"].tolist(), dtype=str))
 
     @cached_property
     def east(self) -> np.ndarray:
@@ -291,8 +383,9 @@ def _bridges(g: nx.Graph, d: np.ndarray) -> Iterator[tuple[int, int]]:
 
 def from_columns(raw: dict[str, list[object]], source: str) -> Geography:
     """A Geography from checked columns (``kommunenummer``, the other required columns and any
-    override columns; None in an override keeps the default): sorted by code, defaults
-    derived, overrides applied, distances computed. The CSV reader and the toy country call it."""
+    override or data columns; None in one keeps the data/default): sorted by code, attributes
+    taken from the municipal data by code (fallback: the proxies), overrides applied,
+    distances and commuting shares computed. The CSV reader and the toy country call it."""
     order = sorted(range(len(raw["kommunenummer"])), key=lambda i: str(raw["kommunenummer"][i]))
 
     def col(name: str) -> list[object]:
@@ -315,16 +408,58 @@ def from_columns(raw: dict[str, list[object]], source: str) -> Geography:
             "area_km2": np.array(col("area_km2"), dtype=np.float64),
         }
     )
-    for name, default in _DEFAULTS.items():
-        values = default(pop, cen)
-        if name in raw:  # override column present: empty cells (None) keep the default
-            given = col(name)
-            values = np.array(
-                [d if g is None else g for g, d in zip(given, values.tolist(), strict=True)],
-                dtype=values.dtype,
-            )
-        table[name] = values
+    data = load_municipal()
+    m = data.align(codes)
+    known = m["known"].to_numpy(dtype=bool)
+
+    def given(name: str, values: np.ndarray) -> np.ndarray:
+        """The values with the CSV's non-empty override cells put in."""
+        if name not in raw:
+            return values
+        cells = col(name)
+        return np.array(
+            [v if g is None else g for g, v in zip(cells, values.tolist(), strict=True)],
+            dtype=values.dtype,
+        )
+
+    def observed(name: str, fallback: np.ndarray) -> np.ndarray:
+        found = m[name].to_numpy(dtype=object)
+        values = [d if k else f for d, k, f in zip(found, known, fallback.tolist(), strict=True)]
+        return given(name, np.array(values, dtype=fallback.dtype))
+
+    nan = np.full(len(codes), np.nan)
+    table["from_data"] = known
+    table["employment_rate"] = observed("employment_rate", nan)
+    table["unemployment"] = observed("unemployment", nan)
+    jobs = np.where(known, m["jobs_per_100"].to_numpy(dtype=np.float64) / 100.0, np.nan)
+    table["jobs_per_resident"] = given("jobs_per_resident", jobs)
+    table["commuting_area_jobs"] = m["commuting_area_jobs"].to_numpy(dtype=np.float64)
+    table["county_pre2020"] = observed("county_pre2020", np.array(counties, dtype=object))
+    commuting = data.commuting_for(codes)
+    distance = _haversine_matrix(table["lat"].to_numpy(), table["lon"].to_numpy())
+
+    full = data.table
+    bounds = labour_market.reference_bounds(
+        full["employment_rate"].to_numpy(),
+        full["unemployment"].to_numpy(),
+        full["commuting_area_jobs"].to_numpy(),
+    )
+    strength = labour_market.composite(
+        table["employment_rate"].to_numpy(),
+        table["unemployment"].to_numpy(),
+        table["commuting_area_jobs"].to_numpy(),
+        bounds,
+    )
+    proxy = _default_labour_market(pop, cen)
+    table["labour_market"] = given(
+        "labour_market", np.where(np.isfinite(strength), strength, proxy)
+    )
+    for service in _SERVICES:
+        fallback = _DEFAULTS[service](pop, cen)
+        has = observed(f"has_{service}", fallback)
+        reach = service_access.access(service, has, commuting, distance)
+        table[f"has_{service}"] = has
+        table[service] = given(service, np.where(known, reach, fallback))
     table["east"] = np.array([c in EAST_COUNTIES for c in counties], dtype=bool)
     table["oslo"] = np.array([c == _OSLO_CODE for c in codes], dtype=bool)
-    distance = _haversine_matrix(table["lat"].to_numpy(), table["lon"].to_numpy())
-    return Geography(table=table, distance_km=distance, source=source)
+    return Geography(table=table, distance_km=distance, source=source, commuting=commuting)

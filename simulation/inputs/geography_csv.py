@@ -1,8 +1,9 @@
 """Reading a municipality table (the built-in 2024 data or a user's CSV) into a Geography,
 with every input error named by file, line and column (one message format, easy to grep).
 
-The CSV's columns and the derived attributes are described in geography.py; this module only
-reads, checks and hands checked columns to :func:`~simulation.inputs.geography.from_columns`.
+The CSV's columns and the derived attributes (from the vendored municipal data by code, the
+proxies as the fallback) are described in geography.py; this module only reads, checks and
+hands checked columns to :func:`~simulation.inputs.geography.from_columns`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NoReturn
 
-from simulation.inputs.geography import OVERRIDE_COLUMNS, Geography, from_columns
+from simulation.inputs.geography import DATA_COLUMNS, OVERRIDE_COLUMNS, Geography, from_columns
 
 __all__ = ["BUILTIN_CSV", "REQUIRED_COLUMNS", "GeographyError", "load_geography"]
 
@@ -36,6 +37,11 @@ BUILTIN_CSV: Path = Path(__file__).resolve().parents[1] / "data" / "municipaliti
 
 _LAT_RANGE = (57.9, 71.3)  # mainland Norway, with a margin
 _LON_RANGE = (4.4, 31.3)
+_NUMBER_RANGES = {  # override columns that hold numbers: allowed range
+    "employment_rate": (0.0, 100.0),  # % of residents 15-74
+    "unemployment": (0.0, 100.0),  # % of the labour force
+    "jobs_per_resident": (0.0, 10.0),  # jobs per resident 15-74 (Norway: 0.2-1.3)
+}
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _CODE_RE = re.compile(r"\d{4}")
@@ -124,7 +130,7 @@ def _read_rows(file: str, path: Path) -> tuple[list[str], list[tuple[int, list[s
 def _check_header(file: str, header: list[str]) -> None:
     seen: set[str] = set()
     for name in header:
-        if name in seen and (name in REQUIRED_COLUMNS or name in OVERRIDE_COLUMNS):
+        if name in seen and name in (*REQUIRED_COLUMNS, *OVERRIDE_COLUMNS, *DATA_COLUMNS):
             _fail(file, 1, name, "column appears twice in the header", name, "each column once")
         seen.add(name)
     missing = [c for c in REQUIRED_COLUMNS if c not in seen]
@@ -153,10 +159,10 @@ def _parse_rows(
     """Validate cell by cell (row by row, left to right) and return typed columns."""
     pos = {
         name: header.index(name)
-        for name in (*REQUIRED_COLUMNS, *OVERRIDE_COLUMNS)
+        for name in (*REQUIRED_COLUMNS, *OVERRIDE_COLUMNS, *DATA_COLUMNS)
         if name in header
     }
-    overrides = [c for c in OVERRIDE_COLUMNS if c in pos]
+    overrides = [c for c in (*OVERRIDE_COLUMNS, *DATA_COLUMNS) if c in pos]
     out: dict[str, list[object]] = {c: [] for c in (*REQUIRED_COLUMNS, *overrides)}
     first_line: dict[str, int] = {}
     lat_lo, lat_hi = _LAT_RANGE
@@ -283,6 +289,15 @@ def _parse_rows(
                         "0..1, or empty for the default",
                     )
                 out[col].append(v)
+            elif col in _NUMBER_RANGES:
+                lo, hi = _NUMBER_RANGES[col]
+                v = _parse_float(s)
+                if v is None or not lo <= v <= hi:
+                    _fail(file, line, col, f"{col} must be a number in [{lo:g}, {hi:g}]", s,
+                          f"{lo:g}..{hi:g}, or empty for the data/default")
+                out[col].append(v)
+            elif col == "county_pre2020":
+                out[col].append(s)
             else:
                 low = s.lower()
                 if low not in _TRUE and low not in _FALSE:
