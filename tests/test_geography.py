@@ -135,7 +135,7 @@ def test_graph_bridges_components(tmp_path: Path) -> None:
 def test_derived_attributes(geo: Geography) -> None:
     # from the municipal data since issue 13 (the proxies gave 26 / 66 / 203 "yes")
     assert geo.from_data.all()
-    assert int(geo.has_higher_education.sum()) == 50
+    assert int(geo.has_higher_education.sum()) == 51  # the verified campus list
     assert int(geo.has_hospital.sum()) == 54
     assert int(geo.has_upper_secondary.sum()) == 191
     for service in ("upper_secondary", "higher_education", "hospital"):

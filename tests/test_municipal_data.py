@@ -94,7 +94,10 @@ def test_service_counts_recomputed_from_raw_tables(data: MunicipalData) -> None:
     assert set(data.table.index[data.table["has_hospital"]]) == set(general["kommunenummer"])
 
     campuses = raw("higher_education_campuses.csv")
-    assert campuses["kommunenummer"].nunique() == 50
+    # the verified list (CAMPUS_VERIFICATION.md): 85 rows in 51 municipalities, each with its
+    # stored source (the shared, partly unverified original had 78 rows in 50)
+    assert len(campuses) == 85 and campuses["kommunenummer"].nunique() == 51
+    assert not campuses["verification"].str.contains("NOT verified").any()
     assert set(data.table.index[data.table["has_higher_education"]]) == set(
         campuses["kommunenummer"])
 
@@ -361,3 +364,14 @@ def test_broken_vendored_file_is_named(tmp_path: Path, monkeypatch: pytest.Monke
     msg = str(info.value)
     assert str(tmp_path / file) in msg and f"line {row + 2}," in msg and f"'{col}'" in msg
     assert what in msg
+
+
+def test_campus_table_is_rebuilt_from_the_verified_list(tmp_path: Path) -> None:
+    """The by-municipality campus table is what the verification's script makes of the list."""
+    import runpy
+
+    script = MUNICIPAL_DIR / "scripts" / "rebuild_campuses.py"
+    rebuild = runpy.run_path(str(script))["rebuild"]
+    out = tmp_path / "by_municipality.csv"
+    assert rebuild(MUNICIPAL_DIR / "higher_education_campuses.csv", out) == 51
+    assert out.read_bytes() == (MUNICIPAL_DIR / "higher_education_by_municipality.csv").read_bytes()
