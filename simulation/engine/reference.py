@@ -54,7 +54,12 @@ from simulation.engine.households import (
 from simulation.engine.loop import YearLoop
 from simulation.engine.randomness import Draws
 from simulation.engine.results import Results
-from simulation.engine.runparams import NORTH_REGIONS, WEST_REGIONS, RunParams
+from simulation.engine.runparams import (
+    NORTH_REGIONS,
+    WEST_REGIONS,
+    RunParams,
+    relative_housing_price,
+)
 from simulation.engine.stages import STAGES
 from simulation.engine.stages.settlement import TIE_TO_DRAW, place_cohort
 from simulation.engine.terms import (
@@ -98,6 +103,7 @@ class Place:
     hospital: bool
     east: bool
     oslo: bool
+    log_housing: float  # log(housing price per m2 / national median)
     north: bool  # Nord-Norge (the move decision's regional term)
     west: bool  # Vestlandet or Trøndelag
     size_score: float
@@ -398,7 +404,7 @@ class HouseholdAgent(mesa.Agent):
         log_distance = self.model.log_distance[origin.index]
         labour_effect = p.dest_labour_effect * (2.0 if job else 1.0)
         size, centrality = p.dest_size_effect, p.dest_centrality_effect
-        oslo, east = p.dest_oslo_effect, p.dest_east_effect
+        oslo, east, housing = p.dest_oslo_effect, p.dest_east_effect, p.dest_housing_effect
         network_effect, service, distance = (p.dest_network_effect, p.dest_service_effect,
                                              p.dest_distance_effect)
         same_county = p.dest_same_county_effect
@@ -412,6 +418,7 @@ class HouseholdAgent(mesa.Agent):
                             + self.need_health * place.hospital)
             utility = (size * place.log_population + centrality * place.centrality
                        + oslo * place.oslo + east * place.east
+                       + housing * place.log_housing
                        + network_effect * network[place.index]
                        + labour_effect * place.labour_market
                        + service * services_met
@@ -509,6 +516,7 @@ class ReferenceModel(YearLoop):
         score = size_score(geo)
         county = geo.county_index
         region = geo.table["region"].tolist()
+        housing = relative_housing_price(geo)
         self.places = [
             Place(index=i, code=str(geo.codes[i]), county=int(county[i]),
                   population=float(geo.population[i]),
@@ -518,7 +526,8 @@ class ReferenceModel(YearLoop):
                   upper_secondary=bool(geo.upper_secondary[i]),
                   higher_education=bool(geo.higher_education[i]),
                   hospital=bool(geo.hospital[i]), east=bool(geo.east[i]),
-                  oslo=bool(geo.oslo[i]), north=region[i] in NORTH_REGIONS,
+                  oslo=bool(geo.oslo[i]), log_housing=float(housing[i]),
+                  north=region[i] in NORTH_REGIONS,
                   west=region[i] in WEST_REGIONS, size_score=float(score[i]),
                   quality=float(quality[i]))
             for i in range(geo.n)

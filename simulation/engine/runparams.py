@@ -36,6 +36,12 @@ NORTH_REGIONS = ("Nord-Norge",)
 WEST_REGIONS = ("Vestlandet", "Trøndelag")
 
 
+def relative_housing_price(geo: Geography) -> np.ndarray:
+    """log(price per m2 / the national median): the destination's housing-cost term."""
+    price = geo.housing_price
+    return np.log(price / np.median(price))
+
+
 def place_move_logit(params: Params, geo: Geography) -> np.ndarray:
     """The part of a general move's log-odds that depends only on where the household lives:
     size, centrality and region (north; west and central; the east is the reference)."""
@@ -65,7 +71,8 @@ class RunParams(Params):
         geo = inputs.geography
         base = (self.dest_size_effect * np.log(geo.population)
                 + self.dest_centrality_effect * geo.centrality
-                + self.dest_oslo_effect * geo.oslo + self.dest_east_effect * geo.east)
+                + self.dest_oslo_effect * geo.oslo + self.dest_east_effect * geo.east
+                + self.dest_housing_effect * relative_housing_price(geo))
         county = geo.county_index
         od = (base[None, :] + self.dest_distance_effect * np.log1p(geo.distance_km)
               + self.dest_same_county_effect * (county[:, None] == county[None, :]))

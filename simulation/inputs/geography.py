@@ -27,6 +27,9 @@ built-in table and any user CSV rows with those codes -- the attributes come fro
   SSB 2022), ``commuting`` (n x n: share of employed residents of i working in j, SSB 2022,
   rows sum to 1, only flows between the table's municipalities), ``county_pre2020`` (the county
   before the 2018-2020 reforms).
+* ``housing_price`` (NOK per m2 of detached houses sold 2020-2024, SSB table 06035; the 65
+  small municipalities where SSB suppresses it, and codes not in the data, get the prediction
+  of housing.py's fit on size, centrality and region: ``housing_price_filled``).
 * ``labour_market`` (0..1, higher = stronger): the composite of labour_market.py (employment
   rate, unemployment and the jobs in the commuting area, each scaled between its 5th and 95th
   percentile in Norway).
@@ -55,8 +58,9 @@ rows; a known row may reach a fallback row's proxy service.)
 Overrides: a user CSV may supply any of the columns ``labour_market`` (a number in [0, 1]),
 ``upper_secondary``, ``higher_education``, ``hospital``, ``has_upper_secondary``,
 ``has_higher_education``, ``has_hospital`` (true/false/1/0/yes/no, any case),
-``employment_rate``, ``unemployment`` (0..100), ``jobs_per_resident`` (0..10) and
-``county_pre2020`` (text). A non-empty cell wins over the data and the fallback; an empty cell
+``employment_rate``, ``unemployment`` (0..100), ``jobs_per_resident`` (0..10),
+``housing_price`` (NOK per m2, 1,000..500,000) and ``county_pre2020`` (text). A non-empty
+cell wins over the data and the fallback; an empty cell
 keeps them. Overridden ``has_*``, ``employment_rate`` and ``unemployment`` feed the derived
 access and composite (``jobs_per_resident`` is carried for analysis only; the composite uses
 the commuting-area jobs), and an overridden ``labour_market`` or access flag wins over all.
@@ -75,7 +79,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from simulation.inputs import labour_market, service_access
+from simulation.inputs import housing, labour_market, service_access
 from simulation.inputs.municipal import load_municipal
 
 __all__ = ["DATA_COLUMNS", "EAST_COUNTIES", "OVERRIDE_COLUMNS", "Geography", "from_columns"]
@@ -99,6 +103,7 @@ DATA_COLUMNS: tuple[str, ...] = (
     "unemployment",
     "jobs_per_resident",
     "county_pre2020",
+    "housing_price",
 )
 _SERVICES: tuple[str, ...] = ("upper_secondary", "higher_education", "hospital")
 
@@ -285,6 +290,11 @@ class Geography:
         return self._col("jobs_per_resident", np.float64)
 
     @cached_property
+    def housing_price(self) -> np.ndarray:
+        """Price per m2 of detached houses, NOK (SSB 2020-2024; filled where suppressed)."""
+        return self._col("housing_price", np.float64)
+
+    @cached_property
     def from_data(self) -> np.ndarray:
         """The row's code is in the municipal data (else its attributes are the fallback)."""
         return self._col("from_data", bool)
@@ -435,6 +445,10 @@ def from_columns(raw: dict[str, list[object]], source: str) -> Geography:
     table["jobs_per_resident"] = given("jobs_per_resident", jobs)
     table["commuting_area_jobs"] = m["commuting_area_jobs"].to_numpy(dtype=np.float64)
     table["county_pre2020"] = observed("county_pre2020", np.array(counties, dtype=object))
+    price, filled, _ = housing.fill(observed("housing_price", nan), pop, cen,
+                                    np.array(table["region"].tolist(), dtype=object))
+    table["housing_price"] = price
+    table["housing_price_filled"] = filled
     commuting = data.commuting_for(codes)
     distance = _haversine_matrix(table["lat"].to_numpy(), table["lon"].to_numpy())
 

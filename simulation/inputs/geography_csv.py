@@ -41,6 +41,7 @@ _NUMBER_RANGES = {  # override columns that hold numbers: allowed range
     "employment_rate": (0.0, 100.0),  # % of residents 15-74
     "unemployment": (0.0, 100.0),  # % of the labour force
     "jobs_per_resident": (0.0, 10.0),  # jobs per resident 15-74 (Norway: 0.2-1.3)
+    "housing_price": (1_000.0, 500_000.0),  # NOK per m2 (Norway: 8,400-71,000)
 }
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})

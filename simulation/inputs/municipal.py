@@ -30,6 +30,9 @@ What it provides (one row per 2024 municipality, 357 rows):
   they work: ``sum_j share[i, j] * jobs[j]`` (jobs = employed persons by place of work, the
   column sums of the 2022 commuting table). A measure of the depth of the labour market a
   resident can reach daily.
+* ``housing_price`` -- mean price per m2 of detached houses (enebolig) sold 2020-2024, NOK
+  (SSB table 06035; ``housing_prices.csv``, sources in ``HOUSING.md``). NaN for the 65 small
+  municipalities where SSB suppresses the price (too few sales); housing.py fills those.
 * the commuting matrix (:meth:`MunicipalData.commuting_for`): share of employed residents of
   i working in j, rows sum to 1.
 
@@ -150,6 +153,12 @@ def _agree(flag: pd.Series, count: pd.Series, df: pd.DataFrame, file: str, col: 
 
 
 # --------------------------------------------------------------------------- the tables
+
+
+def _housing(out: pd.DataFrame) -> None:
+    f = "housing_prices.csv"
+    t = _read(f, ["enebolig_mean_2020_2024"])
+    out["housing_price"] = _floats(t, f, "enebolig_mean_2020_2024", 1_000, 200_000, True)
 
 
 def _labour(out: pd.DataFrame) -> None:
@@ -337,6 +346,7 @@ def load_municipal() -> MunicipalData:
     _services(out)
     codes_2013 = _refugees(out)
     _county_pre2020(out, codes_2013)
+    _housing(out)
     flows = _flows(list(out.index))
     share = flows / flows.sum(axis=1, keepdims=True)
     jobs = flows.sum(axis=0)  # employed persons by place of work

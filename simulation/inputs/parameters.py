@@ -267,6 +267,12 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("dest_oslo_effect", 0.0, -1.0, 3.0, "utility", "Oslo", "destination"),
     _p("dest_east_effect", 0.3, -1.0, 2.0, "utility", "Eastern Norway (Østlandet)",
        "destination"),
+    _p("dest_housing_effect", -0.5, -3.0, 1.0, "utility per log price",
+       "Housing price per m2 relative to the national median, per unit of log (negative: cheaper "
+       "places attract). ASSUMPTION with weak evidence: the Østfold towns, cheap and near Oslo's "
+       "jobs, gain as many movers per person settled as the big cities (SSB, NRK 2023; NOVA "
+       "2008: movers found homes through friends and the private rental market); no study "
+       "estimates its size, the fit does", "destination"),
     _p("dest_tie_effect", 3.0, 0.0, 8.0, "utility", "The municipality of the household's tie",
        "destination"),
 )
