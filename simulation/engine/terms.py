@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 
+from simulation.engine.households import FAMILY_TYPES
 from simulation.engine.world import World
+from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.parameters import Params
 
 # Co-ethnic presence counts fully for belonging from about 1,000 persons.
@@ -26,6 +28,11 @@ REFERENCE_POPULATION = 10_000
 REFERENCE_CENTRALITY = 3.5
 # Years since settlement count for finding work up to this many.
 EMPLOYMENT_DURATION_CAP = 6
+# The country group whose job finding starts slower (NAV, Arbeid og velferd 2/2024).
+UKRAINE = COUNTRY_GROUPS.index("ukraine")
+# ESTIMATE: share of refugee lone parents who are mothers (most lone parents in Norway are
+# mothers; among Ukrainian arrivals men of 18-60 could rarely leave).
+LONE_PARENT_FEMALE_SHARE = 0.9
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -63,14 +70,22 @@ def local_network(world: World) -> np.ndarray:
 
 
 def employment_logit(world: World, params: Params, year: int, municipality: np.ndarray,
-                     programme: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-    """Log-odds of finding work this year for households ``rows`` living in ``municipality``."""
+                     programme: np.ndarray, female: np.ndarray,
+                     rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Log-odds of finding work this year for one adult of each household ``rows``, living in
+    ``municipality``, a woman where ``female`` (MODEL.md 4.2): rises with years since
+    settlement (up to EMPLOYMENT_DURATION_CAP), the local labour market and belonging; lower in
+    the programme, for women, for mothers and for Ukrainians."""
     hh = world.households
     years = np.minimum(hh.years_since(year)[rows], EMPLOYMENT_DURATION_CAP)
+    mother = female & np.isin(hh.htype[rows], FAMILY_TYPES)
     return (params.employment_intercept + params.employment_duration_effect * years
             + params.employment_labour_effect * world.geography.labour_market[municipality]
             + params.employment_belonging_effect * hh.belonging[rows]
-            + params.employment_programme_effect * programme)
+            + params.employment_programme_effect * programme
+            + params.employment_female_effect * female
+            + params.employment_mother_effect * mother
+            + params.employment_ukraine_effect * (hh.group[rows] == UKRAINE))
 
 
 def draw_ties(world: World, who: np.ndarray, u: np.ndarray) -> None:
