@@ -17,8 +17,10 @@ indicators meet the register's employment figures:
   on the geography's labour market, computed here from the data file.
 
 The free parameters are the intercept, the duration, female, Ukrainian, labour-market and
-programme effects; the mother, belonging and exit terms keep their ASSUMPTION defaults. Method: Nelder-Mead on the summed squared (gap / tolerance) of the
-mean over ``SEEDS`` full-size replicates (common random numbers across evaluations).
+programme effects; the mother, belonging and exit terms keep their ASSUMPTION defaults.
+Method: Nelder-Mead (bounded by the registry's ranges) on the weighted sum of squared
+(gap / tolerance) of the mean over ``SEEDS`` full-size replicates (common random numbers
+across evaluations).
 
 Run from the repository root: ``.venv/bin/python calibration/employment_fit.py``; it writes
 calibration/employment_fit.yaml.

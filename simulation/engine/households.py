@@ -92,8 +92,9 @@ class Households:
 
     @property
     def has_b(self) -> np.ndarray:
-        """Households with a second adult (slot b): couples with or without children."""
-        return ADULTS_BY_TYPE[self.htype] == 2
+        """Households with a second adult (slot b): couples with or without children (the
+        types with two adults in ADULTS_BY_TYPE)."""
+        return (self.htype == COUPLE) | (self.htype == FAMILY)
 
     @property
     def employed_adults(self) -> np.ndarray:

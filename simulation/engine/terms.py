@@ -78,7 +78,8 @@ def employment_logit(world: World, params: Params, year: int, municipality: np.n
     the programme, for women, for mothers and for Ukrainians."""
     hh = world.households
     years = np.minimum(hh.years_since(year)[rows], EMPLOYMENT_DURATION_CAP)
-    mother = female & np.isin(hh.htype[rows], FAMILY_TYPES)
+    htype = hh.htype[rows]
+    mother = female & ((htype == FAMILY_TYPES[0]) | (htype == FAMILY_TYPES[1]))
     return (params.employment_intercept + params.employment_duration_effect * years
             + params.employment_labour_effect * world.geography.labour_market[municipality]
             + params.employment_belonging_effect * hh.belonging[rows]
