@@ -47,6 +47,7 @@ import pandas as pd
 import pytest
 
 import simulation
+from simulation.engine.households import ADULTS_BY_TYPE
 from simulation.engine.reference import ReferenceModel, run_reference
 from simulation.engine.results import Results
 from simulation.inputs.categories import HOUSEHOLD_TYPES
@@ -108,6 +109,15 @@ def statistics(res: Results) -> dict[str, Estimate]:
     for htype in HOUSEHOLD_TYPES:
         mask = (hh["household_type"] == htype).to_numpy()
         out[f"moved_{htype}"] = clustered_ratio((persons * moved)[mask], persons[mask])
+
+    # employment per adult at the end, by household type (work helper, issue 13): the share
+    # of adults employed in households still in Norway (sex, mothers and couples' two slots)
+    alive = hh["alive"].to_numpy()
+    adults = ADULTS_BY_TYPE[hh["household_type"].cat.codes.to_numpy()].astype(float)
+    working = hh["employed_adults"].to_numpy(dtype=float)
+    for htype in HOUSEHOLD_TYPES:
+        mask = (hh["household_type"] == htype).to_numpy() & alive
+        out[f"employed_adults_{htype}"] = clustered_ratio(working[mask], adults[mask])
 
     county = res.municipalities.set_index("code")["county"]
     first = res.moves[res.moves["from_settlement"] & res.moves["cohort"].between(2010, 2014)]

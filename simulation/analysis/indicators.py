@@ -13,11 +13,18 @@ import pandas as pd
 from simulation.analysis.measures import PooledRetention, area_shares, retention, retention_sums
 from simulation.analysis.regional import regional_indicators
 from simulation.analysis.registry import (
+    EMPLOYMENT_SEX_YEAR,
     GROUP_THRESHOLD,
     MAX_HAZARD_YEAR,
+    MIN_MUNICIPAL_ADULTS,
     MOVED_BY_YEAR_2_COHORTS,
+    MUNICIPAL_EMPLOYMENT_KEYS,
+    MUNICIPAL_EMPLOYMENT_YEAR,
     OUT_SHARE_CUTS,
+    UKRAINIAN_KEYS,
+    UKRAINIAN_YEAR,
     cohorts_with,
+    employment_years,
 )
 from simulation.engine.observe import hoover_index
 from simulation.inputs.categories import HOUSEHOLD_TYPES
@@ -279,7 +286,89 @@ def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
     ind.update(regional_indicators(res))
     ind.update(movers_and_stayers(res))
     ind.update(concentration(res))
+    ind.update(employment_indicators(res))  # employment block (work helper)
     return ind
+
+
+# --- employment (work helper, issue 13): per-adult employment from Results.employment ------
+
+def _employment_rate(table: pd.DataFrame) -> float:
+    """Employed adults over adults of working age in ``table`` (NaN if none)."""
+    adults = table["adults"].sum()
+    return float(table["employed"].sum() / adults) if adults else NAN
+
+
+def _employment_at(res: Results, k: int, cohorts: list[int]) -> pd.DataFrame:
+    """Employment rows of ``cohorts`` on 1 January of cohort + k."""
+    emp = res.employment
+    if emp.empty or not cohorts:
+        return emp.iloc[0:0]
+    return emp[emp["cohort"].isin(cohorts) & (emp["year"] == emp["cohort"] + k)]
+
+
+def employment_by_duration(res: Results) -> dict[int, float]:
+    """Employment rate of adults k years after settlement (1 January of cohort + k), pooled
+    over the cohorts observed k years after, for the durations of EMPLOYMENT_YEARS."""
+    return {k: _employment_rate(_employment_at(res, k, _cohorts_with(res, k, res.start,
+                                                                    res.end)))
+            for k in employment_years(res.start, res.end)}
+
+
+def employment_by_sex(res: Results, k: int = EMPLOYMENT_SEX_YEAR) -> dict[str, float]:
+    """Employment rate of men and women k years after settlement (pooled cohorts)."""
+    rows = _employment_at(res, k, _cohorts_with(res, k, res.start, res.end))
+    return {"men": _employment_rate(rows[~rows["female"]]) if len(rows) else NAN,
+            "women": _employment_rate(rows[rows["female"]]) if len(rows) else NAN}
+
+
+def employment_in_year(res: Results, year: int) -> float:
+    """Employment rate of all adults of working age settled in the run, in the 4th quarter of
+    ``year`` (the 1 January after it); NaN if the run does not reach it."""
+    emp = res.employment
+    return _employment_rate(emp[emp["year"] == year + 1]) if not emp.empty else NAN
+
+
+def ukrainian_employment(res: Results) -> dict[str, float]:
+    """Ukrainian adults (settled from 2022) at the end of March 2024, taken as 1 January 2024
+    (the end of 2023): all, and those settled in 2022 (close to two years in Norway)."""
+    emp = res.employment
+    if emp.empty:
+        return {key: NAN for key in UKRAINIAN_KEYS}
+    rows = emp[(emp["country_group"] == "ukraine") & (emp["year"] == UKRAINIAN_YEAR + 1)]
+    return {"all_working_age": _employment_rate(rows),
+            "about_2_years": _employment_rate(rows[rows["cohort"] == UKRAINIAN_YEAR - 1])}
+
+
+def employment_across_municipalities(res: Results) -> dict[str, float]:
+    """At the end of MUNICIPAL_EMPLOYMENT_YEAR (or of the run, if earlier), across
+    municipalities with at least MIN_MUNICIPAL_ADULTS adults: the standard deviation of the
+    employment rate and its least-squares slope on the local labour market (0..1), for
+    comparison with the register's spread in 2013 (a stock mostly past the programme, as the
+    model's is then, before the Ukrainian arrivals)."""
+    mun = res.municipality_yearly
+    if "adults" not in mun:
+        return {key: NAN for key in MUNICIPAL_EMPLOYMENT_KEYS}
+    year = min(res.end, MUNICIPAL_EMPLOYMENT_YEAR)
+    last = mun[(mun["year"] == year) & (mun["adults"] >= MIN_MUNICIPAL_ADULTS)]
+    if len(last) < 3:
+        return {key: NAN for key in MUNICIPAL_EMPLOYMENT_KEYS}
+    rate = (last["employed_adults"] / last["adults"]).to_numpy(dtype=float)
+    labour = last["municipality"].map(res.municipalities.set_index("code")["labour_market"])
+    slope = float(np.polyfit(labour.to_numpy(dtype=float), rate, 1)[0])
+    return {"sd": float(rate.std(ddof=1)), "labour_market_slope": slope}
+
+
+def employment_indicators(res: Results) -> dict[str, Any]:
+    """The employment block of :func:`indicators`."""
+    return {
+        "employment_rate_by_duration": employment_by_duration(res),
+        "employment_rate_by_sex": employment_by_sex(res),
+        "employment_rate_2018": employment_in_year(res, 2018),
+        "resettled_refugees_employed_after_7_years": _employment_rate(
+            _employment_at(res, 7, _cohorts_with(res, 7, 2010, 2016))),
+        "ukrainians_employed_by_duration_2024": ukrainian_employment(res),
+        "refugee_employment_by_municipality": employment_across_municipalities(res),
+    }
 
 
 def municipality_indicators(res: Results) -> pd.DataFrame:

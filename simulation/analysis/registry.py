@@ -105,6 +105,26 @@ _PATTERN_WORDS = {
                          "(Iraqis 2005-2010)", "county rank corr.", "ratio", "Spearman rho"),
 }
 
+# --- employment (work helper, issue 13) -------------------------------------------------------
+#: employment by duration is reported for these years since settlement (1 January snapshots)
+EMPLOYMENT_MAX_YEAR = 8
+#: employment by sex is reported this many years after settlement (SSB's "after 8 years")
+EMPLOYMENT_SEX_YEAR = 8
+#: NAV's Ukrainian figures (end of March 2024) are compared with the end of this year
+UKRAINIAN_YEAR = 2023
+UKRAINIAN_KEYS = ("all_working_age", "about_2_years")
+#: the spread across municipalities counts municipalities with at least this many adults
+MIN_MUNICIPAL_ADULTS = 50
+MUNICIPAL_EMPLOYMENT_KEYS = ("sd", "labour_market_slope")
+#: ... at the end of this year (the last before the Ukrainian arrivals), or of the run
+MUNICIPAL_EMPLOYMENT_YEAR = 2021
+
+
+def employment_years(start: int, end: int) -> list[int]:
+    """Years since settlement k for which a run over start..end reports employment."""
+    return [k for k in range(1, EMPLOYMENT_MAX_YEAR + 1)
+            if cohorts_with(start, end, k, start, end)]
+
 
 def hazard_years(start: int, end: int) -> list[int]:
     """Years since settlement k for which a run over start..end reports a leaving hazard."""
@@ -333,6 +353,42 @@ INDICATORS: tuple[Indicator, ...] = (
               "end", "share in 10 largest", PERSONS, "share"),
     Indicator("population_share_in_10_largest", "share of the population in the 10 largest "
               "municipalities", "population 10 largest", "share of inhabitants", "share"),
+    # --- employment (work helper, issue 13) ---
+    Indicator("employment_rate_by_duration", "employment rate of adults by years since "
+              "settlement", "employment by year", "share of adults", "share",
+              "higher_is_better",
+              keys=lambda start, end: [str(k) for k in employment_years(start, end)],
+              words=lambda key, r: (f"employment rate of adults {key} year"
+                                    f"{'' if key == '1' else 's'} after settlement",
+                                    f"employed year {key}")),
+    Indicator("employment_rate_by_sex", f"employment rate of adults {EMPLOYMENT_SEX_YEAR} "
+              "years after settlement, by sex", "employment by sex", "share of adults",
+              "share", "higher_is_better", keys=_fixed(("men", "women")),
+              words=lambda key, r: (f"employment rate of {key} {EMPLOYMENT_SEX_YEAR} years "
+                                    "after settlement",
+                                    f"employed {key} {EMPLOYMENT_SEX_YEAR} y")),
+    Indicator("employment_rate_2018", "employment rate of adults of working age settled in the "
+              "run, 4th quarter 2018", "employment 2018", "share of adults", "share",
+              "higher_is_better"),
+    Indicator("resettled_refugees_employed_after_7_years", "employment rate of adults 7 years "
+              "after settlement (cohorts 2010-2016)", "employed after 7 y", "share of adults",
+              "share", "higher_is_better"),
+    Indicator("ukrainians_employed_by_duration_2024", "employment rate of Ukrainian adults, "
+              "end of 2023 (NAV: end of March 2024)", "Ukrainians employed", "share of adults",
+              "share", "higher_is_better", keys=_fixed(UKRAINIAN_KEYS),
+              words=lambda key, r: (("employment rate of Ukrainian adults (all), end of 2023",
+                                     "Ukrainians employed") if key == "all_working_age" else
+                                    ("employment rate of Ukrainian adults settled in 2022, end "
+                                     "of 2023", "Ukrainians 2 y"))),
+    Indicator("refugee_employment_by_municipality", "employment across municipalities, end "
+              f"of {MUNICIPAL_EMPLOYMENT_YEAR} (municipalities with {MIN_MUNICIPAL_ADULTS}+ "
+              "adults)", "employment spread",
+              "share of adults", "share", keys=_fixed(MUNICIPAL_EMPLOYMENT_KEYS),
+              words=lambda key, r: (
+                  ("standard deviation of the employment rate across municipalities",
+                   "employment sd", "share", "share of adults") if key == "sd" else
+                  ("change in the municipal employment rate per unit of labour-market strength",
+                   "employment labour slope", "ratio", "share per unit"))),
 )
 
 BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}

@@ -40,7 +40,13 @@ class Households:
     alive: np.ndarray = _col(np.bool_)  # living in Norway
     exit_year: np.ndarray = _col(np.int16, -1)
     exit_reason: np.ndarray = _col(np.int8)
-    employed: np.ndarray = _col(np.bool_)
+    employed: np.ndarray = _col(np.bool_)  # at least one adult employed (sync_employed)
+    # adults by slot: a is the single adult, the lone parent or the man of a couple; b is the
+    # woman of a couple and exists only where ADULTS_BY_TYPE is 2 (children do not work)
+    employed_a: np.ndarray = _col(np.bool_)
+    employed_b: np.ndarray = _col(np.bool_)
+    female_a: np.ndarray = _col(np.bool_)
+    female_b: np.ndarray = _col(np.bool_)
     income: np.ndarray = _col(np.float64)  # household income this year, in G
     productivity: np.ndarray = _col(np.float64)  # lasting individual earnings factor
     programme_lost: np.ndarray = _col(np.bool_)  # moved away during the programme
@@ -84,3 +90,29 @@ class Households:
     def adults(self) -> np.ndarray:
         """Adults in each household (income is per adult)."""
         return ADULTS_BY_TYPE[self.htype]
+
+    @property
+    def has_b(self) -> np.ndarray:
+        """Households with a second adult (slot b): couples with or without children (the
+        types with two adults in ADULTS_BY_TYPE)."""
+        return (self.htype == COUPLE) | (self.htype == FAMILY)
+
+    @property
+    def employed_adults(self) -> np.ndarray:
+        """Employed adults per household (0, 1 or 2)."""
+        return self.employed_a.astype(np.int64) + (self.employed_b & self.has_b)
+
+    def set_sex(self, rows: np.ndarray, lone_parent_female: np.ndarray) -> None:
+        """Sex of the adults of newly settled ``rows``: it follows from the household type
+        (couples: a man in slot a, a woman in slot b); ``lone_parent_female`` says which lone
+        parents are mothers (drawn by the caller)."""
+        htype = self.htype[rows]
+        self.female_a[rows] = (htype == SINGLE_WOMAN) | ((htype == LONE_PARENT)
+                                                         & lone_parent_female)
+        self.female_b[rows] = ADULTS_BY_TYPE[htype] == 2
+
+    def sync_employed(self) -> None:
+        """The one writer of ``employed``: a household has work when at least one adult has
+        (a household without an employed adult is benefit-dependent for the rights rule)."""
+        self.employed_b &= self.has_b
+        self.employed = self.employed_a | self.employed_b

@@ -16,7 +16,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from simulation.engine.observe import Observer, hoover_index
+from simulation.engine.observe import Observer, hoover_index, municipal_adults
 from simulation.engine.randomness import Streams
 from simulation.engine.runparams import RunParams
 from simulation.engine.world import World
@@ -49,6 +49,9 @@ MUNICIPALITY_REPORTERS: dict[str, Any] = {
     "moves_in": lambda m: m.observed.moves_in.copy(),
     "moves_out": lambda m: m.observed.moves_out.copy(),
     "integration_quality": lambda m: m.observed.quality.copy(),
+    # employment per municipality (adults of working age, where they live)
+    "adults": lambda m: municipal_adults(m.observed, m.year),
+    "employed_adults": lambda m: municipal_adults(m.observed, m.year, employed=True),
 }
 
 

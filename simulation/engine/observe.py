@@ -24,6 +24,52 @@ def hoover_index(persons: np.ndarray, population: np.ndarray) -> float:
     return float(0.5 * np.abs(persons / total - population / population.sum()).sum())
 
 
+#: adults are counted for employment while the head is of working age (the register: 15-66)
+WORKING_AGE = (15, 66)
+
+
+def employment_chunk(world: World, year: int) -> dict[str, np.ndarray]:
+    """Adults of working age and employed adults on 1 January of ``year + 1`` by (cohort,
+    country group, household type, sex): the employment indicators' counts. An adult's age is
+    taken as the head's."""
+    hh = world.households
+    n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
+    age = hh.age(year)
+    counted = hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
+    first = int(hh.cohort.min())
+    n_c = year - first + 1
+    base = ((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group
+    bins = n_c * n_t * n_g * 2
+    adults = np.zeros(bins)
+    employed = np.zeros(bins)
+    for present, female, works in ((counted, hh.female_a, hh.employed_a),
+                                   (counted & hh.has_b, hh.female_b, hh.employed_b)):
+        key = (base * 2 + female)[present]
+        adults += np.bincount(key, minlength=bins)
+        employed += np.bincount(key, weights=works[present], minlength=bins)
+    keys = np.flatnonzero(adults)
+    return {
+        "year": np.full(len(keys), year + 1, dtype=np.int16),
+        "cohort": (first + keys // (n_t * n_g * 2)).astype(np.int16),
+        "household_type": ((keys // (n_g * 2)) % n_t).astype(np.int8),
+        "country_group": ((keys // 2) % n_g).astype(np.int8),
+        "female": (keys % 2).astype(bool),
+        "adults": adults[keys].astype(np.int64),
+        "employed": employed[keys].astype(np.int64),
+    }
+
+
+def municipal_adults(world: World, year: int, employed: bool = False) -> np.ndarray:
+    """Adults of working age (``employed``: employed adults) living in each municipality at
+    the end of ``year``."""
+    hh = world.households
+    age = hh.age(year)
+    counted = hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
+    weights = hh.employed_adults if employed else hh.adults
+    return np.bincount(hh.municipality[counted], weights=weights[counted].astype(np.float64),
+                       minlength=world.geography.n)
+
+
 @dataclass
 class Observer:
     """Collects the yearly aggregates as column chunks."""
@@ -32,6 +78,7 @@ class Observer:
     cohorts: list[dict[str, np.ndarray]] = field(default_factory=list)
     stocks: list[dict[str, np.ndarray]] = field(default_factory=list)
     residence: list[dict[str, np.ndarray]] = field(default_factory=list)
+    employment: list[dict[str, np.ndarray]] = field(default_factory=list)
 
     def observe(self, world: World, year: int) -> None:
         """Record the state on 1 January of ``year + 1`` (after this year's moves)."""
@@ -96,6 +143,8 @@ class Observer:
             "country_group": grp.astype(np.int8),
             "persons": stock[grp, muni].astype(np.int32),
         })
+
+        self.employment.append(employment_chunk(world, year))
 
     @staticmethod
     def frame(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:

@@ -44,7 +44,7 @@ DRAWS: dict[tuple[str, str], int] = {
     ("settlement", "priority_noise"): 23,  # municipality-level: who is asked to settle first
     ("settlement", "allocation_order"): 24,  # the order households are laid in the line
     # stage 2, life course
-    ("life_course", "work"): 30,  # finds a job (not employed) or loses it (employed)
+    ("life_course", "work"): 30,  # the first adult (slot a) finds or loses work
     ("life_course", "income_noise"): 31,
     ("life_course", "school_need_onset"): 32,
     ("life_course", "higher_education_onset"): 33,
@@ -59,9 +59,13 @@ DRAWS: dict[tuple[str, str], int] = {
     # stage 5, destination choice
     ("destination", "destination"): 60,
     # stage 6, apply moves
-    ("moves", "work_after_move"): 70,  # keeps (employed) or finds (not) work at destination
-    # added for issue 13 (ids 120-129)
+    ("moves", "work_after_move"): 70,  # slot a keeps (employed) or finds (not) work there
+    # added for issue 13: the rights rule's delayed moves (120-129)
     ("move_decision", "delay"): 120,  # a move held back by the rights rule is delayed
+    # work helper (110-119): the second adult's work, the lone parent's sex
+    ("moves", "work_after_move_b"): 110,  # as work_after_move, for the second adult (slot b)
+    ("life_course", "work_b"): 111,  # as work, for the second adult (slot b)
+    ("life_course", "lone_parent_female"): 112,  # a newly settled lone parent is a mother
 }
 if len(set(DRAWS.values())) != len(DRAWS):
     raise RuntimeError("randomness.DRAWS: two draws share an id")

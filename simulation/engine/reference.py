@@ -46,6 +46,7 @@ from simulation.engine.households import (
     EXIT_EMIGRATION,
     EXIT_NONE,
     FAMILY_TYPES,
+    LONE_PARENT,
     NO_MUNICIPALITY,
     SINGLE_MAN,
     SINGLE_WOMAN,
@@ -65,12 +66,14 @@ from simulation.engine.stages.settlement import TIE_TO_DRAW, place_cohort
 from simulation.engine.terms import (
     EARLY_EMIGRATION_YEARS,
     EMPLOYMENT_DURATION_CAP,
+    LONE_PARENT_FEMALE_SHARE,
     NETWORK_SATURATION,
     REACH_KM,
     REFERENCE_CENTRALITY,
     REFERENCE_POPULATION,
     RURAL_CENTRALITY,
     TIE_POPULATION_WEIGHT,
+    UKRAINE,
 )
 from simulation.engine.world import EventLog, World, initial_quality, size_score
 from simulation.inputs.defaults import Inputs, default_inputs
@@ -147,7 +150,14 @@ class HouseholdAgent(mesa.Agent):
         self.alive = True  # living in Norway
         self.exit_year = -1
         self.exit_reason = EXIT_NONE
-        self.employed = False
+        # adults by slot (MODEL.md 4.2): a is the single adult, the lone parent or the man of a
+        # couple; b, the woman of a couple, exists only in couples. Children do not work.
+        self.female_a = (htype == SINGLE_WOMAN
+                         or (htype == LONE_PARENT
+                             and self.random.random() < LONE_PARENT_FEMALE_SHARE))
+        self.female_b = self.has_b
+        self.employed_a = False
+        self.employed_b = False
         self.income = 0.0  # household income this year, in G
         self.programme_lost = False  # moved away during the introduction programme
         self.rights_lost = False  # moved without agreement inside the rights window
@@ -174,6 +184,20 @@ class HouseholdAgent(mesa.Agent):
     def adults(self) -> int:
         """Adults in the household (income is per adult)."""
         return int(ADULTS_BY_TYPE[self.htype])
+
+    @property
+    def has_b(self) -> bool:
+        """A second adult (slot b): couples with or without children."""
+        return self.adults == 2
+
+    @property
+    def employed(self) -> bool:
+        """At least one adult employed (else benefit-dependent, for the rights rule)."""
+        return self.employed_a or self.employed_b
+
+    @property
+    def employed_adults(self) -> int:
+        return int(self.employed_a) + int(self.employed_b)
 
     @property
     def is_single(self) -> bool:
@@ -203,17 +227,27 @@ class HouseholdAgent(mesa.Agent):
                 or (self.need_higher and not here.higher_education)
                 or (self.need_health and not here.hospital))
 
-    def employment_log_odds(self, year: int, place: Place, programme: bool) -> float:
-        """Log-odds of finding work this year in ``place`` (MODEL.md 4.2): rises with years
-        since settlement (up to 6), the local labour market and belonging; low in the
-        programme."""
+    def employment_log_odds(self, year: int, place: Place, programme: bool,
+                            female: bool) -> float:
+        """Log-odds of one adult (a woman if ``female``) finding work this year in ``place``
+        (MODEL.md 4.2): rises with years since settlement (up to 6), the local labour market
+        and belonging; lower in the programme, for women, for mothers (women in households
+        with children) and for Ukrainians."""
         p = self.model.params
+        mother = female and self.htype in FAMILY_TYPES
         return (p.employment_intercept
                 + p.employment_duration_effect * min(self.years_since(year),
                                                      EMPLOYMENT_DURATION_CAP)
                 + p.employment_labour_effect * place.labour_market
                 + p.employment_belonging_effect * self.belonging
-                + p.employment_programme_effect * programme)
+                + p.employment_programme_effect * programme
+                + p.employment_female_effect * female
+                + p.employment_mother_effect * mother
+                + p.employment_ukraine_effect * (self.group == UKRAINE))
+
+    def adults_by_slot(self) -> list[str]:
+        """The adult slots this household has ("a", and "b" in couples)."""
+        return ["a", "b"] if self.has_b else ["a"]
 
     # ----------------------------------------------------------------- stage 1: tie on arrival
 
@@ -233,26 +267,28 @@ class HouseholdAgent(mesa.Agent):
             return
         programme = self.in_programme(year)
 
-        # work: the non-employed may find a job, the employed may lose theirs
-        if self.employed:
-            if self.random.random() < p.employment_exit_rate:
-                self.employed = False
-        elif self.random.random() < logistic(self.employment_log_odds(year, self.place,
-                                                                      programme)):
-            self.employed = True
+        # work, per adult: a non-employed adult may find a job, an employed one may lose it
+        for slot in self.adults_by_slot():
+            female = getattr(self, f"female_{slot}")
+            if getattr(self, f"employed_{slot}"):
+                if self.random.random() < p.employment_exit_rate:
+                    setattr(self, f"employed_{slot}", False)
+            elif self.random.random() < logistic(self.employment_log_odds(
+                    year, self.place, programme, female)):
+                setattr(self, f"employed_{slot}", True)
 
-        # income: wages by local labour market, else the stipend in the programme (two thirds
-        # under 25), else social benefits; per adult, with a little year-to-year noise
-        if self.employed:
-            labour = self.place.labour_market
-            per_adult = (p.wage_level * (1 + p.wage_labour_effect * (labour - 0.5))
-                         * self.productivity)
-        elif programme:
-            per_adult = p.stipend_level * (2 / 3 if self.age(year) < 25 else 1.0)
+        # income, summed over the adults: a wage by local labour market for each employed
+        # adult, else the stipend in the programme (two thirds under 25), else social
+        # benefits; with a little year-to-year noise
+        labour = self.place.labour_market
+        wage = p.wage_level * (1 + p.wage_labour_effect * (labour - 0.5)) * self.productivity
+        if programme:
+            not_working = p.stipend_level * (2 / 3 if self.age(year) < 25 else 1.0)
         else:
-            per_adult = p.benefit_level
-        self.income = self.adults * per_adult * math.exp(p.income_noise
-                                                         * self.random.gauss(0.0, 1.0))
+            not_working = p.benefit_level
+        income = sum(wage if getattr(self, f"employed_{slot}") else not_working
+                     for slot in self.adults_by_slot())
+        self.income = income * math.exp(p.income_noise * self.random.gauss(0.0, 1.0))
         if self.pending_event is not None:  # a move last year: record income one year after
             self.pending_event["income_after"] = self.income
             self.pending_event = None
@@ -450,15 +486,20 @@ class HouseholdAgent(mesa.Agent):
         origin = self.municipality
         employed_before = self.employed
 
-        # work at the destination: a job move brings work; otherwise the employed may keep
-        # (or move with) their work, the others may find work there
-        if plan.job:
-            employed_after = True
-        elif employed_before:
-            employed_after = self.random.random() < p.move_keep_job
-        else:
-            p_find = logistic(self.employment_log_odds(year, target, programme=False))
-            employed_after = self.random.random() < p_find
+        # work at the destination, per adult: a job move brings work to the first adult (slot
+        # a); otherwise an employed adult may keep (or move with) the work, the others may
+        # find work there
+        for slot in self.adults_by_slot():
+            if slot == "a" and plan.job:
+                works = True
+            elif getattr(self, f"employed_{slot}"):
+                works = self.random.random() < p.move_keep_job
+            else:
+                female = getattr(self, f"female_{slot}")
+                p_find = logistic(self.employment_log_odds(year, target, False, female))
+                works = self.random.random() < p_find
+            setattr(self, f"employed_{slot}", works)
+        employed_after = self.employed
 
         # rights are lost by moving inside the window, unless a job move is exempt; the
         # programme is lost by any move; most belonging is left behind
@@ -469,7 +510,6 @@ class HouseholdAgent(mesa.Agent):
             self.rights_lost = True
         self.programme_lost = True
         self.belonging *= 1.0 - p.belonging_reset
-        self.employed = employed_after
         self.municipality = destination
         self.moves += 1
 

@@ -53,6 +53,8 @@ class Results:
     residence: pd.DataFrame  # persons alive by cohort and current municipality, 1 Jan
     yearly: pd.DataFrame  # national series per calendar year
     municipality_yearly: pd.DataFrame  # per municipality per calendar year
+    # adults of working age and employed adults by cohort, group, type and sex, 1 Jan each year
+    employment: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -75,7 +77,8 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
         "country_group": _categorical(hh.group, COUNTRY_GROUPS),
         "persons": hh.size, "age_of_head_at_settlement": hh.age0, "alive": hh.alive,
         "exit_year": hh.exit_year, "exit_reason": hh.exit_reason, "moves": hh.moves,
-        "employed": hh.employed, "income": hh.income, "belonging": hh.belonging,
+        "employed": hh.employed, "employed_adults": hh.employed_adults,
+        "income": hh.income, "belonging": hh.belonging,
         "need_school": hh.need_school, "need_higher": hh.need_higher,
         "need_health": hh.need_health,
     })
@@ -99,13 +102,18 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
     cohorts = model.observer.frame(model.observer.cohorts)
     residence = model.observer.frame(model.observer.residence)
     residence.insert(2, "municipality", code_of[residence.pop("municipality_index")])
+    employment = model.observer.frame(model.observer.employment)
+    if not employment.empty:
+        employment["household_type"] = _categorical(employment["household_type"].to_numpy(),
+                                                    HOUSEHOLD_TYPES)
+        employment["country_group"] = _categorical(employment["country_group"].to_numpy(),
+                                                   COUNTRY_GROUPS)
     for table in (munis, households, moves, panel, cohorts, stocks, residence, yearly,
-                  muni_yearly):
+                  muni_yearly, employment):
         widen(table)
     return Results(
         seed=seed, params=dict(model.params), start=model.inputs.start, end=model.inputs.end,
         municipalities=munis, households=households, moves=moves, retention_panel=panel,
         cohorts=cohorts, stocks=stocks, residence=residence, yearly=yearly,
-        municipality_yearly=muni_yearly,
-        timings=timings,
+        municipality_yearly=muni_yearly, employment=employment, timings=timings,
     )

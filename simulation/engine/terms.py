@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 
+from simulation.engine.households import FAMILY_TYPES
 from simulation.engine.world import World
+from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.parameters import Params
 
 # Co-ethnic presence counts fully for belonging from about 1,000 persons.
@@ -34,6 +36,11 @@ REACH_KM = 50.0
 # after arrival"; the three years are an ASSUMPTION).
 RURAL_CENTRALITY = 5
 EARLY_EMIGRATION_YEARS = 3
+# The country group whose job finding starts slower (NAV, Arbeid og velferd 2/2024).
+UKRAINE = COUNTRY_GROUPS.index("ukraine")
+# ESTIMATE: share of refugee lone parents who are mothers (most lone parents in Norway are
+# mothers; among Ukrainian arrivals men of 18-60 could rarely leave).
+LONE_PARENT_FEMALE_SHARE = 0.9
 
 
 def logistic(x: np.ndarray) -> np.ndarray:
@@ -103,14 +110,23 @@ def tie_pull(world: World) -> np.ndarray:
 
 
 def employment_logit(world: World, params: Params, year: int, municipality: np.ndarray,
-                     programme: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-    """Log-odds of finding work this year for households ``rows`` living in ``municipality``."""
+                     programme: np.ndarray, female: np.ndarray,
+                     rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Log-odds of finding work this year for one adult of each household ``rows``, living in
+    ``municipality``, a woman where ``female`` (MODEL.md 4.2): rises with years since
+    settlement (up to EMPLOYMENT_DURATION_CAP), the local labour market and belonging; lower in
+    the programme, for women, for mothers and for Ukrainians."""
     hh = world.households
     years = np.minimum(hh.years_since(year)[rows], EMPLOYMENT_DURATION_CAP)
+    htype = hh.htype[rows]
+    mother = female & ((htype == FAMILY_TYPES[0]) | (htype == FAMILY_TYPES[1]))
     return (params.employment_intercept + params.employment_duration_effect * years
             + params.employment_labour_effect * world.geography.labour_market[municipality]
             + params.employment_belonging_effect * hh.belonging[rows]
-            + params.employment_programme_effect * programme)
+            + params.employment_programme_effect * programme
+            + params.employment_female_effect * female
+            + params.employment_mother_effect * mother
+            + params.employment_ukraine_effect * (hh.group[rows] == UKRAINE))
 
 
 def draw_ties(world: World, who: np.ndarray, u: np.ndarray) -> None:

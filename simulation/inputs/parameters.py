@@ -112,20 +112,34 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("programme_years", 2, 0, 4, "years",
        "Length of the introduction programme, a right only in the settlement municipality",
        "policy", "int"),
-    # --- life course: employment and income (MODEL.md 4.2) ---
-    _p("employment_intercept", -3.0, -8.0, 2.0, "logit",
-       "Log-odds of a non-employed household finding work in a year (reference levels)",
+    # --- life course: employment and income (MODEL.md 4.2), per adult ---
+    _p("employment_intercept", -3.08, -8.0, 2.0, "logit",
+       "Log-odds of a non-employed adult finding work in a year (a man, reference levels)",
        "labour"),
-    _p("employment_duration_effect", 0.35, 0.0, 1.5, "logit per year",
-       "Rise in job-finding log-odds per year since settlement (up to 6 years)", "labour"),
-    _p("employment_labour_effect", 1.5, 0.0, 5.0, "logit per unit",
-       "Job-finding log-odds per unit of local labour-market strength (0..1)", "labour"),
+    _p("employment_duration_effect", 0.05, 0.0, 1.5, "logit per year",
+       "Rise in job-finding log-odds per year since settlement, up to 6 years (SSB: employment "
+       "rises with duration of residence; fitted small: leaving the programme and belonging "
+       "carry most of the rise)", "labour"),
+    _p("employment_labour_effect", 1.45, 0.0, 5.0, "logit per unit",
+       "Job-finding log-odds per unit of local labour-market strength (0..1; spread across "
+       "municipalities: IMDikator 2013)", "labour"),
     _p("employment_belonging_effect", 1.0, 0.0, 4.0, "logit per unit",
-       "Job-finding log-odds per unit of belonging (0..1)", "labour"),
-    _p("employment_programme_effect", -1.5, -5.0, 0.0, "logit",
-       "Lower job-finding log-odds while in the introduction programme", "labour"),
-    _p("employment_exit_rate", 0.06, 0.0, 0.3, "per year",
-       "Yearly probability that an employed household loses its work", "labour"),
+       "Job-finding log-odds per unit of belonging (0..1; ASSUMPTION, MODEL.md 4.2)", "labour"),
+    _p("employment_programme_effect", -0.25, -5.0, 0.0, "logit",
+       "Lower job-finding log-odds while in the introduction programme (a full-time programme)",
+       "labour"),
+    _p("employment_female_effect", -0.83, -4.0, 0.0, "logit",
+       "Job-finding log-odds of a woman against a man (SSB: after 8 years ~60 % of refugee men "
+       "and ~35 % of women self-supporting)", "labour"),
+    _p("employment_mother_effect", -0.4, -3.0, 0.0, "logit",
+       "Further job-finding log-odds of a mother (woman in a household with children): "
+       "ASSUMPTION, young children keep mothers out of work longer", "labour"),
+    _p("employment_ukraine_effect", 1.2, -3.0, 3.0, "logit",
+       "Job-finding log-odds of Ukrainians against other refugees of the same sex and household "
+       "type (NAV 2024: 18 % employed overall, ~30 % after about two years: a slow first year, "
+       "then faster than earlier groups)", "labour"),
+    _p("employment_exit_rate", 0.04, 0.0, 0.3, "per year",
+       "Yearly probability that an employed adult loses work (ASSUMPTION)", "labour"),
     _p("wage_level", 3.0, 1.0, 6.0, "G per adult",
        "Yearly earnings of an employed adult where labour-market strength is 0.5", "labour"),
     _p("wage_labour_effect", 0.6, 0.0, 1.5, "share",
@@ -139,7 +153,7 @@ REGISTRY: tuple[Parameter, ...] = (
     _p("income_noise", 0.05, 0.0, 0.6, "log sd",
        "Year-to-year spread of household income around its expected level", "labour"),
     _p("move_keep_job", 0.7, 0.0, 1.0, "probability",
-       "Chance that an employed household keeps (or moves with) work on a non-job move",
+       "Chance that an employed adult keeps (or moves with) work on a non-job move",
        "labour"),
     # --- needs ---
     _p("health_need_share", 0.15, 0.0, 0.5, "share",

@@ -10,6 +10,7 @@ from simulation.engine.households import FAMILY_TYPES, SINGLE_MAN, SINGLE_WOMAN
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
 from simulation.engine.terms import (
+    LONE_PARENT_FEMALE_SHARE,
     NETWORK_SATURATION,
     draw_ties,
     employment_logit,
@@ -24,13 +25,33 @@ from simulation.inputs.parameters import Params
 
 def household_income(world: World, params: Params, year: int, programme: np.ndarray,
                      noise: np.ndarray) -> np.ndarray:
-    """Income this year in G: wages, introduction stipend or social benefits, per adult."""
+    """Income this year in G, summed over the adults: a wage per employed adult, else the
+    introduction stipend in the programme, else social benefits."""
     hh = world.households
     labour = world.geography.labour_market[hh.municipality]
     wage = params.wage_level * (1 + params.wage_labour_effect * (labour - 0.5)) * hh.productivity
     stipend = params.stipend_level * np.where(hh.age(year) < 25, 2 / 3, 1.0)
-    per_adult = np.where(hh.employed, wage, np.where(programme, stipend, params.benefit_level))
-    return hh.adults * per_adult * np.exp(params.income_noise * noise)
+    not_working = np.where(programme, stipend, params.benefit_level)
+    income_a = np.where(hh.employed_a, wage, not_working)
+    income_b = np.where(hh.has_b, np.where(hh.employed_b, wage, not_working), 0.0)
+    return (income_a + income_b) * np.exp(params.income_noise * noise)
+
+
+def update_work(world: World, params: Params, year: int, programme: np.ndarray,
+                u_a: np.ndarray, u_b: np.ndarray) -> None:
+    """Each adult (slots a and b) finds or loses work; one uniform per adult (the two
+    outcomes concern disjoint adults). Children do not work."""
+    hh = world.households
+    alive = hh.alive
+    m = hh.municipality
+    for employed, female, u, present in ((hh.employed_a, hh.female_a, u_a, alive),
+                                         (hh.employed_b, hh.female_b, u_b, alive & hh.has_b)):
+        p_find = logistic(employment_logit(world, params, year, m, programme, female))
+        finds = present & ~employed & (u < p_find)
+        loses = present & employed & (u < params.employment_exit_rate)
+        employed |= finds
+        employed &= ~loses
+    hh.sync_employed()
 
 
 def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
@@ -40,13 +61,13 @@ def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
     alive = hh.alive
     programme = in_programme(world, params, year)
 
-    # work: entry for the non-employed, a small exit hazard for the employed (one draw: the
-    # two outcomes concern disjoint households)
-    u_work = rng.uniform("work", n)
-    p_find = logistic(employment_logit(world, params, year, hh.municipality, programme))
-    finds = alive & ~hh.employed & (u_work < p_find)
-    loses = alive & hh.employed & (u_work < params.employment_exit_rate)
-    hh.employed = (hh.employed | finds) & ~loses
+    # the adults' sex, once, in the settlement year (lone parents: mostly mothers)
+    new = np.flatnonzero(hh.cohort == year)
+    mother = rng.uniform("lone_parent_female", n)[new] < LONE_PARENT_FEMALE_SHARE
+    hh.set_sex(new, mother)
+
+    update_work(world, params, year, programme, rng.uniform("work", n),
+                rng.uniform("work_b", n))
 
     noise = rng.normal("income_noise", n)
     hh.income = np.where(alive, household_income(world, params, year, programme, noise), 0.0)

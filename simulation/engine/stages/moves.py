@@ -14,7 +14,7 @@ from simulation.engine.world import World
 
 def apply_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
     """Carry out ``world.plans`` (then clear them); work at the destination from one uniform
-    per household row."""
+    per household row and adult slot."""
     plans = world.plans
     if plans is None or plans.destination is None:
         raise RuntimeError("apply_moves runs after decide_moves and choose_destinations")
@@ -22,15 +22,22 @@ def apply_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
     rows = plans.movers
     destination = plans.destination
     n = world.geography.n
-    u = rng.uniform("work_after_move", len(hh))[rows]
+    u_a = rng.uniform("work_after_move", len(hh))[rows]
+    u_b = rng.uniform("work_after_move_b", len(hh))[rows]
     origin = hh.municipality[rows].copy()
     employed_before = hh.employed[rows].copy()
 
-    # work at the destination: a job move brings work; otherwise some keep or find work
+    # work at the destination, per adult: a job move brings work to the first adult (slot a);
+    # otherwise an employed adult keeps (or moves with) work, the others may find work there
     no_programme = np.zeros(len(rows), dtype=bool)
-    p_find = logistic(employment_logit(world, params, year, destination, no_programme, rows))
-    keep_or_find = np.where(employed_before, u < params.move_keep_job, u < p_find)
-    employed_after = plans.job | keep_or_find
+    for employed, female, u, job in ((hh.employed_a, hh.female_a, u_a, plans.job),
+                                     (hh.employed_b, hh.female_b, u_b, False)):
+        before = employed[rows]
+        p_find = logistic(employment_logit(world, params, year, destination, no_programme,
+                                           female[rows], rows))
+        employed[rows] = job | np.where(before, u < params.move_keep_job, u < p_find)
+    hh.sync_employed()
+    employed_after = hh.employed[rows]
 
     exempt = plans.job & bool(params.job_move_exemption)
     if params.rights_self_sufficiency:
@@ -38,7 +45,6 @@ def apply_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
     hh.rights_lost[rows] |= plans.holds_rights & ~exempt
     hh.programme_lost[rows] = True
     hh.belonging[rows] *= 1.0 - params.belonging_reset
-    hh.employed[rows] = employed_after
     world.relocate(rows, destination)
     hh.moves[rows] += 1
 
