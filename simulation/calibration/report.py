@@ -56,7 +56,7 @@ def fit_check(spec: Spec, fit: Fit, evaluator: Evaluator, replicates: int, draws
             "posterior_p95": float(np.nanpercentile(qv[:, i], 95)),
             "within_tolerance": within,
             "reason_if_not": "" if within or i >= len(spec.moments) else reach.get(m.name, ""),
-            "definition": m.definition, "source": m.source,
+            "definition": m.definition, "source": m.source, "caveat": m.caveat,
         })
     return pd.DataFrame(rows)
 
@@ -177,6 +177,9 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame, fig
                         f"{report.fmt(r.simulated_mean)} against {report.fmt(r.register)} ± "
                         f"{report.fmt(r.tolerance)}. {report.esc(r.reason_if_not)}.</li>"
                         for r in misses.itertuples())
+    caveats = fitted_rows[fitted_rows["caveat"].astype(str) != ""]
+    caveat_html = "".join(f"<li><b>{report.esc(r.target)}</b>: {report.esc(r.caveat)}</li>"
+                          for r in caveats.itertuples())
     rights = params[params["parameter"] == "rights_cost"]
     rights_html = ""
     if not rights.empty:
@@ -201,6 +204,9 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame, fig
                     f"{fit.distance:.1f} at the optimum, after {fit.evaluations} parameter "
                     f"points of {spec.replicates} replicates each.</p>"
          + (f"<p>Outside tolerance:</p><ul>{miss_html}</ul>" if miss_html else "")
+         + (f"<p><b>Fits weaker than they look</b> (a band chosen by the project, or a "
+            f"parameter that exists mainly to match the target):</p><ul>{caveat_html}</ul>"
+            if caveat_html else "")
          + rights_html),
         ("Targets", report.image(fig, "Each target: simulated minus register, in tolerances.")
          + report.table(table_t)),

@@ -42,6 +42,9 @@ class MomentSpec(StrictFinite):
         "level or ratio_to_all (the key's value relative to the id's 'all' key)"))
     definition: str = Field("", json_schema_extra=allow("text"))
     source: str = Field("", json_schema_extra=allow("text"))
+    caveat: str = Field("", json_schema_extra=allow(
+        "text: what makes a fit to this target weaker than it looks (a band chosen by the "
+        "project, a parameter that exists mainly to match it); shown in the fit report"))
 
 
 class PriorSpec(StrictFinite):
@@ -92,6 +95,7 @@ class Moment:
     compare: str
     definition: str
     source: str
+    caveat: str = ""
 
     @property
     def name(self) -> str:
@@ -169,7 +173,7 @@ def load_spec(path: str | Path) -> Spec:
 
     def as_moment(m: MomentSpec) -> Moment:
         return Moment(m.id, m.key, m.value, m.tolerance, m.weight, m.compare, m.definition,
-                      m.source)
+                      m.source, m.caveat)
 
     names = list(schema.free_parameters)
     return Spec(schema.name, path, schema.seed, schema.replicates, schema.period.start,
