@@ -318,7 +318,8 @@ def place_exactly(cohort: Households, targets: np.ndarray, rng: np.random.Genera
 @dataclass(frozen=True)
 class Placement:
     """A placed cohort: the households, the municipalities' settlement weights (0 = not
-    settling), and which households were settled by agreement (the others: reunified)."""
+    settling), and which households were settled by agreement (the others: reunified; in a
+    modelled year reunified persons are folded into the households, so all are True)."""
 
     cohort: Households
     weights: np.ndarray
