@@ -119,14 +119,24 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
 
 def continuity(geo: Geography, history: MunicipalHistory | None) -> np.ndarray:
     """Each municipality's continuity of settlement on 0..1: the share of IMDi's observed
-    years in which it settled anyone (its own history, not its size). Municipalities without
-    history (a user geography whose codes do not match the file) fall back to their rank by
-    size and centrality (the old rule: larger and more central first), documented ESTIMATE."""
+    years in which it settled anyone (its own history, not its size), plus up to half a
+    year's step by how much it settled (the percentile of its mean share of the national
+    settlement), so that among municipalities that settled every year those that settled
+    most are asked first in a low year (Oslo, Bergen, ...). Municipalities without history (a
+    user geography whose codes do not match the file) fall back to their rank by size and
+    centrality (the old rule: larger and more central first), ESTIMATE."""
     proxy = np.log(geo.population.astype(float)) - 0.3 * geo.centrality
-    rank = np.argsort(np.argsort(proxy, kind="stable"), kind="stable") / max(geo.n - 1, 1)
+    rank = _percentile(proxy)
     if history is None:
         return rank
-    return np.where(history.known, history.years_settled_share, rank)
+    step = 1.0 / max(len(history.years), 1)
+    own = history.years_settled_share + 0.5 * step * _percentile(history.mean_share)
+    return np.where(history.known, own, rank)
+
+
+def _percentile(values: np.ndarray) -> np.ndarray:
+    """Rank of each value on 0..1 (ties by position)."""
+    return np.argsort(np.argsort(values, kind="stable"), kind="stable") / max(len(values) - 1, 1)
 
 
 def _mean_share(geo: Geography, history: MunicipalHistory | None) -> np.ndarray:
