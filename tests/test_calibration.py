@@ -34,8 +34,10 @@ SAMPLING_SD: dict[str, float] = {}  # filled by the fixture
 def synthetic(tmp_path_factory) -> Path:
     """A calibration file whose targets are the model's own output at TRUE (other seeds)."""
     inputs = simulation.default_inputs(2010, 2016, scale=SCALE)
+    # 8 replicates: the spread of 4 was too noisy an estimate once observed settlement made
+    # replicates more alike (one seed gave a sd a quarter of the others)
     flats = [flatten(simulation.indicators(simulation.run(TRUE, s, inputs)))
-             for s in replicate_seeds(999, 4)]
+             for s in replicate_seeds(999, 8)]
     targets = []
     for mid, key, compare, tol in MOMENTS:
         name = mid if key is None else f"{mid}.{key}"
@@ -75,11 +77,11 @@ def test_parameters_are_recovered_within_their_intervals(synthetic):
         lo, hi = PRIORS[name]
         assert iv["p95"] - iv["p5"] < 0.7 * (hi - lo), (name, iv)  # the targets inform it
     # the fit at the recovered point reproduces every target within sampling error: the
-    # target is a mean of 4 replicates, the fit saw 2 (seed 5; the optimum absorbs their noise)
+    # target is a mean of 8 replicates, the fit saw 2 (seed 5; the optimum absorbs their noise)
     # and the check runs 2 fresh ones, so the gap has sd ~ sd1 * sqrt(1/4 + 1/2 + 1/2)
     for t_ in doc["targets"]:
         name = t_["target"].removesuffix(" (ratio to all)")
-        bound = 4 * SAMPLING_SD[name] * np.sqrt(1 / 4 + 1 / 2 + 1 / 2)
+        bound = 4 * SAMPLING_SD[name] * np.sqrt(1 / 8 + 1 / 2 + 1 / 2)
         assert abs(t_["simulated_mean"] - t_["register"]) <= bound, (t_, bound)
     report = synthetic.parent / "fit" / "recovery" / "report.html"
     assert "Parameters" in report.read_text()

@@ -143,7 +143,9 @@ def test_common_random_numbers_tighten_differences_several_times():
     base = load_scenario(SCENARIOS / "baseline.yaml")
     alt = load_scenario(SCENARIOS / "job-move-exemption.yaml")
     inputs = simulation.default_inputs(2010, 2018)
-    a, b = run_many([(base.params, inputs), (alt.params, inputs)], 11, 6, jobs=1)
+    # 10 replicates: with observed settlement placed exactly, replicates differ less to begin
+    # with, and 6 gave a median ratio near the threshold (2.99 for this seed, 5-8 for others)
+    a, b = run_many([(base.params, inputs), (alt.params, inputs)], 11, 10, jobs=1)
     fa, fb = indicator_frame(a), indicator_frame(b)
     ratios = []
     for col in ("retention_3y", "retention_5y", "moves_per_year", "hoover_index",

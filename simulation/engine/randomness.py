@@ -43,6 +43,8 @@ DRAWS: dict[tuple[str, str], int] = {
     ("settlement", "tie_place"): 22,
     ("settlement", "priority_noise"): 23,  # municipality-level: who is asked to settle first
     ("settlement", "allocation_order"): 24,  # the order households are laid in the line
+    # observed years: the order households are laid against IMDi's counts (place_exactly)
+    ("settlement", "observed_placement"): 100,
     # stage 2, life course
     ("life_course", "work"): 30,  # the first adult (slot a) finds or loses work
     ("life_course", "income_noise"): 31,

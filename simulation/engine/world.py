@@ -22,6 +22,9 @@ import numpy as np
 from simulation.engine.households import Households
 from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.geography import Geography
+from simulation.inputs.settlement_history import municipal_history
+
+LATE_YEARS = (2022, 2023, 2024)  # observed years after the built-in window's start
 
 EVENT_COLUMNS: dict[str, type | str] = {
     "year": np.int16, "household": np.int64, "cohort": np.int16, "origin": np.int16,
@@ -167,5 +170,11 @@ def size_score(geography: Geography) -> np.ndarray:
 
 
 def initial_quality(geography: Geography) -> np.ndarray:
-    """Integration quality in the first year: larger municipalities start with more capacity."""
-    return 0.3 + 0.4 * size_score(geography)
+    """Integration quality in the first year: capacity grows with size and with continuous
+    settlement (MODEL.md 4.4). Continuity is the share of 2012-2015 in which the municipality
+    settled (IMDi; the observed years nearest the start stand in for its earlier history,
+    ESTIMATE): one that settled every year starts at 0.3 + 0.4 * size, one that never did at
+    0.3. A municipality without observed history (codes not in the file) counts as continuous."""
+    early = municipal_history(geography, exclude_years=LATE_YEARS)
+    continuity = np.where(early.known, early.years_settled_share, 1.0)
+    return 0.3 + 0.4 * size_score(geography) * continuity

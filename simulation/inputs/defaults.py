@@ -19,6 +19,7 @@ import numpy as np
 from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.geography import Geography
 from simulation.inputs.geography_csv import load_geography
+from simulation.inputs.settlement_history import MunicipalHistory, municipal_history, observed
 from simulation.inputs.yamlsource import safe_load
 
 REGISTER_FILE = files("simulation") / "data" / "register_targets.yaml"
@@ -80,6 +81,9 @@ class AllocationPolicy:
     quotas: Mapping[str, float] | None = None  # municipality code -> weight (share of volume)
     # only the municipalities that settle every year (the low-volume set), whatever the volume
     continuity_only: bool = False
+    # place IMDi's observed persons in the years that have them (False: the allocation model
+    # in every year, e.g. to validate it)
+    observed: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,10 @@ class Inputs:
     background_stock: np.ndarray  # (n_groups, n_municipalities) persons before the window
     allocation: AllocationPolicy = field(default_factory=AllocationPolicy)
     scale: float = 1.0  # 0.1 = a tenth of the people (volumes and background stock)
+    # IMDi's persons settled by agreement per municipality (scale 1), for the window's years
+    # that have them, aligned with ``geography`` (empty for a geography whose codes differ)
+    observed_settled: Mapping[int, np.ndarray] = field(default_factory=dict)
+    settlement_history: MunicipalHistory | None = None  # each municipality's, if codes match
 
     @property
     def years(self) -> range:
@@ -123,8 +131,18 @@ def check_scale(scale: object) -> float:
 
 
 def default_volumes() -> dict[int, float]:
-    """Persons settled per year (IMDi; some years estimates, see the register file)."""
-    return {int(y): float(v) for y, v in register()["inputs"]["settled_per_year"]["value"].items()}
+    """Persons settled by agreement per year: IMDi's per-municipality counts summed where the
+    settlement file has them (2012-2015, 2022-2024; suppressed cells imputed, see
+    settlement_history), else the register file's figure (some years estimates).
+
+    The observed totals replace the register file's rounded figures: 2012 5,800 -> 5,757,
+    2013 6,560 -> 6,511, 2014 7,770 -> 7,719, 2015 11,342 -> 11,268 (without 74 of unknown
+    municipality), 2022 31,500 -> 31,084, 2023 33,000 -> 33,603 (the lower bound 33,420
+    already exceeds the old estimate), 2024 23,000 -> 21,663 (a partial year, to 13 Nov)."""
+    volumes = {int(y): float(v)
+               for y, v in register()["inputs"]["settled_per_year"]["value"].items()}
+    hist = observed()
+    return {**volumes, **{y: float(hist.national(y)) for y in hist.years}}
 
 
 def _category_shares(year: int) -> tuple[dict[str, float], bool]:
@@ -231,6 +249,20 @@ def default_inputs(start: int = 2010, end: int = 2023, *, geography: Geography |
                         allocation=allocation, scale=scale)
 
 
+def _settlement_data(geography: Geography, years: range, allocation: AllocationPolicy
+                     ) -> dict[str, Any]:
+    """Observed settlement for the window's years with data and the municipalities' history,
+    when ``geography``'s codes are the file's (else none: the allocation model alone, with
+    its size fallback)."""
+    hist = observed()
+    history = municipal_history(geography, history=hist)
+    if not history.known.any():
+        return {"observed_settled": {}, "settlement_history": None}
+    found = {y: hist.aligned(geography, y) for y in years} if allocation.observed else {}
+    return {"observed_settled": {y: v for y, v in found.items() if v is not None},
+            "settlement_history": history}
+
+
 #: the last year with the register's arrivals' composition: later years are like it
 LAST_COMPOSITION_YEAR = 2024
 
@@ -257,6 +289,7 @@ def build_inputs(start: int, end: int, volumes: Mapping[int, float], geography: 
 
         from simulation.inputs.defaults import build_inputs
         from simulation.inputs.geography_csv import load_geography
+from simulation.inputs.settlement_history import MunicipalHistory, municipal_history, observed
 
         inputs = build_inputs(2025, 2030, {y: 10_000.0 for y in range(2025, 2031)},
                               load_geography(), composition_like=2019)
@@ -270,5 +303,6 @@ def build_inputs(start: int, end: int, volumes: Mapping[int, float], geography: 
         geography=geography,
         background_stock=background_stock(geography) if background is None else background,
         allocation=allocation or AllocationPolicy(),
+        **_settlement_data(geography, years, allocation or AllocationPolicy()),
     )
     return inputs.scaled(scale) if scale != 1.0 else inputs

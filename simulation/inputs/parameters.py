@@ -76,17 +76,29 @@ def _p(name: str, default: float, low: float, high: float, unit: str, meaning: s
 
 REGISTRY: tuple[Parameter, ...] = (
     # --- settlement allocation (MODEL.md 4.1) ---
-    _p("settling_municipalities_min", 150, 20, 357, "municipalities",
-       "Municipalities settling in a year with (almost) no refugees; the count rises towards "
-       "all with the national volume", "settlement", "int"),
-    _p("settling_volume_scale", 7500, 1000, 40000, "persons",
-       "National volume at which the not-yet-settling municipalities are 63 % drawn in",
+    _p("settling_municipalities_min", 130, 20, 357, "municipalities",
+       "Municipalities settling in a year with (almost) no refugees, and the continuity set "
+       "(continuity_only); the count rises towards all with the national volume (fitted to "
+       "IMDi's counts 2012-2015, 2019-2023 and 2016 decisions, docs/settlement_allocation.md)",
+       "settlement", "int"),
+    _p("settling_volume_scale", 7360, 1000, 40000, "persons",
+       "National volume at which the not-yet-settling municipalities are 63 % drawn in "
+       "(fitted, docs/settlement_allocation.md)", "settlement"),
+    _p("settlement_size_elasticity", 0.8, 0.2, 1.2, "elasticity",
+       "Size part of the quota: population**elasticity when only the core settles (low "
+       "volume); below 1, small municipalities settle more per inhabitant (fitted to IMDi "
+       "2012-2015 by size class)", "settlement"),
+    _p("settlement_size_elasticity_peak", 0.55, 0.2, 1.2, "elasticity",
+       "The same elasticity when every municipality is drawn in (peak volume; fitted to IMDi "
+       "2022-2023: 16.5-17 % to municipalities under 5,000); in between it moves with the "
+       "share drawn in", "settlement"),
+    _p("settlement_history_weight", 0.5, 0.0, 1.0, "share",
+       "Weight of a municipality's own observed settlement (its mean share of the national "
+       "settlement, IMDi 2012-2015 and 2022-2024) in its quota; the rest follows size",
        "settlement"),
-    _p("settlement_size_elasticity", 0.6, 0.2, 1.0, "elasticity",
-       "Quota proportional to population**elasticity: below 1, small municipalities settle "
-       "more per inhabitant than large ones", "settlement"),
-    _p("settlement_priority_noise", 0.5, 0.0, 3.0, "score sd",
-       "Year-to-year randomness in which municipalities are asked to settle", "settlement"),
+    _p("settlement_priority_noise", 0.03, 0.0, 1.0, "share of observed years",
+       "Year-to-year randomness in which municipalities are asked to settle, beside each "
+       "one's continuity (share of IMDi's observed years it settled)", "settlement"),
     _p("family_reunification_share", 0.17, 0.0, 0.5, "persons per settled person",
        "Family members reunified with settled refugees, added to the cohort's households "
        "(estimate: 150,600 settled by agreement 2010-2023 become ~176,000 persons, of whom "

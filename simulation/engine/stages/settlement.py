@@ -1,17 +1,27 @@
-"""Stage 1, settlement (MODEL.md 4.1): this year's cohort arrives and is allocated.
+"""Stage 1, settlement (MODEL.md 4.1): this year's cohort arrives and is placed.
 
-The number of settling municipalities grows with the national volume (about 210-235 in the low
-years 2019-2021, nearly all 356 in the 2022-2023 peak); larger and more central municipalities
-are asked first; quotas are proportional to population**elasticity, so per-capita settlement
-falls with size. Households are then laid end to end in random order and cut at the quotas'
-cumulative persons, which meets every quota to within one household without a Python loop.
+In the years with IMDi's observed settlement per municipality (2012-2015, 2022-2024; see
+``inputs/settlement_history.py``) the persons settled by agreement are placed exactly where
+IMDi placed them (``observed_targets``, ``place_exactly``); family reunification
+(``family_reunification_share``) comes on top, in proportion to them.
+
+Other years (2010-2011, 2016-2021, projections) use the allocation model fitted to those
+years (``settling_municipalities``, docs/settlement_allocation.md): the number of settling
+municipalities grows with the national volume (about 210-235 in the low years 2019-2021, nearly
+all 357 in the 2022-2023 peak); which ones follows each municipality's own history of settling
+(continuity is a property of its history, not its size); quotas blend its observed share with
+population**elasticity, so per-capita settlement falls with size, more steeply in peak years.
+Households are then laid end to end in random order and cut at the quotas' cumulative persons,
+which meets every quota to within one household without a Python loop.
 
 ``make_cohort``, ``settling_municipalities`` and ``allocate`` are municipality-level steps the
-reference model (reference.py) calls too; everything a household does after arriving is
-restated there.
+reference model (reference.py) calls too (through ``place_cohort``); everything a household
+does after arriving is restated there.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -32,6 +42,7 @@ from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.defaults import AllocationPolicy, Composition
 from simulation.inputs.geography import Geography
 from simulation.inputs.parameters import Params
+from simulation.inputs.settlement_history import MunicipalHistory
 
 # ESTIMATE: unaccompanied minors settled are mostly boys aged 15-17.
 MINOR_MALE_SHARE = 0.85
@@ -106,14 +117,70 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     return hh
 
 
-def settling_municipalities(geo: Geography, volume: float, policy: AllocationPolicy,
-                            params: Params, noise: np.ndarray) -> np.ndarray:
-    """Weights of municipalities settling this year (0 = not settling); ``noise`` is one
-    standard normal per municipality (the priority noise)."""
-    pop = geo.population.astype(float)
-    eligible = pop >= policy.exclude_below_population
+def continuity(geo: Geography, history: MunicipalHistory | None) -> np.ndarray:
+    """Each municipality's continuity of settlement on 0..1: the share of IMDi's observed
+    years in which it settled anyone (its own history, not its size), plus up to half a
+    year's step by how much it settled (the percentile of its mean share of the national
+    settlement), so that among municipalities that settled every year those that settled
+    most are asked first in a low year (Oslo, Bergen, ...). Municipalities without history (a
+    user geography whose codes do not match the file) fall back to their rank by size and
+    centrality (the old rule: larger and more central first), ESTIMATE."""
+    proxy = np.log(geo.population.astype(float)) - 0.3 * geo.centrality
+    rank = _percentile(proxy)
+    if history is None:
+        return rank
+    step = 1.0 / max(len(history.years), 1)
+    own = history.years_settled_share + 0.5 * step * _percentile(history.mean_share)
+    return np.where(history.known, own, rank)
+
+
+def _percentile(values: np.ndarray) -> np.ndarray:
+    """Rank of each value on 0..1 (ties by position)."""
+    return np.argsort(np.argsort(values, kind="stable"), kind="stable") / max(len(values) - 1, 1)
+
+
+def _mean_share(geo: Geography, history: MunicipalHistory | None) -> np.ndarray:
+    return np.zeros(geo.n) if history is None else history.mean_share
+
+
+def continuity_set(geo: Geography, eligible: np.ndarray, params: Params,
+                   history: MunicipalHistory | None) -> np.ndarray:
+    """The municipalities that settle whatever the volume (``continuity_only``): the
+    ``settling_municipalities_min`` with the longest history of settling (ties: larger mean
+    share of the national settlement first), without year-to-year noise."""
+    cont = np.where(eligible, continuity(geo, history), -np.inf)
+    order = np.lexsort((-_mean_share(geo, history), -cont))
+    n = min(int(params.settling_municipalities_min), int(eligible.sum()))
+    chosen = np.zeros(geo.n, dtype=bool)
+    chosen[order[:n]] = True
+    return chosen & eligible
+
+
+def eligible_municipalities(geo: Geography, policy: AllocationPolicy) -> np.ndarray:
+    """Municipalities the policy allows to settle (population and centrality levers)."""
+    eligible = geo.population.astype(float) >= policy.exclude_below_population
     if policy.exclude_centrality:
         eligible &= ~np.isin(geo.centrality, policy.exclude_centrality)
+    return eligible
+
+
+def settling_municipalities(geo: Geography, volume: float, policy: AllocationPolicy,
+                            params: Params, noise: np.ndarray,
+                            history: MunicipalHistory | None = None) -> np.ndarray:
+    """Weights of municipalities settling this year (0 = not settling): the allocation model
+    for years without observed settlement. ``noise`` is one standard normal per municipality
+    (the priority noise); ``history`` each municipality's observed settlement history.
+
+    How many settle grows with the national volume: n = n_elig - (n_elig - n_min) *
+    exp(-volume / settling_volume_scale). Which: those with the longest history of settling
+    (continuity + settlement_priority_noise * noise). How many each: a blend, with weight
+    settlement_history_weight, of the municipality's mean observed share of the national
+    settlement and population**elasticity, where the elasticity moves from
+    settlement_size_elasticity (only the core settles) to settlement_size_elasticity_peak (all
+    are drawn in): in peak years per-capita settlement falls more steeply with size
+    (fitted to IMDi 2012-2015 and 2022-2024, docs/settlement_allocation.md)."""
+    pop = geo.population.astype(float)
+    eligible = eligible_municipalities(geo, policy)
     if policy.quotas is not None:
         w = np.zeros(geo.n)
         for code, q in policy.quotas.items():
@@ -124,18 +191,61 @@ def settling_municipalities(geo: Geography, volume: float, policy: AllocationPol
         raise ValueError("the allocation policy excludes every municipality")
     floor = min(int(params.settling_municipalities_min), n_elig)
     if policy.continuity_only:
-        # the same municipalities every year: those first in line, no year-to-year noise
+        # the same municipalities every year: the longest history of settling, no noise
+        chosen = np.flatnonzero(continuity_set(geo, eligible, params, history))
         n_settle = floor
-        noise = np.zeros_like(noise)
     else:
-        n_settle = round(n_elig - (n_elig - floor) * np.exp(-volume
-                                                            / params.settling_volume_scale))
-    priority = np.log(pop) - 0.3 * geo.centrality + params.settlement_priority_noise * noise
-    priority[~eligible] = -np.inf
-    chosen = np.argsort(-priority, kind="stable")[:max(n_settle, 1)]
+        n_settle = max(round(n_elig - (n_elig - floor) * np.exp(-volume
+                                                                / params.settling_volume_scale)), 1)
+        priority = continuity(geo, history) + params.settlement_priority_noise * noise
+        priority[~eligible] = -np.inf
+        chosen = np.lexsort((-_mean_share(geo, history), -priority))[:n_settle]
+    drawn = (n_settle - floor) / (n_elig - floor) if n_elig > floor else 1.0
+    elasticity = (params.settlement_size_elasticity + drawn * (
+        params.settlement_size_elasticity_peak - params.settlement_size_elasticity))
+    size = pop[chosen] ** elasticity
+    size /= size.sum()
+    own = _mean_share(geo, history)[chosen]
+    lam = params.settlement_history_weight if own.sum() > 0 else 0.0
     w = np.zeros(geo.n)
-    w[chosen] = pop[chosen] ** params.settlement_size_elasticity
+    w[chosen] = (1.0 - lam) * size + lam * own / max(own.sum(), 1e-300)
     return w
+
+
+def whole_persons(values: np.ndarray, total: int) -> np.ndarray:
+    """Non-negative whole numbers proportional to ``values`` summing to ``total`` (largest
+    remainder; ties to the lower index)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.sum() == total and (values == np.round(values)).all():
+        return values.astype(np.int64)
+    if total <= 0 or values.sum() <= 0:
+        return np.zeros(len(values), dtype=np.int64)
+    exact = values / values.sum() * total
+    out = np.floor(exact).astype(np.int64)
+    short = int(total - out.sum())
+    if short > 0:
+        out[np.argsort(-(exact - out), kind="stable")[:short]] += 1
+    return out
+
+
+def observed_targets(geo: Geography, observed: np.ndarray, volume: float,
+                     policy: AllocationPolicy, params: Params,
+                     history: MunicipalHistory | None) -> np.ndarray:
+    """Persons by agreement per municipality in a year with observed settlement: IMDi's
+    counts, at this run's volume (``volume`` = the observed total x scale in the baseline, so
+    at scale 1 exactly the observed persons). Municipalities the policy excludes (population,
+    centrality, outside the continuity set) settle no one; their persons go to the remaining
+    settling municipalities in proportion to what those observedly settled (or, if none of them
+    settled, to the allocation model's weights among the eligible)."""
+    eligible = eligible_municipalities(geo, policy)
+    if policy.continuity_only:
+        eligible &= continuity_set(geo, eligible, params, history)
+    if not eligible.any():
+        raise ValueError("the allocation policy excludes every municipality")
+    kept = np.where(eligible, observed, 0).astype(np.float64)
+    if kept.sum() == 0:
+        kept = settling_municipalities(geo, volume, policy, params, np.zeros(geo.n), history)
+    return whole_persons(kept, round(volume))
 
 
 def allocate(size: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -151,24 +261,117 @@ def allocate(size: np.ndarray, weights: np.ndarray, rng: np.random.Generator) ->
     return out
 
 
-def place_cohort(geo: Geography, params: RunParams, year: int, rng: Draws
-                 ) -> tuple[Households, np.ndarray]:
-    """This year's cohort placed by the quotas (``settlement`` = ``municipality`` set), and the
-    municipalities' settlement weights (0 = not settling this year).
+def _take(hh: Households, rows: np.ndarray) -> Households:
+    """The households ``rows`` (repeats allowed) as a new Households."""
+    out = Households.empty(len(rows))
+    for f in fields(Households):
+        setattr(out, f.name, getattr(hh, f.name)[rows].copy())
+    return out
 
-    The year's volume, composition and allocation policy come from ``params.inputs``. With
+
+def place_exactly(cohort: Households, targets: np.ndarray, rng: np.random.Generator
+                  ) -> tuple[Households, np.ndarray, np.ndarray]:
+    """Place exactly ``targets[m]`` persons by agreement in each municipality m; the rest of
+    the cohort (family reunification) follows the targets by the line cut.
+
+    Returns the placed cohort (rows may be dropped or repeated, see below), each household's
+    municipality and whether it was settled by agreement.
+
+    Households of two or more are laid in random order against each municipality's family
+    budget (the cohort's share of persons in such households times its target) and kept where
+    they end if they fit within the target; single-person households then fill every
+    municipality up to its target. The families that did not fit and the singles left over are
+    the reunified persons. If the cohort has too few single persons for the fill, single
+    households are repeated (their drawn attributes reused) - ASSUMPTION, rare: the cohort
+    carries family_reunification_share more persons than the targets."""
+    targets = np.asarray(targets, dtype=np.int64)
+    n_m = len(targets)
+    perm = rng.permutation(len(cohort))
+    size = cohort.size[perm].astype(np.int64)
+    fam, sing = perm[size >= 2], perm[size == 1]
+    fam_size = cohort.size[fam].astype(np.int64)
+    share = fam_size.sum() / max(int(size.sum()), 1)
+    bounds = share * np.cumsum(targets).astype(np.float64)
+    muni = np.searchsorted(bounds, np.cumsum(fam_size), side="left")
+    inside = np.flatnonzero(muni < n_m)
+    fm, fs = muni[inside], fam_size[inside]
+    cum = np.cumsum(fs)
+    first = np.r_[True, fm[1:] != fm[:-1]] if len(fm) else np.zeros(0, dtype=bool)
+    base = (cum - fs)[first][np.cumsum(first) - 1] if len(fm) else cum
+    fits = (cum - base) <= targets[fm]
+    fam_rows, fam_muni = fam[inside[fits]], fm[fits]
+    placed = np.bincount(fam_muni, weights=fam_size[inside[fits]], minlength=n_m)
+    gap = (targets - placed.astype(np.int64)).clip(0)
+    need = int(gap.sum())
+    pool = sing if len(sing) else perm  # no singles at all: repeat any household as one
+    single_rows = pool[:need] if need <= len(pool) else np.resize(pool, need)
+    single_muni = np.repeat(np.arange(n_m), gap)
+    left_fam = np.setdiff1d(fam, fam_rows, assume_unique=True)
+    left_single = sing[need:] if need < len(sing) else sing[:0]
+    reunified = rng.permutation(np.concatenate([left_fam, left_single]))
+    rows = np.concatenate([fam_rows, single_rows, reunified])
+    placed_cohort = _take(cohort, rows)
+    n_agree = len(fam_rows) + len(single_rows)
+    placed_cohort.size[len(fam_rows):n_agree] = 1
+    repeated = ~np.isin(placed_cohort.htype[len(fam_rows):n_agree], (SINGLE_MAN, SINGLE_WOMAN))
+    placed_cohort.htype[len(fam_rows):n_agree][repeated] = SINGLE_WOMAN
+    muni_all = np.empty(len(rows), dtype=np.int16)
+    muni_all[:len(fam_rows)] = fam_muni
+    muni_all[len(fam_rows):n_agree] = single_muni
+    if len(reunified):
+        weights = targets.astype(np.float64) if targets.sum() > 0 else np.ones(n_m)
+        muni_all[n_agree:] = allocate(placed_cohort.size[n_agree:], weights, rng)
+    by_agreement = np.arange(len(rows)) < n_agree
+    return placed_cohort, muni_all, by_agreement
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A placed cohort: the households, the municipalities' settlement weights (0 = not
+    settling), and which households were settled by agreement (the others: reunified; in a
+    modelled year reunified persons are folded into the households, so all are True)."""
+
+    cohort: Households
+    weights: np.ndarray
+    by_agreement: np.ndarray
+
+
+def place(geo: Geography, params: RunParams, year: int, rng: Draws) -> Placement:
+    """This year's cohort placed (``settlement`` = ``municipality`` set).
+
+    In a year with IMDi's observed settlement (``inputs.observed_settled``) and no custom
+    quotas, the persons by agreement are placed exactly as observed (at scale 1; see
+    ``observed_targets`` for scaled runs and the policy levers), family reunification on
+    top. Other years use the allocation model (``settling_municipalities``). With
     ``inputs.scale`` < 1 a fraction of the people is run; which municipalities settle still
-    follows the real (unscaled) national volume, so a scaled run keeps the same settlement
-    pattern.
-    """
+    follows the real (unscaled) national volume, so a scaled run keeps the same pattern."""
     inputs = params.inputs
     volume = inputs.volumes[year]
+    history = inputs.settlement_history
     cohort = make_cohort(year, volume, inputs.composition[year], params, rng)
+    observed = inputs.observed_settled.get(year)
+    noise = rng.normal("priority_noise", geo.n)
+    # both orders are drawn every year (each declared draw is used once a year)
+    line_order = rng.generator("allocation_order")
+    exact_order = rng.generator("observed_placement")
+    if observed is not None and inputs.allocation.quotas is None:
+        targets = observed_targets(geo, observed, volume, inputs.allocation, params, history)
+        cohort, muni, by_agreement = place_exactly(cohort, targets, exact_order)
+        cohort.settlement[:] = muni
+        cohort.municipality[:] = muni
+        return Placement(cohort, targets.astype(np.float64), by_agreement)
     weights = settling_municipalities(geo, volume / inputs.scale, inputs.allocation, params,
-                                      rng.normal("priority_noise", geo.n))
-    cohort.settlement[:] = allocate(cohort.size, weights, rng.generator("allocation_order"))
+                                      noise, history)
+    cohort.settlement[:] = allocate(cohort.size, weights, line_order)
     cohort.municipality[:] = cohort.settlement
-    return cohort, weights
+    return Placement(cohort, weights, np.ones(len(cohort), dtype=bool))
+
+
+def place_cohort(geo: Geography, params: RunParams, year: int, rng: Draws
+                 ) -> tuple[Households, np.ndarray]:
+    """This year's placed cohort and the municipalities' settlement weights (see ``place``)."""
+    placed = place(geo, params, year, rng)
+    return placed.cohort, placed.weights
 
 
 def settle(world: World, params: RunParams, year: int, rng: Draws) -> None:
