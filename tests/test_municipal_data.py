@@ -22,7 +22,7 @@ from simulation.inputs.municipal import (
 
 REPO = Path(__file__).resolve().parents[1]
 CAMPUS_FILES = {"higher_education_campuses.csv", "higher_education_by_municipality.csv"}
-NOT_VENDORED = {"refugee_settlement_by_year.csv"}  # vendored by the settlement work
+NOT_VENDORED: set[str] = set()  # every shared table is vendored
 ADDED = {"housing_prices.csv"}  # found for issue 13 (HOUSING.md), not in the shared data
 
 
