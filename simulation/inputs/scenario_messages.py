@@ -45,6 +45,7 @@ WRITE: dict[str, str] = {
     "settlement.allocation.quotas": "the path of a CSV file with columns municipality, weight, "
                                     "e.g. quotas: quotas.csv",
     "settlement.allocation.continuity_only": "true or false",
+    "settlement.allocation.observed": "true or false",
     "policy": "a mapping of policy levers, e.g. policy: {rights_years: 5}",
     "parameters": "a mapping name: number, e.g. parameters: {move_intercept: -1.0}",
     "outputs": "a mapping, e.g. outputs: {formats: [csv]}",

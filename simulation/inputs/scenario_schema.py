@@ -71,6 +71,10 @@ class Allocation(Strict):
     continuity_only: bool = Field(
         False, description="settle only in the municipalities that settle every year (the "
                            "set asked in low-volume years); the same volume goes to them")
+    observed: bool = Field(
+        True, description="in the years IMDi's figures cover (2012-2015, 2022-2024), settle "
+                          "the observed persons per municipality; false: the allocation model "
+                          "in every year")
 
 
 class Settlement(Strict):

@@ -356,7 +356,8 @@ def resolve_allocation(schema: ScenarioSchema, src: Sourced, geo: Geography | No
             quotas = None
     policy = AllocationPolicy(exclude_below_population=alloc.exclude_below_population,
                               exclude_centrality=tuple(alloc.exclude_centrality), quotas=quotas,
-                              continuity_only=alloc.continuity_only)
+                              continuity_only=alloc.continuity_only,
+                              observed=alloc.observed)
     if geo is not None:
         eligible = (geo.population >= policy.exclude_below_population)
         eligible &= ~np.isin(geo.centrality, policy.exclude_centrality)

@@ -52,6 +52,8 @@ def template_text() -> str:
              "    exclude_below_population: 0   # no settlement below this many inhabitants",
              "    exclude_centrality: []        # no settlement in classes (1-6), e.g. [5, 6]",
              "    continuity_only: false        # only the municipalities that settle every year",
+             "    observed: true                # IMDi's persons per municipality where known "
+             "(2012-2015, 2022-2024)",
              "    # quotas: quotas.csv          # fixed shares: CSV with columns municipality "
              "(4-digit code), weight",
              "",
