@@ -170,3 +170,16 @@ def test_regional_pattern_measures_sign_and_rank():
     flipped = regional_pattern({k: -v for k, v in register.items()})
     assert flipped["sign_agreement"] < 0.2 and flipped["rank_correlation"] == pytest.approx(-1)
     assert len(register) == 19
+
+
+def test_settlement_summary_recomputed_from_the_households(baseline):
+    from simulation.analysis.indicators import settlement_summary
+
+    got = settlement_summary(baseline)
+    hh = baseline.households
+    pop = baseline.municipalities.set_index("code")["population"]
+    persons = hh["persons"].astype(np.int64)
+    small = hh["settlement_municipality"].map(pop) < 5000
+    assert got["settled_share_under_5000"] == pytest.approx(persons[small].sum() / persons.sum())
+    per_year = hh.groupby("cohort")["settlement_municipality"].nunique()
+    assert got["settling_municipalities_per_year"] == pytest.approx(per_year.mean())

@@ -26,6 +26,7 @@ from simulation.analysis.registry import (
     cohorts_with,
     employment_years,
 )
+from simulation.analysis.settlement_pattern import settlement_pattern
 from simulation.engine.observe import hoover_index
 from simulation.inputs.categories import HOUSEHOLD_TYPES
 
@@ -234,6 +235,20 @@ def group_concentration(res: Results, threshold: float = GROUP_THRESHOLD) -> dic
     return out
 
 
+def settlement_summary(res: Results) -> dict[str, float]:
+    """Where the window's persons were settled: the share under 5,000 inhabitants (all years
+    pooled) and the mean number of municipalities settling a year."""
+    yearly = res.municipality_yearly
+    pop = res.municipalities.set_index("code")["population"]
+    settled = yearly["settled"].to_numpy(dtype=np.float64)
+    small = yearly["municipality"].map(pop).to_numpy() < 5000
+    total = settled.sum()
+    return {
+        "settled_share_under_5000": float(settled[small].sum() / total) if total else NAN,
+        "settling_municipalities_per_year": float(settlement_pattern(res)["settling"].mean()),
+    }
+
+
 def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
     """All national indicators of one run, by id (``analysis.registry`` describes each).
 
@@ -284,6 +299,7 @@ def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
         "group_concentration": group_concentration(res),
     }
     ind.update(regional_indicators(res))
+    ind.update(settlement_summary(res))
     ind.update(movers_and_stayers(res))
     ind.update(concentration(res))
     ind.update(employment_indicators(res))  # employment block (work helper)
