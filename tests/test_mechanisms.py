@@ -71,7 +71,8 @@ def test_network_terms_match_a_brute_force_count(world_after_some_years):
         t = int(hh.tie[row])
         expected = 0.0 if t < 0 or t == m else 1 - math.exp(-geo.distance_km[m, t] / REACH_KM)
         assert pull[row] == pytest.approx(expected, abs=1e-12)
-    assert (np.diag(reach_kernel(geo.distance_km)) == 0).all()
+    kernel = reach_kernel(geo.distance_km)
+    assert (np.diag(kernel) == 0).all() and np.array_equal(kernel, kernel.T)  # used unflipped
 
 
 def _run(seed: int = 3, **values: float) -> simulation.Results:
