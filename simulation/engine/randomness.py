@@ -67,7 +67,7 @@ DRAWS: dict[tuple[str, str], int] = {
     # work helper (110-119): the second adult's work, the lone parent's sex
     ("moves", "work_after_move_b"): 110,  # as work_after_move, for the second adult (slot b)
     ("life_course", "work_b"): 111,  # as work, for the second adult (slot b)
-    ("life_course", "lone_parent_female"): 112,  # a newly settled lone parent is a mother
+    ("settlement", "lone_parent_female"): 112,  # a lone parent is a mother (make_cohort)
 }
 if len(set(DRAWS.values())) != len(DRAWS):
     raise RuntimeError("randomness.DRAWS: two draws share an id")

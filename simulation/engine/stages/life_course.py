@@ -10,7 +10,6 @@ from simulation.engine.households import FAMILY_TYPES, SINGLE_MAN, SINGLE_WOMAN
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
 from simulation.engine.terms import (
-    LONE_PARENT_FEMALE_SHARE,
     NETWORK_SATURATION,
     draw_ties,
     employment_logit,
@@ -60,11 +59,6 @@ def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
     n = len(hh)
     alive = hh.alive
     programme = in_programme(world, params, year)
-
-    # the adults' sex, once, in the settlement year (lone parents: mostly mothers)
-    new = np.flatnonzero(hh.cohort == year)
-    mother = rng.uniform("lone_parent_female", n)[new] < LONE_PARENT_FEMALE_SHARE
-    hh.set_sex(new, mother)
 
     update_work(world, params, year, programme, rng.uniform("work", n),
                 rng.uniform("work_b", n))

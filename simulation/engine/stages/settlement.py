@@ -36,7 +36,7 @@ from simulation.engine.households import (
 )
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
-from simulation.engine.terms import draw_ties
+from simulation.engine.terms import LONE_PARENT_FEMALE_SHARE, draw_ties
 from simulation.engine.world import World
 from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.defaults import AllocationPolicy, Composition
@@ -114,6 +114,8 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     hh.tie[:] = np.where(rng.uniform("arrives_with_tie", n) < params.tie_share,
                          TIE_TO_DRAW, NO_MUNICIPALITY)
     hh.pending_event[:] = -1
+    # the adults' sex follows from the household type; lone parents are mostly mothers
+    hh.set_sex(np.arange(n), rng.uniform("lone_parent_female", n) < LONE_PARENT_FEMALE_SHARE)
     return hh
 
 
