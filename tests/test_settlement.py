@@ -266,3 +266,34 @@ def test_pattern_counts_per_year(geo):
     assert pat["settling"] == 2 and pat["persons"] == 15
     shares = [pat[f"share_centrality_{c}"] for c in range(1, 7)]
     assert sum(shares) == pytest.approx(1.0)
+
+
+def test_families_have_children_and_sex_follows_the_type():
+    """Every household with children has at least one child (size > adults), and the adults'
+    sex matches the household type, also for the households the observed placement relabels."""
+    from simulation.engine.households import (
+        ADULTS_BY_TYPE,
+        COUPLE,
+        FAMILY,
+        LONE_PARENT,
+        SINGLE_MAN,
+        SINGLE_WOMAN,
+    )
+    from simulation.engine.model import SecondaryMigrationModel
+    from simulation.inputs.parameters import Params
+
+    model = SecondaryMigrationModel(Params(), default_inputs(2014, 2015).scaled(0.3), seed=4)
+    for _ in range(2):
+        model.step()
+    hh = model.world.households
+    adults = ADULTS_BY_TYPE[hh.htype]
+    with_children = np.isin(hh.htype, (FAMILY, LONE_PARENT))
+    assert (hh.size[with_children] > adults[with_children]).all()
+    assert (hh.size[~with_children] == adults[~with_children]).all()
+    assert (~hh.female_a[hh.htype == SINGLE_MAN]).all()
+    assert hh.female_a[hh.htype == SINGLE_WOMAN].all()
+    couples = np.isin(hh.htype, (COUPLE, FAMILY))
+    assert (~hh.female_a[couples]).all() and hh.female_b[couples].all()
+    assert (~hh.female_b[~couples]).all()
+    mothers = hh.female_a[hh.htype == LONE_PARENT].mean()
+    assert 0.85 < mothers < 0.95  # LONE_PARENT_FEMALE_SHARE = 0.9

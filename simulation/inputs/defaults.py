@@ -171,8 +171,8 @@ def _country_shares(year: int) -> tuple[dict[str, float], bool]:
         # ESTIMATE: the 2010-2019 mix applied to every year before 2022.
         return pre_2022, True
     if year == 2022:
-        ukraine = cb["ukraine_2022_cohort"]["total"] / register()["inputs"]["settled_per_year"][
-            "value"][2022]
+        # the read 2022 cohort of Ukrainians over the year's volume (IMDi's observed total)
+        ukraine = min(cb["ukraine_2022_cohort"]["total"] / default_volumes()[2022], 1.0)
     else:  # 2023 read; ESTIMATE: later years like 2023
         ukraine = cb["settled_2023"]["ukraine"] / cb["settled_2023"]["total"]
     rest = {g: s * (1.0 - ukraine) for g, s in pre_2022.items() if g != "ukraine"}
@@ -289,7 +289,6 @@ def build_inputs(start: int, end: int, volumes: Mapping[int, float], geography: 
 
         from simulation.inputs.defaults import build_inputs
         from simulation.inputs.geography_csv import load_geography
-from simulation.inputs.settlement_history import MunicipalHistory, municipal_history, observed
 
         inputs = build_inputs(2025, 2030, {y: 10_000.0 for y in range(2025, 2031)},
                               load_geography(), composition_like=2019)

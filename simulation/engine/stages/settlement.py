@@ -72,10 +72,11 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     n_minor = round(cat["unaccompanied_minors"])
     n_couple = round(cat["families_without_children"] / 2)
     fam = cat["families_with_children"]
+    # a family with children has at least one child: adults + 1 + Poisson(mean - 1) persons
     lone_sizes = _sizes_up_to(rng.generator("lone_parent_children"),
-                              fam * comp.lone_parent_share, 1, MEAN_CHILDREN[LONE_PARENT])
+                              fam * comp.lone_parent_share, 2, MEAN_CHILDREN[LONE_PARENT] - 1)
     fam_sizes = _sizes_up_to(rng.generator("family_children"),
-                             fam * (1 - comp.lone_parent_share), 2, MEAN_CHILDREN[FAMILY])
+                             fam * (1 - comp.lone_parent_share), 3, MEAN_CHILDREN[FAMILY] - 1)
 
     adult_male = rng.uniform("single_adult_male", n_adult) < comp.single_male_share
     minor_male = rng.uniform("minor_male", n_minor) < MINOR_MALE_SHARE
@@ -315,8 +316,11 @@ def place_exactly(cohort: Households, targets: np.ndarray, rng: np.random.Genera
     placed_cohort = _take(cohort, rows)
     n_agree = len(fam_rows) + len(single_rows)
     placed_cohort.size[len(fam_rows):n_agree] = 1
-    repeated = ~np.isin(placed_cohort.htype[len(fam_rows):n_agree], (SINGLE_MAN, SINGLE_WOMAN))
-    placed_cohort.htype[len(fam_rows):n_agree][repeated] = SINGLE_WOMAN
+    repeated = len(fam_rows) + np.flatnonzero(
+        ~np.isin(placed_cohort.htype[len(fam_rows):n_agree], (SINGLE_MAN, SINGLE_WOMAN)))
+    placed_cohort.htype[repeated] = SINGLE_WOMAN
+    placed_cohort.female_a[repeated] = True  # a single woman now: one adult, a woman
+    placed_cohort.female_b[repeated] = False
     muni_all = np.empty(len(rows), dtype=np.int16)
     muni_all[:len(fam_rows)] = fam_muni
     muni_all[len(fam_rows):n_agree] = single_muni
