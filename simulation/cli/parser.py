@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report folder (default fit/<name> beside FILE)")
     p.add_argument("--fitted", type=out_path, metavar="PATH",
                    help="fitted parameter file to write (default fitted.yaml beside FILE)")
+    p.add_argument("--start", metavar="FITTED",
+                   help="start from the parameters of a fitted file (e.g. the last fit, after "
+                        "a change to the model); default: the registry defaults")
     p.add_argument("--check-replicates", type=REPLICATES, default=10, metavar="N",
                    help="fresh replicates for the fit check (default 10)")
     p.add_argument("--check-draws", type=whole(1, MAX_POSTERIOR), default=20, metavar="K",
