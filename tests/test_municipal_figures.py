@@ -154,9 +154,12 @@ def test_report_tables_show_the_true_largest_gains(written):
     section = page[page.index("largest net gain"):]
     rows = re.findall(r"<tr><td[^>]*>([^<]+)</td>", section)[:10]
     assert rows == [names[c] for c in expected["municipality"]]
-    assert rows[0] == "Oslo"
-    oslo = expected.set_index("municipality").loc["0301", "net_secondary_migration_per_1000"]
-    assert f"+{oslo:.1f}" in section  # the per-1,000 figure as the table shows it
+    # the per-1,000 figures as the table shows them, the largest first (the first version's
+    # 16-bit sums wrapped around and put Oslo's gain far down)
+    top = expected.iloc[0]["net_secondary_migration_per_1000"]
+    assert top > 5 and f"+{top:.1f}" in section
+    assert "0301" in set(mean_of(raw["baseline"]).nlargest(
+        10, "net_secondary_migration")["municipality"])  # Oslo gains among the most persons
 
 
 @pytest.mark.slow
