@@ -243,6 +243,7 @@ def test_comparison_detects_a_wrong_destination_choice(
     assert (same.loc[DESTINATION_STATISTICS, "z"].abs() <= Z_LIMIT).all(), same.to_string()
 
 
+@pytest.mark.slow  # two reference runs (~10 s): the fast tier stays under a minute
 def test_standard_errors_describe_seed_to_seed_variation(
         engine_runs: list[dict[str, Estimate]],
         reference_runs: list[dict[str, Estimate]]) -> None:
@@ -254,6 +255,7 @@ def test_standard_errors_describe_seed_to_seed_variation(
     assert ratio < 2.0, both.to_string()
 
 
+@pytest.mark.slow  # two reference runs (~10 s): the fast tier stays under a minute
 def test_reference_conserves_persons(reference_results: list[Results]) -> None:
     """Every settled person is either still in Norway or has exited, in every cohort and
     every year; the tables agree with each other."""
@@ -276,21 +278,20 @@ def test_reference_conserves_persons(reference_results: list[Results]) -> None:
         assert (hh.loc[hh["alive"], "exit_year"] == -1).all()
 
 
-def test_reference_results_have_the_engine_tables(inputs: Inputs,
-                                                  reference_results: list[Results]) -> None:
+def test_reference_results_have_the_engine_tables() -> None:
     """Same tables, columns and dtypes as the engine, so indicators work unchanged."""
-    small = default_inputs(2010, 2013).scaled(0.05)
+    small = default_inputs(2010, 2016).scaled(0.05)
     engine = simulation.run(seed=1, inputs=small)
-    reference = reference_results[0]
+    reference = run_reference(seed=1, inputs=small)
     for table in ("municipalities", "households", "moves", "retention_panel", "cohorts",
-                  "stocks", "yearly", "municipality_yearly"):
+                  "stocks", "residence", "employment", "yearly", "municipality_yearly"):
         e, r = getattr(engine, table), getattr(reference, table)
         assert list(r.columns) == list(e.columns), table
         assert list(r.dtypes) == list(e.dtypes), table
     indicators = simulation.indicators(reference)
     assert 0.5 < indicators["retention_7y"] < 1.0
     assert sum(indicators["destination_split_of_movers"].values()) == pytest.approx(1.0)
-    assert len(reference.municipality_yearly) == len(inputs.years) * inputs.geography.n
+    assert len(reference.municipality_yearly) == len(small.years) * small.geography.n
 
 
 def test_reference_shares_the_engines_settlement_and_tables() -> None:
