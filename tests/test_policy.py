@@ -30,8 +30,21 @@ def run_file(name: str) -> simulation.Results:
 @pytest.fixture(scope="module")
 def runs() -> dict[str, simulation.Results]:
     names = ["baseline", "no-rule", "rights-7-years", "no-settlement-under-5000",
-             "job-move-exemption", "self-sufficiency", "continuity-only"]
+             "continuity-only"]
     return {n: run_file(n) for n in names}
+
+
+@pytest.fixture(scope="module")
+def strong_rule() -> dict[str, simulation.Results]:
+    """The exemption scenarios with a rights cost of 1.0 (inside the prior 0-2; the fit gives
+    about 0.2): at the fitted cost the exemptions' effect on benefit-dependent job moves
+    (about +20 %) hides inside the unpaired 4-sd bound of one pair of runs; the paired test
+    below checks it at the fitted cost."""
+    out = {}
+    for name in ("baseline", "job-move-exemption", "self-sufficiency"):
+        s = load_scenario(SCENARIOS / f"{name}.yaml")
+        out[name] = simulation.run(s.params.replace(rights_cost=1.0), SEED, s.inputs)
+    return out
 
 
 def moves_in_window(res: simulation.Results, years: int, **where: bool) -> int:
@@ -77,8 +90,8 @@ def test_no_settlement_under_5000(runs):
     assert new < base / 2, (new, base)
 
 
-def test_exemption_raises_moves_into_work(runs):
-    base, ex = runs["baseline"], runs["job-move-exemption"]
+def test_exemption_raises_moves_into_work(strong_rule):
+    base, ex = strong_rule["baseline"], strong_rule["job-move-exemption"]
     greater(moves_in_window(ex, 5, job_move=True, employed_before=False),
             moves_in_window(base, 5, job_move=True, employed_before=False))
 
@@ -122,8 +135,8 @@ def test_exemption_raises_moves_into_work_only(paired):
         0.01 * np.mean(no_work["baseline"]))
 
 
-def test_self_sufficiency_keeps_rights_for_the_employed(runs):
-    base, ss = runs["baseline"], runs["self-sufficiency"]
+def test_self_sufficiency_keeps_rights_for_the_employed(strong_rule):
+    base, ss = strong_rule["baseline"], strong_rule["self-sufficiency"]
     greater(moves_in_window(ss, 5, job_move=True, employed_before=False),
             moves_in_window(base, 5, job_move=True, employed_before=False))
 

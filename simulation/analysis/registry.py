@@ -331,6 +331,11 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("regional_pattern", "agreement of the counties' net change with the register's",
               "regional pattern", "share of counties", "share", keys=_regional_pattern_keys,
               words=lambda key, r: _PATTERN_WORDS[key]),
+    # --- where people are settled (analysis/settlement_pattern.py)
+    Indicator("settled_share_under_5000", "share of persons settled in municipalities under "
+              "5,000 inhabitants (the whole window)", "settled under 5,000", PERSONS, "share"),
+    Indicator("settling_municipalities_per_year", "municipalities settling refugees, mean per "
+              "year", "settling munis / year", "municipalities", "count"),
     Indicator("employment_rate_movers", "employment among movers (settled 5+ years before the "
               "end)", "employment movers", PERSONS, "share", "higher_is_better"),
     Indicator("income_movers", "income of movers (settled 5+ years before the end)",
@@ -353,11 +358,6 @@ INDICATORS: tuple[Indicator, ...] = (
               "end", "share in 10 largest", PERSONS, "share"),
     Indicator("population_share_in_10_largest", "share of the population in the 10 largest "
               "municipalities", "population 10 largest", "share of inhabitants", "share"),
-    # --- where people are settled (analysis/settlement_pattern.py)
-    Indicator("settled_share_under_5000", "share of persons settled in municipalities under "
-              "5,000 inhabitants (the whole window)", "settled under 5,000", PERSONS, "share"),
-    Indicator("settling_municipalities_per_year", "municipalities settling refugees, mean per "
-              "year", "settling munis / year", "municipalities", "count"),
     # --- employment (work helper, issue 13) ---
     Indicator("employment_rate_by_duration", "employment rate of adults by years since "
               "settlement", "employment by year", "share of adults", "share",
