@@ -171,6 +171,8 @@ def rule_band(args: argparse.Namespace) -> pd.DataFrame:
     print(f"rule band: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     FIGS.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False)
+    # the compare brief reads the same table from the package (runs/compare.rule_band_note)
+    shutil.copy(path, ROOT / "simulation" / "data" / "rule_band.csv")
     return table
 
 

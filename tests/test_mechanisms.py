@@ -184,3 +184,26 @@ def test_settlement_summary_recomputed_from_the_households(baseline):
     assert got["settled_share_under_5000"] == pytest.approx(persons[small].sum() / persons.sum())
     per_year = hh.groupby("cohort")["settlement_municipality"].nunique()
     assert got["settling_municipalities_per_year"] == pytest.approx(per_year.mean())
+
+
+def test_rule_comparisons_say_how_much_rests_on_the_band():
+    """A comparison that changes the rights rule carries the band's range in words, read from
+    the shipped table (the same as docs/policy/rule_band.csv); one that does not, does not."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from simulation.inputs.scenario import load_scenario
+    from simulation.reports.numbers import number
+    from simulation.runs.compare import RULE_BAND, rule_band_note
+
+    repo = Path(__file__).resolve().parent.parent
+    assert RULE_BAND.read_bytes() == (repo / "docs" / "policy" / "rule_band.csv").read_bytes()
+    scen = {n: load_scenario(repo / "scenarios" / f"{n}.yaml")
+            for n in ("baseline", "no-rule", "no-settlement-under-5000")}
+    note = rule_band_note([scen["baseline"], scen["no-rule"]])
+    band = pd.read_csv(repo / "docs" / "policy" / "rule_band.csv")
+    for value in band["retention_5y_difference"]:
+        assert number(value, "share", signed=True) + " points" in note
+    assert "band" in note and "--posterior" in note
+    assert rule_band_note([scen["baseline"], scen["no-settlement-under-5000"]]) == ""

@@ -8,7 +8,9 @@ interval reported. A difference whose 5-95 % interval contains zero is marked "w
 
 from __future__ import annotations
 
+import io
 import json
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -300,6 +302,42 @@ def _in_words(name: str, d: pd.DataFrame) -> str:
             + ".</li>")
 
 
+RULE_LEVERS = ("rights_years", "rights_cost", "job_move_exemption", "rights_self_sufficiency",
+               "rights_delay_share", "programme_years")
+#: the no-rule effect at the band's edges and centre (written by docs/make_policy.py with
+#: calibration/rule_band.py; the same table as docs/policy/rule_band.csv)
+RULE_BAND = files("simulation") / "data" / "rule_band.csv"
+
+
+def rule_band_note(scenarios: list[Scenario]) -> str:
+    """For a comparison that changes the rights rule: how much its answer rests on the band
+    that pins the rule's cost (the shipped rule-band table), in words."""
+    ref = scenarios[0].params
+    if not any(s.params[k] != ref[k] for s in scenarios[1:] for k in RULE_LEVERS):
+        return ""
+    try:
+        band = pd.read_csv(io.StringIO(RULE_BAND.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return ""
+    rows = {str(r.point).split(" (")[0]: r for r in band.itertuples()}
+    if not {"fit", "band lower edge", "band centre", "band upper edge"} <= rows.keys():
+        return ""
+
+    def effect(key: str) -> str:
+        return number(rows[key].retention_5y_difference, "share", signed=True) + " points"
+
+    return (
+        "<p><b>How much of this rests on an assumption.</b> The rule's cost "
+        "(<code>rights_cost</code>) is pinned only by a band the project chose for the "
+        "register's \"no marked break after year 5\" (the year-6/year-5 leaving-hazard ratio "
+        "within 0.8-1.25). For the calibrated baseline, removing the rule changes 5-year "
+        f"retention by {effect('fit')} at the fitted cost; by {effect('band centre')} at the "
+        f"cost that puts the ratio at the band's centre, {effect('band upper edge')} at its "
+        f"upper edge and {effect('band lower edge')} at its lower edge. Differences above "
+        "that turn on the rule should be read with that range (docs/policy.md; intervals "
+        "include the fitted cost's own uncertainty only with <code>--posterior K</code>).</p>")
+
+
 def _context_note(scenarios: list[Scenario], names: list[str]) -> str:
     """Which scenarios are counterfactuals, for which the register is context only."""
     rows = [(n, departures(s.params, s.inputs)) for n, s in zip(names, scenarios, strict=True)]
@@ -370,6 +408,7 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
               "all of those they settled are compared over the municipalities that settle in "
               "both scenarios (in each pair of runs), so a scenario that stops settling "
               "somewhere does not lower the count merely by leaving it out.</p>"
+            + rule_band_note(scenarios)
             + _context_note(scenarios, names))),
         ("Timing of moves", report.image(
             fig["hazard"], "Yearly share leaving the settlement municipality, by year since "
