@@ -135,3 +135,22 @@ def test_registry_examples_hold():
 
     result = doctest.testmod(registry)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_second_register_file_targets_are_compared(baseline):
+    """The regional and employment figures of register_targets_more.yaml that the model
+    expresses stand beside their indicators (county names as keys, a band as centre and
+    half-width); figures it cannot express are not listed."""
+    from simulation.inputs.defaults import register_more
+
+    rows = {(c.id, c.key): c for c in compare(simulation.indicators(baseline))}
+    more = {t["id"]: t for t in register_more()["targets"]}
+    out5 = more["out_5y_by_settlement_county_2015"]["value"]
+    assert rows[("out_5y_by_settlement_county", "troms_og_finnmark")].register == \
+        out5["Troms og Finnmark"]
+    assert rows[("out_5y_by_settlement_county", "national")].tolerance == 0.05
+    weakest = rows[("retention_5y_weakest_counties", "")]
+    assert (weakest.register, weakest.tolerance) == (0.65, 0.05)
+    assert ("ukrainians_employed_by_duration_2024", "in_programme") not in rows
+    assert rows[("resettled_refugees_employed_after_7_years", "")].register == 0.50
+    assert not any(c.id == "refugee_employment_rate_15_66_2018" for c in rows.values())
