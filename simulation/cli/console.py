@@ -64,4 +64,5 @@ MARK = {True: Text("yes", style="green"), False: Text("no", style="red"), None: 
 def short(key: str) -> str:
     """An indicator key short enough for an 80-column table."""
     key = key.replace("settled_persons_", "settled_").replace("at_least_", ">=")
+    key = key.replace("_refugees_", "_").replace("_years", "y")
     return key if len(key) <= 36 else key[:35] + "…"
