@@ -37,7 +37,9 @@ WEST_REGIONS = ("Vestlandet", "Trøndelag")
 
 
 def relative_housing_price(geo: Geography) -> np.ndarray:
-    """log(price per m2 / the national median): the destination's housing-cost term."""
+    """log(price per m2 / the geography's median): the destination's housing-cost term. The
+    median only shifts every destination's utility by the same amount, which the logit
+    ignores, so a user geography's own median gives the same choices as Norway's."""
     price = geo.housing_price
     return np.log(price / np.median(price))
 
