@@ -269,9 +269,10 @@ parameter at the fitted point; {args.band_replicates} paired replicates each;
 
 {unreachable_md}Read the no-rule answers above with this range: the direction is robust (a
 lower cost only shrinks the effect), its size is not pinned down by the register. Moves the
-rule holds back are partly delayed rather than abandoned in the fitted model
-(`rights_delay_share`; see `calibration/fit/register-2010-2023/report.html`), so part of what
-the rule "prevents" inside the window happens just after it.
+rule holds back are delayed with probability {delay_share:.2f} in the fitted model
+(`rights_delay_share`, weakly identified; see `calibration/fit/register-2010-2023/report.html`):
+a small part of what the rule "prevents" inside the window happens just after it, most is
+abandoned.
 
 ## 2. Ending settlement in small or peripheral municipalities
 
