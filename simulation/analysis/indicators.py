@@ -26,7 +26,7 @@ from simulation.analysis.registry import (
     cohorts_with,
     employment_years,
 )
-from simulation.analysis.settlement_pattern import settlement_pattern
+from simulation.analysis.settlement_pattern import settling_municipalities
 from simulation.engine.observe import hoover_index
 from simulation.inputs.categories import HOUSEHOLD_TYPES
 
@@ -245,7 +245,7 @@ def settlement_summary(res: Results) -> dict[str, float]:
     total = settled.sum()
     return {
         "settled_share_under_5000": float(settled[small].sum() / total) if total else NAN,
-        "settling_municipalities_per_year": float(settlement_pattern(res)["settling"].mean()),
+        "settling_municipalities_per_year": float(settling_municipalities(res).mean()),
     }
 
 

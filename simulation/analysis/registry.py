@@ -23,6 +23,7 @@ from functools import cache
 from typing import Literal
 
 from simulation.inputs.categories import COUNTRY_GROUPS, HOUSEHOLD_TYPES
+from simulation.inputs.municipal import OLD_COUNTIES
 
 Kind = Literal["share", "count", "ratio", "index", "amount"]
 Direction = Literal["higher_is_better", "higher_is_worse", "neutral"]
@@ -41,10 +42,7 @@ DESTINATIONS = ("oslo", "same_county", "other_county")
 #: five-year out-migration monitor, the pre-2020 counties and the five weakest of them, and
 #: the cohorts the model pools for each figure
 OUT_5Y_COUNTIES = ("Nordland", "Troms og Finnmark", "Oslo")
-PRE2020_COUNTIES = ("Østfold", "Akershus", "Oslo", "Hedmark", "Oppland", "Buskerud",
-                    "Vestfold", "Telemark", "Aust-Agder", "Vest-Agder", "Rogaland",
-                    "Hordaland", "Sogn og Fjordane", "Møre og Romsdal", "Sør-Trøndelag",
-                    "Nord-Trøndelag", "Nordland", "Troms", "Finnmark")
+PRE2020_COUNTIES = tuple(OLD_COUNTIES.values())  # the 19, in the order of their old codes
 WEAKEST_COUNTIES = ("Sogn og Fjordane", "Nord-Trøndelag", "Nordland", "Troms", "Finnmark")
 SETTLEMENT_COUNTY_COHORTS = (2013, 2016)
 WEAKEST_COUNTY_COHORTS = (2010, 2014)

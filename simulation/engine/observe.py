@@ -28,14 +28,20 @@ def hoover_index(persons: np.ndarray, population: np.ndarray) -> float:
 WORKING_AGE = (15, 66)
 
 
+def working_age(world: World, year: int) -> np.ndarray:
+    """Households alive whose head is of working age at the end of ``year``."""
+    hh = world.households
+    age = hh.age(year)
+    return hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
+
+
 def employment_chunk(world: World, year: int) -> dict[str, np.ndarray]:
     """Adults of working age and employed adults on 1 January of ``year + 1`` by (cohort,
     country group, household type, sex): the employment indicators' counts. An adult's age is
     taken as the head's."""
     hh = world.households
     n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
-    age = hh.age(year)
-    counted = hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
+    counted = working_age(world, year)
     first = int(hh.cohort.min())
     n_c = year - first + 1
     base = ((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group
@@ -63,8 +69,7 @@ def municipal_adults(world: World, year: int, employed: bool = False) -> np.ndar
     """Adults of working age (``employed``: employed adults) living in each municipality at
     the end of ``year``."""
     hh = world.households
-    age = hh.age(year)
-    counted = hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
+    counted = working_age(world, year)
     weights = hh.employed_adults if employed else hh.adults
     return np.bincount(hh.municipality[counted], weights=weights[counted].astype(np.float64),
                        minlength=world.geography.n)

@@ -75,11 +75,13 @@ def move_logits(world: World, params: RunParams, year: int, programme: np.ndarra
     return general, job
 
 
-def rights_costs(world: World, params: Params, year: int) -> tuple[np.ndarray, np.ndarray]:
+def rights_costs(world: World, params: Params, rights: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """What the rights rule takes off the log-odds of a general and of a job move: the cost
-    for benefit-dependent households still holding their rights; job moves are free of it
-    under the job-move exemption and under the self-sufficiency condition (employed after)."""
-    constrained = holds_rights(world, params, year) & ~world.households.employed
+    for benefit-dependent households still holding their rights (``rights``, from
+    ``terms.holds_rights``); job moves are free of it under the job-move exemption and under
+    the self-sufficiency condition (employed after)."""
+    constrained = rights & ~world.households.employed
     general = params.rights_cost * constrained
     exempt_job = params.job_move_exemption or params.rights_self_sufficiency
     return general, (0.0 if exempt_job else 1.0) * general
@@ -94,7 +96,8 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
     n = len(hh)
     programme = in_programme(world, params, year)
     general, job = move_logits(world, params, year, programme)
-    cost_general, cost_job = rights_costs(world, params, year)
+    rights = holds_rights(world, params, year)
+    cost_general, cost_job = rights_costs(world, params, rights)
     p_job = logistic(job - cost_job)
     p_any = p_job + (1.0 - p_job) * logistic(general - cost_general)
     p_job_free = logistic(job)
@@ -113,5 +116,5 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
 
     movers = np.flatnonzero(moves)
     world.plans = MovePlans(movers=movers, job=is_job[movers],
-                            holds_rights=holds_rights(world, params, year)[movers],
+                            holds_rights=rights[movers],
                             delayed=released[movers])
