@@ -25,11 +25,14 @@ def cmd_params(args: argparse.Namespace) -> int:
     table.add_column("parameter: meaning", ratio=1, overflow="fold")
     table.add_column("default", justify="right", no_wrap=True)
     table.add_column("range", no_wrap=True)
+    table.add_column("prior", no_wrap=True)
     table.add_column("unit", max_width=14, overflow="fold")
     for row in registry_table():
         text = Text(row["name"], style="bold")
         text.append(f"\n{row['meaning']}")
-        table.add_row(text, f"{row['default']:g}", f"{row['low']:g}..{row['high']:g}",
+        prior = ("-" if row["prior_low"] is None
+                 else f"{row['prior_low']:g}..{row['prior_high']:g}")
+        table.add_row(text, f"{row['default']:g}", f"{row['low']:g}..{row['high']:g}", prior,
                       Text(row["unit"]))
     console.print(table)
     return 0

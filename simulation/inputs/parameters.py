@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Kind = Literal["float", "int", "bool"]
@@ -29,6 +29,9 @@ class Parameter:
     meaning: str
     group: str
     kind: Kind = "float"
+    #: calibration prior box (inside low..high, containing the default); None = not a
+    #: calibration parameter (a policy lever, an input, or fitted elsewhere: NO_PRIOR says why)
+    prior: tuple[float, float] | None = None
 
     def check(self, value: Any) -> float:
         """Return ``value`` coerced to this parameter's kind, or raise ParameterError."""
@@ -74,7 +77,7 @@ def _p(name: str, default: float, low: float, high: float, unit: str, meaning: s
     return Parameter(name, default, low, high, unit, meaning, group, kind)
 
 
-REGISTRY: tuple[Parameter, ...] = (
+_ENTRIES: tuple[Parameter, ...] = (
     # --- settlement allocation (MODEL.md 4.1) ---
     _p("settling_municipalities_min", 130, 20, 357, "municipalities",
        "Municipalities settling in a year with (almost) no refugees, and the continuity set "
@@ -303,6 +306,112 @@ REGISTRY: tuple[Parameter, ...] = (
        "destination"),
 )
 
+#: Calibration priors: the box a parameter may take in calibration and screening
+#: (docs/calibration.md, "Screening"). The 28 boxes marked "fit" are those of the earlier fit
+#: (calibration/targets.yaml before the screen); the others are plausible ranges around the
+#: default, most of them an ASSUMPTION (no study gives the size), wide enough that the screen
+#: can tell whether the targets care.
+PRIORS: dict[str, tuple[float, float]] = {
+    "family_reunification_share": (0.05, 0.3),    # fit (SSB: ~176,000 persons of 150,600)
+    "rights_cost": (0.0, 2.0),                    # fit
+    "rights_delay_share": (0.0, 1.0),             # fit (the whole range: the fit decides)
+    # labour
+    "employment_intercept": (-4.0, -2.0),         # fit
+    "employment_duration_effect": (0.0, 0.5),     # fit
+    "employment_labour_effect": (0.0, 3.0),       # fit (IMDikator 2013 slope)
+    "employment_belonging_effect": (0.0, 2.5),    # ASSUMPTION
+    "employment_programme_effect": (-2.0, 0.0),   # fit
+    "employment_female_effect": (-1.5, 0.0),      # fit (SSB: 60 % men, 35 % women)
+    "employment_mother_effect": (-1.5, 0.0),      # ASSUMPTION
+    "employment_ukraine_effect": (-1.0, 2.5),     # fit (NAV 2024)
+    "employment_exit_rate": (0.01, 0.1),          # ASSUMPTION: 1-10 % of jobs lost a year
+    "wage_level": (2.0, 4.5),                     # ASSUMPTION: 2-4.5 G a year in work
+    "wage_labour_effect": (0.0, 1.2),             # fit
+    "benefit_level": (0.8, 1.8),                  # ASSUMPTION: social assistance ~1-1.5 G
+    "stipend_level": (1.6, 2.0),                  # law: 2 G, two thirds under 25 (mean >= 1.6)
+    "income_noise": (0.0, 0.3),                   # fit
+    "move_keep_job": (0.2, 1.0),                  # fit
+    # needs (all ASSUMPTION)
+    "health_need_share": (0.05, 0.3),
+    "school_need_share": (0.1, 0.5),
+    "school_need_onset": (0.02, 0.15),
+    "higher_education_onset": (0.02, 0.15),
+    "need_end_rate": (0.1, 0.4),                  # needs lasting 2.5-10 years
+    # belonging and integration quality (all ASSUMPTION, MODEL.md 4.3-4.4)
+    "belonging_rate": (0.1, 0.5),
+    "belonging_quality_weight": (0.25, 2.0),
+    "belonging_network_weight": (0.0, 1.5),
+    "belonging_employment_weight": (0.0, 1.5),
+    "belonging_needs_weight": (0.0, 1.5),
+    "belonging_reset": (0.4, 1.0),
+    "quality_growth": (0.05, 0.3),
+    "quality_decay": (0.05, 0.3),
+    # exits
+    "emigration_rate": (0.003, 0.015),            # fit
+    "death_rate": (0.001, 0.004),                 # ASSUMPTION: a young population
+    "emigration_rural_ratio": (1.0, 2.5),         # ASSUMPTION (CMI: more, not how much)
+    # move decision
+    "move_intercept": (-2.5, 0.0),                # fit
+    "move_first_year_effect": (-2.5, 0.5),        # fit
+    "move_programme_effect": (-3.0, 0.0),         # fit
+    "move_duration_effect": (-0.1, 0.3),          # fit
+    "move_single_woman_effect": (-1.0, 0.5),      # ASSUMPTION (SSB 2012: women stay more)
+    "move_couple_effect": (-1.5, 0.5),            # fit
+    "move_family_effect": (-2.0, 0.0),            # fit
+    "move_lone_parent_effect": (-1.5, 0.0),       # ASSUMPTION (SSB 2012: they stay most)
+    "move_age_effect": (-0.06, 0.0),              # ASSUMPTION: migration falls with age
+    "move_employed_effect": (-1.2, 0.2),          # ASSUMPTION
+    "move_belonging_effect": (-4.0, -0.5),        # ASSUMPTION
+    "move_network_effect": (-0.4, 0.2),           # ASSUMPTION
+    "move_size_effect": (-0.6, 0.1),              # ASSUMPTION
+    "move_centrality_effect": (0.0, 0.8),         # fit
+    "move_north_effect": (-0.5, 1.5),             # fit (SSB monitor: 32-35 % vs 18 %)
+    "move_west_effect": (-0.5, 1.5),              # fit
+    "move_network_share_effect": (-0.5, 0.2),     # fit
+    "move_network_reach_effect": (-0.4, 0.2),     # fit
+    "move_unmet_need_effect": (0.2, 1.6),         # ASSUMPTION
+    "move_tie_effect": (0.3, 2.0),                # ASSUMPTION
+    "job_move_intercept": (-6.0, -3.5),           # ASSUMPTION: 0.25-3 % a year
+    "job_move_labour_effect": (-3.0, 0.0),        # ASSUMPTION
+    "job_move_employed_effect": (-1.0, 0.5),      # ASSUMPTION
+    "tie_share": (0.05, 0.4),                     # ASSUMPTION
+    "tie_onset_rate": (0.01, 0.08),               # ASSUMPTION
+    # destination choice
+    "dest_size_effect": (0.1, 1.0),               # ASSUMPTION
+    "dest_centrality_effect": (-0.5, 0.2),        # ASSUMPTION
+    "dest_network_effect": (0.1, 1.2),            # ASSUMPTION (Edin et al. 2003: networks pull)
+    "dest_labour_effect": (0.25, 2.5),            # ASSUMPTION
+    "dest_service_effect": (0.25, 2.0),           # ASSUMPTION
+    "dest_distance_effect": (-1.6, -0.3),         # ASSUMPTION: gravity elasticities ~0.5-1.5
+    "dest_same_county_effect": (0.0, 2.5),        # fit
+    "dest_oslo_effect": (-1.0, 1.5),              # fit
+    "dest_east_effect": (-0.5, 1.5),              # fit
+    "dest_housing_effect": (-2.0, 0.5),           # fit
+    "dest_tie_effect": (1.5, 5.0),                # ASSUMPTION
+}
+
+#: Why a registry parameter has no prior (is never calibrated).
+NO_PRIOR: dict[str, str] = {
+    "settling_municipalities_min": "input: fitted to IMDi's settlement counts "
+                                   "(docs/settlement_allocation.md)",
+    "settling_volume_scale": "input: fitted to IMDi's settlement counts "
+                             "(docs/settlement_allocation.md)",
+    "settlement_size_elasticity": "settlement allocation, fitted separately to IMDi's counts "
+                                  "by size class (docs/settlement_allocation.md)",
+    "settlement_size_elasticity_peak": "settlement allocation, fitted separately to IMDi "
+                                       "2022-2023 (docs/settlement_allocation.md)",
+    "settlement_history_weight": "settlement allocation, fitted separately "
+                                 "(docs/settlement_allocation.md)",
+    "settlement_priority_noise": "settlement allocation, fitted separately "
+                                 "(docs/settlement_allocation.md)",
+    "rights_years": "policy lever",
+    "job_move_exemption": "policy lever",
+    "rights_self_sufficiency": "policy lever",
+    "programme_years": "policy lever (the law: 2 years)",
+}
+
+REGISTRY: tuple[Parameter, ...] = tuple(replace(p, prior=PRIORS.get(p.name)) for p in _ENTRIES)
+
 BY_NAME: dict[str, Parameter] = {p.name: p for p in REGISTRY}
 
 #: the policy levers, in registry order: a scenario's `policy:` section takes exactly these
@@ -395,10 +504,18 @@ def calibrated(path: str | None = None) -> Params:
     return Params(safe_load(text)["parameters"])
 
 
+def calibration_parameters() -> tuple[Parameter, ...]:
+    """The registry entries with a calibration prior (screened, and free if the screen says
+    so), in registry order."""
+    return tuple(p for p in REGISTRY if p.prior is not None)
+
+
 def registry_table() -> list[dict[str, Any]]:
     """The registry as rows (for `secmig params`, docs and templates)."""
     return [
         {"name": p.name, "group": p.group, "default": p.default, "low": p.low, "high": p.high,
-         "unit": p.unit, "kind": p.kind, "meaning": p.meaning}
+         "unit": p.unit, "kind": p.kind, "meaning": p.meaning,
+         "prior_low": p.prior[0] if p.prior else None,
+         "prior_high": p.prior[1] if p.prior else None}
         for p in REGISTRY
     ]
