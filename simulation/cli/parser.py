@@ -10,7 +10,7 @@ from typing import Any
 from simulation import __version__
 from simulation.cli.console import shown
 from simulation.cli.info import cmd_app, cmd_params, cmd_template
-from simulation.cli.research import cmd_calibrate, cmd_sweep
+from simulation.cli.research import cmd_calibrate, cmd_screen, cmd_sweep
 from simulation.cli.scenarios import cmd_compare, cmd_run, cmd_validate
 from simulation.inputs.limits import MAX_REPLICATES, MAX_SEED
 
@@ -46,6 +46,17 @@ def out_path(text: str) -> str:
             f"got {shown(text)}; allowed: a path that ends in a folder or file name of its "
             "own (not empty, '.', '..' or '/'), such as outputs/my-run")
     return text
+
+
+def share(text: str) -> float:
+    """argparse type: a finite number > 0 (the screening threshold, in tolerances)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value == value and 0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"got {shown(text)}; allowed: a finite number > 0")
+    return value
 
 
 REPLICATES = whole(1, MAX_REPLICATES)
@@ -134,6 +145,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="posterior draws in the fit check (default 20)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("screen", help="Morris screen: which parameters the targets see",
+                       description="Morris elementary effects of every registry parameter with "
+                                   "a calibration prior on every target of FILE (common random "
+                                   "numbers); a parameter is free when a Morris step moves some "
+                                   "target by more than --threshold of its tolerance. Writes "
+                                   "screening.csv, decision.yaml and figures. Interrupted runs "
+                                   "resume from the evaluations log. See docs/calibration.md.")
+    p.add_argument("file", metavar="FILE", help="calibration targets YAML")
+    p.add_argument("--trajectories", type=whole(2, 1000), default=10, metavar="R",
+                   help="Morris trajectories (each = parameters + 1 points); default 10")
+    p.add_argument("--replicates", type=whole(2, 100), default=2, metavar="N",
+                   help="replicates per point, the same seeds at every point; default 2")
+    p.add_argument("--threshold", type=share, default=0.25, metavar="T",
+                   help="free when mu*/tolerance > T for some target; default 0.25")
+    p.add_argument("--jobs", type=JOBS, metavar="J", help="worker processes (default: cores)")
+    p.add_argument("--seed", type=SEED, metavar="S", help="override the file's seed")
+    p.add_argument("--out", type=out_path, metavar="DIR",
+                   help="output folder (default screening/ beside FILE)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("sweep", help="run or resume a sensitivity sweep (Morris, Sobol, ...)",
                        description="Run every design point x replicate of a sweep file in "

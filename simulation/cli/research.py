@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from simulation.cli.console import MARK, UsageError, console, err_console, fmt, lit
+from simulation.cli.console import MARK, UsageError, console, err_console, fmt, lit, short
 from simulation.cli.places import folder_check
 
 
@@ -102,6 +102,51 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                   f"{len(fitted_rows)} targets within tolerance. Wrote [bold]{lit(fitted)}[/] "
                   f"and {lit(out / 'report.html')} in {time.perf_counter() - t0:.0f} s "
                   f"({fit.evaluations} parameter points; log {lit(log)}, rerun to resume).")
+    return 0
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Morris screen of every parameter with a prior on the targets of FILE; writes the
+    decision (free or fixed) and its figures (docs/calibration.md, "Screening")."""
+    from dataclasses import replace as dc_replace
+
+    from simulation.calibration.screening import run_screen, write_screening
+    from simulation.calibration.spec import load_spec
+    from simulation.inputs.parameters import calibration_parameters
+    from simulation.runs.parallel import default_jobs
+
+    spec = load_spec(args.file)
+    if args.seed is not None:
+        spec = dc_replace(spec, seed=args.seed)
+    out = Path(args.out) if args.out else Path(args.file).parent / "screening"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is a file; allowed: a folder")
+    k = len(calibration_parameters())
+    total = args.trajectories * (k + 1) * args.replicates
+    jobs = args.jobs or default_jobs(total)
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]screen"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("runs"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=err_console, disable=args.quiet) as bar:
+        task = bar.add_task("screen", total=total)
+        result = run_screen(spec, out / "evaluations.jsonl", trajectories=args.trajectories,
+                            replicates=args.replicates, jobs=jobs, threshold=args.threshold,
+                            on_run=lambda n: bar.advance(task, n))
+    paths = write_screening(result, out)
+    summ = result.summary().sort_values("max_mu_star_over_tol", ascending=False)
+    table = Table(title=Text(f"Morris screen '{spec.name}': {len(result.free)} free, "
+                             f"{len(result.fixed)} fixed (mu*/tol > {args.threshold:g})"),
+                  title_justify="left")
+    for col in ("parameter", "max mu*/tol", "on target", "sigma/mu*", "decision"):
+        table.add_column(col, overflow="fold")
+    for name, r in summ.iterrows():
+        table.add_row(Text(str(name)), fmt(r["max_mu_star_over_tol"]),
+                      Text(short(str(r["target"]))),
+                      fmt(r["sigma_over_mu_star"]), r["decision"])
+    console.print(table)
+    console.print(f"Wrote {', '.join(lit(p) for p in paths)} in "
+                  f"{time.perf_counter() - t0:.0f} s (log {lit(out / 'evaluations.jsonl')}, "
+                  "rerun to resume).")
     return 0
 
 
