@@ -75,6 +75,9 @@ class Screening:
                 top["mu_star_over_tol"] > 0),
             "noise_over_tol": top["noise_over_tol"],
         })
+        above = (t["mu_star_over_tol"] > self.threshold) & (
+            t["mu_star_over_tol"] > t["noise_over_tol"].fillna(0.0))
+        out["targets_above"] = above.groupby(t["parameter"], sort=False).sum().astype(int)
         out["decision"] = ["free" if p in self.free else "fixed" for p in out.index]
         return out.reindex(self.spec.names)
 
