@@ -109,3 +109,17 @@ def test_every_prior_is_inside_the_registry_range_and_holds_the_default():
         assert BY_NAME[name].prior is None
     assert {"rights_cost", "rights_delay_share"} <= set(POLICY_KEYS)  # behavioural, with priors
     assert BY_NAME["rights_cost"].prior is not None
+
+
+def test_screen_command_refuses_bad_options(tmp_path):
+    from tests.test_cli import secmig
+
+    for args, expect in ((["--threshold", "nan"], "--threshold: got nan; allowed: a finite "
+                          "number > 0"),
+                         (["--threshold", "-1"], "allowed: a finite number > 0"),
+                         (["--trajectories", "1"], "--trajectories: got 1; allowed: a whole "
+                          "number >= 2")):
+        out = secmig("screen", str(_small_spec(tmp_path)), *args)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert expect in " ".join(out.stderr.split()), out.stderr
+    assert "Morris" in secmig("screen", "--help").stdout

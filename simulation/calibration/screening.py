@@ -140,7 +140,6 @@ def run_screen(spec: Spec, log_path: Path, *, names: Sequence[str] | None = None
     sspec = screening_spec(spec, names, replicates)
     k = len(sspec.names)
     z = morris_design(k, trajectories, levels, sspec.seed)
-    tol = np.array([m.tolerance for m in sspec.moments])
     evaluator = Evaluator(sspec, log_path, jobs, on_run=on_run)
     try:
         reps: list[np.ndarray] = []  # per point: replicates x moments
@@ -153,28 +152,32 @@ def run_screen(spec: Spec, log_path: Path, *, names: Sequence[str] | None = None
             reps.extend(evaluator.moments(v, sspec.moments) for v in values)
     finally:
         evaluator.close()
-    stack = np.array(reps)  # points x replicates x moments
-    y = np.nanmean(stack, axis=1)
-    ee, _ = elementary_effects(z, y, k)
+    table = statistics(sspec, z, np.array(reps))
+    free = decide(table, threshold)
+    fixed = [n for n in sspec.names if n not in free]
+    noise = table.drop_duplicates("target").set_index("target")["noise_over_tol"]
+    return Screening(sspec, trajectories, levels, threshold, table, noise, free, fixed,
+                     len(z) * replicates)
+
+
+def statistics(sspec: Spec, z: np.ndarray, stack: np.ndarray) -> pd.DataFrame:
+    """The tidy table (parameter, target, mu*/tol, sigma/tol, mu/tol, noise/tol) from the
+    design ``z`` and the simulated moments ``stack`` (points x replicates x moments)."""
+    k = len(sspec.names)
+    tol = np.array([m.tolerance for m in sspec.moments])
+    ee, _ = elementary_effects(z, np.nanmean(stack, axis=1), k)
     noise = _noise_floor(stack)
     rows = []
     for i, name in enumerate(sspec.names):
         e = np.array(ee[i])  # trajectories x moments
         with np.errstate(invalid="ignore"):
-            mu_star = _nanmean(np.abs(e))
-            mu = _nanmean(e)
-            sigma = _nanstd(e)
+            mu_star, mu, sigma = _nanmean(np.abs(e)), _nanmean(e), _nanstd(e)
         for j, m in enumerate(sspec.moments):
             rows.append({"parameter": name, "target": m.name,
                          "mu_star_over_tol": mu_star[j] / tol[j],
                          "sigma_over_tol": sigma[j] / tol[j], "mu_over_tol": mu[j] / tol[j],
                          "noise_over_tol": noise[j] / tol[j]})
-    table = pd.DataFrame(rows)
-    free = decide(table, threshold)
-    fixed = [n for n in sspec.names if n not in free]
-    noise_s = pd.Series(noise / tol, index=[m.name for m in sspec.moments])
-    return Screening(sspec, trajectories, levels, threshold, table, noise_s, free, fixed,
-                     len(z) * replicates)
+    return pd.DataFrame(rows)
 
 
 def _nanmean(a: np.ndarray) -> np.ndarray:
