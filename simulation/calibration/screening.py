@@ -62,6 +62,7 @@ class Screening:
     free: list[str]
     fixed: list[str]
     runs: int
+    free_share: pd.Series  # per parameter: share of trajectory bootstraps in which it is free
 
     def summary(self) -> pd.DataFrame:
         """Per parameter: the largest mu*/tol, its target, sigma/mu* there, the decision."""
@@ -78,6 +79,7 @@ class Screening:
         above = (t["mu_star_over_tol"] > self.threshold) & (
             t["mu_star_over_tol"] > t["noise_over_tol"].fillna(0.0))
         out["targets_above"] = above.groupby(t["parameter"], sort=False).sum().astype(int)
+        out["bootstrap_free_share"] = self.free_share
         out["decision"] = ["free" if p in self.free else "fixed" for p in out.index]
         return out.reindex(self.spec.names)
 
@@ -152,12 +154,30 @@ def run_screen(spec: Spec, log_path: Path, *, names: Sequence[str] | None = None
             reps.extend(evaluator.moments(v, sspec.moments) for v in values)
     finally:
         evaluator.close()
-    table = statistics(sspec, z, np.array(reps))
+    stack = np.array(reps)
+    table = statistics(sspec, z, stack)
     free = decide(table, threshold)
     fixed = [n for n in sspec.names if n not in free]
     noise = table.drop_duplicates("target").set_index("target")["noise_over_tol"]
+    share = bootstrap_free_share(sspec, z, stack, threshold)
     return Screening(sspec, trajectories, levels, threshold, table, noise, free, fixed,
-                     len(z) * replicates)
+                     len(z) * replicates, share)
+
+
+def bootstrap_free_share(sspec: Spec, z: np.ndarray, stack: np.ndarray, threshold: float,
+                         n: int = 200) -> pd.Series:
+    """How stable each verdict is: the share of bootstrap resamples of the trajectories
+    (drawn with replacement, no new runs) in which the parameter comes out free."""
+    k = len(sspec.names)
+    n_traj = len(z) // (k + 1)
+    rng = np.random.default_rng(np.random.SeedSequence([sspec.seed, 11]))
+    counts = dict.fromkeys(sspec.names, 0)
+    for _ in range(n):
+        idx = np.concatenate([np.arange(t * (k + 1), (t + 1) * (k + 1))
+                              for t in rng.integers(0, n_traj, n_traj)])
+        for p in decide(statistics(sspec, z[idx], stack[idx]), threshold):
+            counts[p] += 1
+    return pd.Series(counts, dtype=float) / n
 
 
 def statistics(sspec: Spec, z: np.ndarray, stack: np.ndarray) -> pd.DataFrame:
@@ -227,7 +247,8 @@ def decision_doc(s: Screening) -> dict[str, Any]:
         r = summ.loc[p]
         mx = r["max_mu_star_over_tol"]
         return {"max_mu_star_over_tol": None if pd.isna(mx) else round(float(mx), 4),
-                "target": None if pd.isna(mx) else str(r["target"])}
+                "target": None if pd.isna(mx) else str(r["target"]),
+                "bootstrap_free_share": round(float(r["bootstrap_free_share"]), 3)}
 
     free = {}
     for p in s.free:
