@@ -35,13 +35,14 @@ def working_age(world: World, year: int) -> np.ndarray:
     return hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
 
 
-def employment_chunk(world: World, year: int) -> dict[str, np.ndarray]:
+def employment_chunk(world: World, year: int, counted: np.ndarray | None = None
+                     ) -> dict[str, np.ndarray]:
     """Adults of working age and employed adults on 1 January of ``year + 1`` by (cohort,
     country group, household type, sex): the employment indicators' counts. An adult's age is
-    taken as the head's."""
+    taken as the head's. ``counted``: :func:`working_age` if the caller has it already."""
     hh = world.households
     n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
-    counted = working_age(world, year)
+    counted = working_age(world, year) if counted is None else counted
     first = int(hh.cohort.min())
     n_c = year - first + 1
     base = ((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group
@@ -65,11 +66,12 @@ def employment_chunk(world: World, year: int) -> dict[str, np.ndarray]:
     }
 
 
-def municipal_adults(world: World, year: int, employed: bool = False) -> np.ndarray:
+def municipal_adults(world: World, year: int, employed: bool = False,
+                     counted: np.ndarray | None = None) -> np.ndarray:
     """Adults of working age (``employed``: employed adults) living in each municipality at
-    the end of ``year``."""
+    the end of ``year``. ``counted``: :func:`working_age` if the caller has it already."""
     hh = world.households
-    counted = working_age(world, year)
+    counted = working_age(world, year) if counted is None else counted
     weights = hh.employed_adults if employed else hh.adults
     return np.bincount(hh.municipality[counted], weights=weights[counted].astype(np.float64),
                        minlength=world.geography.n)
@@ -84,6 +86,9 @@ class Observer:
     stocks: list[dict[str, np.ndarray]] = field(default_factory=list)
     residence: list[dict[str, np.ndarray]] = field(default_factory=list)
     employment: list[dict[str, np.ndarray]] = field(default_factory=list)
+    # the last year's adults and employed adults per municipality (the yearly municipality
+    # series read them here, so working age is worked out once a year)
+    municipal: dict[str, np.ndarray] = field(default_factory=dict)
 
     def observe(self, world: World, year: int) -> None:
         """Record the state on 1 January of ``year + 1`` (after this year's moves)."""
@@ -93,21 +98,27 @@ class Observer:
         size = hh.size.astype(np.int64)
         alive = hh.alive
         home = alive & (hh.municipality == hh.settlement)
-
-        # retention panel: (cohort, type, group, settlement municipality), dense bincount
+        # rows are appended cohort by cohort, so the cohorts are first..year; the keys below
+        # are formed on the rows alive only (same elements in the same order as masking a key
+        # of every row, so the weighted bincounts add the same numbers in the same order)
         first = int(hh.cohort.min())
         n_c = year - first + 1
-        key = ((((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group) * n
-               + hh.settlement)[alive]
+        cohort = hh.cohort.astype(np.int64) - first
+        live = np.flatnonzero(alive)
+        cohort_live = cohort[live]
+        size_live = size[live]
+
+        # retention panel: (cohort, type, group, settlement municipality), dense bincount
+        key = (((cohort_live * n_t + hh.htype[live]) * n_g + hh.group[live]) * n
+               + hh.settlement[live])
         bins = n_c * n_t * n_g * n
-        persons = np.bincount(key, weights=size[alive], minlength=bins)
-        at_home = np.bincount(key, weights=(size * home)[alive], minlength=bins)
+        persons = np.bincount(key, weights=size_live, minlength=bins)
+        at_home = np.bincount(key, weights=(size * home)[live], minlength=bins)
         keys = np.flatnonzero(persons)
         persons, at_home = persons[keys], at_home[keys]
-        cohort = first + keys // (n_t * n_g * n)
         self.panel.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
-            "cohort": cohort.astype(np.int16),
+            "cohort": (first + keys // (n_t * n_g * n)).astype(np.int16),
             "household_type": ((keys // (n_g * n)) % n_t).astype(np.int8),
             "country_group": ((keys // n) % n_g).astype(np.int8),
             "settlement_index": (keys % n).astype(np.int16),
@@ -115,22 +126,27 @@ class Observer:
             "persons_in_settlement": at_home.astype(np.int32),
         })
 
-        # cohort accounting: settled = alive + exited, every year
-        cohorts, cinv = np.unique(hh.cohort, return_inverse=True)
+        # cohort accounting: settled = alive + exited, every year (cohorts with households)
+        households = np.bincount(cohort, minlength=n_c)
+        present = np.flatnonzero(households)
         self.cohorts.append({
-            "year": np.full(len(cohorts), year + 1, dtype=np.int16),
-            "cohort": cohorts.astype(np.int16),
-            "households": np.bincount(cinv).astype(np.int32),
-            "persons_settled": np.bincount(cinv, weights=size).astype(np.int64),
-            "persons_alive": np.bincount(cinv, weights=size * alive).astype(np.int64),
-            "persons_exited": np.bincount(cinv, weights=size * ~alive).astype(np.int64),
-            "persons_in_settlement": np.bincount(cinv, weights=size * home).astype(np.int64),
+            "year": np.full(len(present), year + 1, dtype=np.int16),
+            "cohort": (first + present).astype(np.int16),
+            "households": households[present].astype(np.int32),
+            "persons_settled": np.bincount(cohort, weights=size,
+                                           minlength=n_c)[present].astype(np.int64),
+            "persons_alive": np.bincount(cohort, weights=size * alive,
+                                         minlength=n_c)[present].astype(np.int64),
+            "persons_exited": np.bincount(cohort, weights=size * ~alive,
+                                          minlength=n_c)[present].astype(np.int64),
+            "persons_in_settlement": np.bincount(cohort, weights=size * home,
+                                                 minlength=n_c)[present].astype(np.int64),
         })
 
         # where each cohort lives now: persons alive by (cohort, current municipality), for
         # the regional net change of a cohort (where they went, not only whether they left)
-        key = ((hh.cohort.astype(np.int64) - first) * n + hh.municipality)[alive]
-        persons = np.bincount(key, weights=size[alive], minlength=n_c * n)
+        key = cohort_live * n + hh.municipality[live]
+        persons = np.bincount(key, weights=size_live, minlength=n_c * n)
         keys = np.flatnonzero(persons)
         self.residence.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
@@ -149,7 +165,11 @@ class Observer:
             "persons": stock[grp, muni].astype(np.int32),
         })
 
-        self.employment.append(employment_chunk(world, year))
+        counted = working_age(world, year)
+        self.employment.append(employment_chunk(world, year, counted))
+        self.municipal = {
+            "adults": municipal_adults(world, year, counted=counted),
+            "employed_adults": municipal_adults(world, year, employed=True, counted=counted)}
 
     @staticmethod
     def frame(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
