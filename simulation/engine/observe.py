@@ -45,12 +45,15 @@ def employment_chunk(world: World, year: int, counted: np.ndarray | None = None
     counted = working_age(world, year) if counted is None else counted
     first = int(hh.cohort.min())
     n_c = year - first + 1
-    base = ((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group
+    rows = np.flatnonzero(counted)  # counts are whole numbers: any order sums them exactly
+    base = ((hh.cohort[rows].astype(np.int64) - first) * n_t + hh.htype[rows]) * n_g \
+        + hh.group[rows]
     bins = n_c * n_t * n_g * 2
     adults = np.zeros(bins)
     employed = np.zeros(bins)
-    for present, female, works in ((counted, hh.female_a, hh.employed_a),
-                                   (counted & hh.has_b, hh.female_b, hh.employed_b)):
+    has_b = hh.has_b[rows]
+    for present, female, works in ((slice(None), hh.female_a[rows], hh.employed_a[rows]),
+                                   (has_b, hh.female_b[rows], hh.employed_b[rows])):
         key = (base * 2 + female)[present]
         adults += np.bincount(key, minlength=bins)
         employed += np.bincount(key, weights=works[present], minlength=bins)
@@ -97,7 +100,7 @@ class Observer:
         n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
         size = hh.size.astype(np.int64)
         alive = hh.alive
-        home = alive & (hh.municipality == hh.settlement)
+        home = hh.municipality == hh.settlement  # used on the rows alive only
         # rows are appended cohort by cohort, so the cohorts are first..year; the keys below
         # are formed on the rows alive only (same elements in the same order as masking a key
         # of every row, so the weighted bincounts add the same numbers in the same order)
@@ -108,12 +111,14 @@ class Observer:
         cohort_live = cohort[live]
         size_live = size[live]
 
-        # retention panel: (cohort, type, group, settlement municipality), dense bincount
+        # retention panel: (cohort, type, group, settlement municipality), dense bincount;
+        # persons are whole numbers, so every sum below is exact in any order
         key = (((cohort_live * n_t + hh.htype[live]) * n_g + hh.group[live]) * n
                + hh.settlement[live])
         bins = n_c * n_t * n_g * n
+        home_live = home[live]
         persons = np.bincount(key, weights=size_live, minlength=bins)
-        at_home = np.bincount(key, weights=(size * home)[live], minlength=bins)
+        at_home = np.bincount(key[home_live], weights=size_live[home_live], minlength=bins)
         keys = np.flatnonzero(persons)
         persons, at_home = persons[keys], at_home[keys]
         self.panel.append({
@@ -129,17 +134,18 @@ class Observer:
         # cohort accounting: settled = alive + exited, every year (cohorts with households)
         households = np.bincount(cohort, minlength=n_c)
         present = np.flatnonzero(households)
+        settled = np.bincount(cohort, weights=size, minlength=n_c)[present].astype(np.int64)
+        alive_now = np.bincount(cohort_live, weights=size_live,
+                                minlength=n_c)[present].astype(np.int64)
         self.cohorts.append({
             "year": np.full(len(present), year + 1, dtype=np.int16),
             "cohort": (first + present).astype(np.int16),
             "households": households[present].astype(np.int32),
-            "persons_settled": np.bincount(cohort, weights=size,
-                                           minlength=n_c)[present].astype(np.int64),
-            "persons_alive": np.bincount(cohort, weights=size * alive,
-                                         minlength=n_c)[present].astype(np.int64),
-            "persons_exited": np.bincount(cohort, weights=size * ~alive,
-                                          minlength=n_c)[present].astype(np.int64),
-            "persons_in_settlement": np.bincount(cohort, weights=size * home,
+            "persons_settled": settled,
+            "persons_alive": alive_now,
+            "persons_exited": settled - alive_now,
+            "persons_in_settlement": np.bincount(cohort_live[home_live],
+                                                 weights=size_live[home_live],
                                                  minlength=n_c)[present].astype(np.int64),
         })
 
