@@ -127,7 +127,7 @@ def employment_logit(world: World, params: Params, year: int, municipality: np.n
     settlement (up to EMPLOYMENT_DURATION_CAP), the local labour market and belonging; lower in
     the programme, for women, for mothers and for Ukrainians."""
     hh = world.households
-    years = np.minimum(hh.years_since(year)[rows], EMPLOYMENT_DURATION_CAP)
+    years = np.minimum(year - hh.cohort[rows].astype(np.int32), EMPLOYMENT_DURATION_CAP)
     htype = hh.htype[rows]
     mother = female & ((htype == FAMILY_TYPES[0]) | (htype == FAMILY_TYPES[1]))
     return (params.employment_intercept + params.employment_duration_effect * years

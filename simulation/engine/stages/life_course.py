@@ -45,8 +45,12 @@ def update_work(world: World, params: Params, year: int, programme: np.ndarray,
     m = hh.municipality
     for employed, female, u, present in ((hh.employed_a, hh.female_a, u_a, alive),
                                          (hh.employed_b, hh.female_b, u_b, alive & hh.has_b)):
-        p_find = logistic(employment_logit(world, params, year, m, programme, female))
-        finds = present & ~employed & (u < p_find)
+        # the chance of finding work matters only to adults without it: computed for them
+        seeking = np.flatnonzero(present & ~employed)
+        p_find = logistic(employment_logit(world, params, year, m[seeking], programme[seeking],
+                                           female[seeking], seeking))
+        finds = np.zeros(len(hh), dtype=bool)
+        finds[seeking] = u[seeking] < p_find
         loses = present & employed & (u < params.employment_exit_rate)
         employed |= finds
         employed &= ~loses
