@@ -113,6 +113,7 @@ def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np
                        np.nextafter(1.0, 0.0))
         pos = offset_search(cdf, r, r + rest)
         dest[who] = np.where(u[who] < lam, tie[who], np.minimum(pos, n - 1))
+    world.scratch.clear()
     return dest.astype(np.int16)
 
 
