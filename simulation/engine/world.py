@@ -101,17 +101,6 @@ class World:
     stock: np.ndarray  # (groups, municipalities) background + resident: the network stock
     events: EventLog = field(default_factory=EventLog)
     plans: MovePlans | None = None  # this year's moves, between decision and moving
-    # work arrays a stage reuses from year to year (not state: their contents never carry
-    # over); a fresh multi-megabyte temporary costs its page faults every time
-    scratch: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-
-    def buffer(self, name: str, size: int, capacity: int = 0) -> np.ndarray:
-        """The first ``size`` elements of a reusable float64 work array, allocated once with
-        room for ``capacity`` (so that a growing size does not reallocate every year)."""
-        buf = self.scratch.get(name)
-        if buf is None or len(buf) < size:
-            buf = self.scratch[name] = np.empty(max(size, capacity))
-        return buf[:size]
 
     @classmethod
     def start(cls, geography: Geography, background: np.ndarray) -> World:

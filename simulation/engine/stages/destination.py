@@ -24,29 +24,38 @@ def need_bits(world: World, rows: np.ndarray) -> np.ndarray:
 
 def destination_utilities(world: World, params: RunParams, origin: np.ndarray,
                           group: np.ndarray, needs: np.ndarray, job: np.ndarray,
-                          out: np.ndarray | None = None, work: np.ndarray | None = None
-                          ) -> np.ndarray:
+                          out: np.ndarray | None = None, work: np.ndarray | None = None,
+                          network: np.ndarray | None = None) -> np.ndarray:
     """Utility of every municipality (columns) for each combination (rows); origin = -inf.
 
     Utility is additive in an origin part, a group part (network), a needs part (services) and
     a job part (labour market), so each is a small table and a row is four gathered rows; all
     but the network part are fixed for the run (``params``). ``out`` and ``work`` (each
     (combinations, municipalities)) are reused buffers; without them fresh arrays.
+    ``network``: the network part (groups, municipalities) if the caller has it already.
     """
-    network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n)
+    if network is None:
+        network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n)
     shape = (len(origin), world.geography.n)
     util = np.empty(shape) if out is None else out
     part = np.empty(shape) if work is None else work
-    # in place, in the order (((static + network) + services) + labour) of the plain sum
-    np.take(params.static_utility, origin, axis=0, out=util)
+    # in place, in the order (((static + network) + services) + labour) of the plain sum;
+    # mode="clip" (the indices are valid) because take buffers ``out`` under mode="raise"
+    np.take(params.static_utility, origin, axis=0, out=util, mode="clip")
     for table, index in ((network, group), (params.service_utility, needs),
                          (params.labour_utility, job)):
-        np.take(table, index, axis=0, out=part)
+        np.take(table, index, axis=0, out=part, mode="clip")
         util += part
     return util
 
 
-COMBO_CHUNK = 2048  # combinations per block: bounds memory at ~6 MB per (block x 357) array
+# The draw's rounding depends on this: a combination's CDF is searched shifted by its index
+# within its block of COMBO_CHUNK (how the draw was first written, one searchsorted over the
+# block's rows laid end to end). Changing it changes results in the last bits.
+COMBO_CHUNK = 2048
+# combinations computed at once: (SUB_CHUNK x 357) float64 arrays, ~1.5 MB, stay in cache
+# (a divisor of COMBO_CHUNK, so a sub-block never straddles two blocks)
+SUB_CHUNK = 512
 
 
 def choose_destinations(world: World, params: RunParams, year: int, rng: Draws) -> None:
@@ -80,28 +89,29 @@ def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np
     has_tie = (tie >= 0) & (tie != origin)
     dest = np.empty(len(movers), dtype=np.int64)
     order = np.argsort(row, kind="stable")
-    bounds = np.searchsorted(row[order], np.arange(0, len(combos) + COMBO_CHUNK, COMBO_CHUNK))
-    capacity = COMBO_CHUNK * n
-    for b, start in enumerate(range(0, len(combos), COMBO_CHUNK)):
-        block = combos[start:start + COMBO_CHUNK]
+    bounds = np.searchsorted(row[order], np.arange(0, len(combos) + SUB_CHUNK, SUB_CHUNK))
+    network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n), this year
+    rows = min(SUB_CHUNK, len(combos))
+    util_buf, part_buf, cdf_buf = np.empty((rows, n)), np.empty((rows, n)), np.empty(rows * n)
+    for b, start in enumerate(range(0, len(combos), SUB_CHUNK)):
+        block = combos[start:start + SUB_CHUNK]
         who = order[bounds[b]:bounds[b + 1]]
-        size = len(block) * n
         util = destination_utilities(world, params, block // (16 * len(COUNTRY_GROUPS)),
                                      (block // 16) % len(COUNTRY_GROUPS),
                                      (block // 2) % NEED_CODES, block % 2,
-                                     out=world.buffer("utility", size, capacity).reshape(-1, n),
-                                     work=world.buffer("cdf", size, capacity).reshape(-1, n))
+                                     out=util_buf[:len(block)], work=part_buf[:len(block)],
+                                     network=network)
         util -= util.max(axis=1, keepdims=True)
         np.exp(util, out=util)
         # the cumulative sum runs down the rows of the transposed block (destination x
-        # combination): numpy's cumsum along a row is ~3x slower than row-by-row vector adds,
+        # combination): numpy's cumsum along a row is slower than row-by-row vector adds,
         # and both add in the same order, so the CDF is bit for bit the same
-        cdf = world.buffer("cdf", size).reshape(n, -1)
+        cdf = cdf_buf[:len(block) * n].reshape(n, -1)
         np.copyto(cdf, util.T)
         for j in range(1, n):
             np.add(cdf[j - 1], cdf[j], out=cdf[j])
         cdf /= cdf[-1]
-        r = row[who] - start
+        r = row[who] - start  # column in this sub-block
 
         # a tie multiplies its municipality's weight by exp(dest_tie_effect): as a mixture,
         # choose the tie with probability lam, else sample the row as it is
@@ -111,14 +121,15 @@ def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np
         lam = boost / (1.0 + boost)
         rest = np.clip((u[who] - lam) / np.maximum(1.0 - lam, 1e-300), 0.0,
                        np.nextafter(1.0, 0.0))
-        pos = offset_search(cdf, r, r + rest)
+        shift = row[who] % COMBO_CHUNK  # index within the block of COMBO_CHUNK
+        pos = offset_search(cdf, r, shift, shift + rest)
         dest[who] = np.where(u[who] < lam, tie[who], np.minimum(pos, n - 1))
-    world.scratch.clear()
     return dest.astype(np.int16)
 
 
-def offset_search(cdf: np.ndarray, r: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """For each mover, the number of destinations j with ``cdf[j, r] + r <= query`` (in
+def offset_search(cdf: np.ndarray, r: np.ndarray, shift: np.ndarray, query: np.ndarray
+                  ) -> np.ndarray:
+    """For each mover, the number of destinations j with ``cdf[j, r] + shift <= query`` (in
     float64, the sum rounded as written): a vectorized binary search over the columns ``r``.
 
     This is what a ``searchsorted(side="right")`` over the block's rows laid end to end, each
@@ -127,7 +138,7 @@ def offset_search(cdf: np.ndarray, r: np.ndarray, query: np.ndarray) -> np.ndarr
     and yields the same positions, rounding included.
     """
     n = len(cdf)
-    shift = r.astype(np.float64)
+    shift = shift.astype(np.float64)
     lo = np.zeros(len(r), dtype=np.int64)
     hi = np.full(len(r), n, dtype=np.int64)
     for _ in range(int(n).bit_length()):
