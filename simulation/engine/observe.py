@@ -92,6 +92,31 @@ class Observer:
     # the last year's adults and employed adults per municipality (the yearly municipality
     # series read them here, so working age is worked out once a year)
     municipal: dict[str, np.ndarray] = field(default_factory=dict)
+    # retention-panel cells: a household's (cohort, type, group, settlement municipality)
+    # never changes, so each row is given its cell once; cells are numbered in the order of
+    # their key, so the panel comes out in the order a dense bincount over keys gives
+    _row_cell: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _cell_key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def panel_cells(self, world: World) -> tuple[np.ndarray, np.ndarray]:
+        """Each household row's panel cell, and each cell's key (absolute cohort, type, group,
+        settlement, mixed-radix); rows added since the last call get their cells now."""
+        hh = world.households
+        n, n_g, n_t = world.geography.n, len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
+        seen = len(self._row_cell)
+        new = slice(seen, len(hh))
+        key = (((hh.cohort[new].astype(np.int64) * n_t + hh.htype[new]) * n_g
+                + hh.group[new]) * n + hh.settlement[new])
+        if len(key):
+            cells, inverse = np.unique(key, return_inverse=True)
+            if len(self._cell_key) and cells[0] <= self._cell_key[-1]:
+                # not a later cohort (rows appended out of cohort order): number afresh
+                self._row_cell = np.zeros(0, dtype=np.int64)
+                self._cell_key = np.zeros(0, dtype=np.int64)
+                return self.panel_cells(world)
+            self._row_cell = np.concatenate([self._row_cell, len(self._cell_key) + inverse])
+            self._cell_key = np.concatenate([self._cell_key, cells])
+        return self._row_cell, self._cell_key
 
     def observe(self, world: World, year: int) -> None:
         """Record the state on 1 January of ``year + 1`` (after this year's moves)."""
@@ -111,19 +136,20 @@ class Observer:
         cohort_live = cohort[live]
         size_live = size[live]
 
-        # retention panel: (cohort, type, group, settlement municipality), dense bincount;
-        # persons are whole numbers, so every sum below is exact in any order
-        key = (((cohort_live * n_t + hh.htype[live]) * n_g + hh.group[live]) * n
-               + hh.settlement[live])
-        bins = n_c * n_t * n_g * n
+        # retention panel: persons by (cohort, type, group, settlement municipality), summed
+        # over each row's cell; persons are whole numbers, so every sum below is exact in any
+        # order
+        row_cell, cell_key = self.panel_cells(world)
+        cell = row_cell[live]
         home_live = home[live]
-        persons = np.bincount(key, weights=size_live, minlength=bins)
-        at_home = np.bincount(key[home_live], weights=size_live[home_live], minlength=bins)
-        keys = np.flatnonzero(persons)
-        persons, at_home = persons[keys], at_home[keys]
+        persons = np.bincount(cell, weights=size_live, minlength=len(cell_key))
+        at_home = np.bincount(cell[home_live], weights=size_live[home_live],
+                              minlength=len(cell_key))
+        cells = np.flatnonzero(persons)
+        persons, at_home, keys = persons[cells], at_home[cells], cell_key[cells]
         self.panel.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
-            "cohort": (first + keys // (n_t * n_g * n)).astype(np.int16),
+            "cohort": (keys // (n_t * n_g * n)).astype(np.int16),
             "household_type": ((keys // (n_g * n)) % n_t).astype(np.int8),
             "country_group": ((keys // n) % n_g).astype(np.int8),
             "settlement_index": (keys % n).astype(np.int16),
