@@ -110,41 +110,46 @@ def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np
         np.copyto(cdf, util.T)
         for j in range(1, n):
             np.add(cdf[j - 1], cdf[j], out=cdf[j])
-        cdf /= cdf[-1]
+        # the CDF is the cumulative sum over its total; the division is done only where a
+        # mover looks (the same quotients as dividing the whole block, at a fraction of it)
+        total = cdf[-1].copy()
         r = row[who] - start  # column in this sub-block
 
         # a tie multiplies its municipality's weight by exp(dest_tie_effect): as a mixture,
         # choose the tie with probability lam, else sample the row as it is
         t = np.maximum(tie[who], 0)
-        p_tie = np.where(has_tie[who], cdf[t, r] - np.where(t > 0, cdf[t - 1, r], 0.0), 0.0)
+        below_t = np.where(t > 0, cdf[np.maximum(t - 1, 0), r] / total[r], 0.0)
+        p_tie = np.where(has_tie[who], cdf[t, r] / total[r] - below_t, 0.0)
         boost = np.expm1(params.dest_tie_effect) * p_tie
         lam = boost / (1.0 + boost)
         rest = np.clip((u[who] - lam) / np.maximum(1.0 - lam, 1e-300), 0.0,
                        np.nextafter(1.0, 0.0))
         shift = row[who] % COMBO_CHUNK  # index within the block of COMBO_CHUNK
-        pos = offset_search(cdf, r, shift, shift + rest)
+        pos = offset_search(cdf, total, r, shift, shift + rest)
         dest[who] = np.where(u[who] < lam, tie[who], np.minimum(pos, n - 1))
     return dest.astype(np.int16)
 
 
-def offset_search(cdf: np.ndarray, r: np.ndarray, shift: np.ndarray, query: np.ndarray
-                  ) -> np.ndarray:
-    """For each mover, the number of destinations j with ``cdf[j, r] + shift <= query`` (in
-    float64, the sum rounded as written): a vectorized binary search over the columns ``r``.
+def offset_search(cumsum: np.ndarray, total: np.ndarray, r: np.ndarray, shift: np.ndarray,
+                  query: np.ndarray) -> np.ndarray:
+    """For each mover, the number of destinations j with ``cumsum[j, r] / total[r] + shift
+    <= query`` (in float64, each operation rounded as written): a vectorized binary search
+    over the columns ``r`` of the cumulative weights (destination x combination).
 
-    This is what a ``searchsorted(side="right")`` over the block's rows laid end to end, each
-    shifted by its row number, gives once the row's offset is taken off (the way the draw was
-    first written); doing it per mover costs log2(n) gathers instead of a pass over the block,
-    and yields the same positions, rounding included.
+    This is what a ``searchsorted(side="right")`` over the block's normalized CDFs laid end to
+    end, each shifted by its index in the block, gives once the offset is taken off (the way
+    the draw was first written); doing it per mover costs log2(n) gathers instead of passes
+    over the block, and yields the same positions, rounding included.
     """
-    n = len(cdf)
+    n = len(cumsum)
     shift = shift.astype(np.float64)
+    scale = total[r]
     lo = np.zeros(len(r), dtype=np.int64)
     hi = np.full(len(r), n, dtype=np.int64)
     for _ in range(int(n).bit_length()):
         mid = (lo + hi) // 2
         active = lo < hi
-        below = active & ((cdf[np.minimum(mid, n - 1), r] + shift) <= query)
+        below = active & ((cumsum[np.minimum(mid, n - 1), r] / scale + shift) <= query)
         lo = np.where(below, mid + 1, lo)
         hi = np.where(active & ~below, mid, hi)
     return lo
