@@ -27,8 +27,11 @@ def household_income(world: World, params: Params, year: int, programme: np.ndar
     """Income this year in G, summed over the adults: a wage per employed adult, else the
     introduction stipend in the programme, else social benefits."""
     hh = world.households
-    labour = world.geography.labour_market[hh.municipality]
-    wage = params.wage_level * (1 + params.wage_labour_effect * (labour - 0.5)) * hh.productivity
+    # the wage level where each household lives (the same products as computing it per
+    # household: a table per municipality, then one gather)
+    local_wage = params.wage_level * (1 + params.wage_labour_effect
+                                      * (world.geography.labour_market - 0.5))
+    wage = local_wage[hh.municipality] * hh.productivity
     stipend = params.stipend_level * np.where(hh.age(year) < 25, 2 / 3, 1.0)
     not_working = np.where(programme, stipend, params.benefit_level)
     income_a = np.where(hh.employed_a, wage, not_working)

@@ -102,8 +102,12 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
     cost_general, cost_job = rights_costs(world, params, rights)
     p_job = logistic(job - cost_job)
     p_any = p_job + (1.0 - p_job) * logistic(general - cost_general)
-    p_job_free = logistic(job)
-    p_free = p_job_free + (1.0 - p_job_free) * logistic(general)
+    # without the rule: where the rule costs nothing the probabilities are those above (x - 0
+    # is x), so they are worked out again only for the households it constrains
+    p_free = p_any.copy()
+    hit = np.flatnonzero((cost_general != 0.0) | (cost_job != 0.0))
+    p_job_free = logistic(job[hit])
+    p_free[hit] = p_job_free + (1.0 - p_job_free) * logistic(general[hit])
     u = rng.uniform("move", n)
     alive = hh.alive
     is_job = alive & (u < p_job)
