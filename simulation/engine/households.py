@@ -64,24 +64,9 @@ class Households:
         return len(self.cohort)
 
     def append(self, new: Households) -> None:
-        """Add a cohort's households at the end (their row indices become their ids).
-
-        Each column is a view of a larger backing array with room to grow, so a year's
-        cohort is written in place instead of every column being copied every year; a column
-        a stage replaced by a new array (``hh.income = ...``) is copied into a backing then."""
-        backing = self.__dict__.setdefault("_backing", {})
+        """Add a cohort's households at the end (their row indices become their ids)."""
         for f in fields(self):
-            column, added = getattr(self, f.name), getattr(new, f.name)
-            n, m = len(column), len(added)
-            store = backing.get(f.name)
-            if (store is None or len(store) < n + m or column.base is not store
-                    or column.__array_interface__["data"][0]
-                    != store.__array_interface__["data"][0]):
-                grown = np.empty(max(n + m, (3 * (n + m)) // 2, 1024), dtype=column.dtype)
-                grown[:n] = column
-                store = backing[f.name] = grown
-            store[n:n + m] = added
-            setattr(self, f.name, store[:n + m])
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(new, f.name)]))
 
     @classmethod
     def empty(cls, n: int) -> Households:

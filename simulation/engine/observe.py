@@ -95,7 +95,7 @@ class Observer:
     # retention-panel cells: a household's (cohort, type, group, settlement municipality)
     # never changes, so each row is given its cell once; cells are numbered in the order of
     # their key, so the panel comes out in the order a dense bincount over keys gives
-    _row_cell: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _row_cell: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     _cell_key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def panel_cells(self, world: World) -> tuple[np.ndarray, np.ndarray]:
@@ -111,10 +111,11 @@ class Observer:
             cells, inverse = np.unique(key, return_inverse=True)
             if len(self._cell_key) and cells[0] <= self._cell_key[-1]:
                 # not a later cohort (rows appended out of cohort order): number afresh
-                self._row_cell = np.zeros(0, dtype=np.int64)
+                self._row_cell = np.zeros(0, dtype=np.int32)
                 self._cell_key = np.zeros(0, dtype=np.int64)
                 return self.panel_cells(world)
-            self._row_cell = np.concatenate([self._row_cell, len(self._cell_key) + inverse])
+            self._row_cell = np.concatenate([self._row_cell,
+                                             (len(self._cell_key) + inverse).astype(np.int32)])
             self._cell_key = np.concatenate([self._cell_key, cells])
         return self._row_cell, self._cell_key
 
