@@ -56,6 +56,8 @@ COMBO_CHUNK = 2048
 # combinations computed at once: (SUB_CHUNK x 357) float64 arrays, ~1.5 MB, stay in cache
 # (a divisor of COMBO_CHUNK, so a sub-block never straddles two blocks)
 SUB_CHUNK = 512
+if COMBO_CHUNK % SUB_CHUNK:
+    raise RuntimeError("destination: SUB_CHUNK must divide COMBO_CHUNK")
 
 
 def choose_destinations(world: World, params: RunParams, year: int, rng: Draws) -> None:
