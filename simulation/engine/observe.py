@@ -127,9 +127,8 @@ class Observer:
         size = hh.size.astype(np.int64)
         alive = hh.alive
         home = hh.municipality == hh.settlement  # used on the rows alive only
-        # rows are appended cohort by cohort, so the cohorts are first..year; the keys below
-        # are formed on the rows alive only (same elements in the same order as masking a key
-        # of every row, so the weighted bincounts add the same numbers in the same order)
+        # the sums below run on the rows alive (or at home) only: person counts are whole
+        # numbers, so leaving out the zeros of the other rows changes no sum
         first = int(hh.cohort.min())
         n_c = year - first + 1
         cohort = hh.cohort.astype(np.int64) - first
