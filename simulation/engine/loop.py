@@ -16,7 +16,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from simulation.engine.observe import Observer, hoover_index, municipal_adults
+from simulation.engine.observe import Observer, hoover_index
 from simulation.engine.randomness import Streams
 from simulation.engine.runparams import RunParams
 from simulation.engine.world import World
@@ -50,8 +50,8 @@ MUNICIPALITY_REPORTERS: dict[str, Any] = {
     "moves_out": lambda m: m.observed.moves_out.copy(),
     "integration_quality": lambda m: m.observed.quality.copy(),
     # employment per municipality (adults of working age, where they live)
-    "adults": lambda m: municipal_adults(m.observed, m.year),
-    "employed_adults": lambda m: municipal_adults(m.observed, m.year, employed=True),
+    "adults": lambda m: m.observer.municipal["adults"],
+    "employed_adults": lambda m: m.observer.municipal["employed_adults"],
 }
 
 

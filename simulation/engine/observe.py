@@ -35,21 +35,25 @@ def working_age(world: World, year: int) -> np.ndarray:
     return hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
 
 
-def employment_chunk(world: World, year: int) -> dict[str, np.ndarray]:
+def employment_chunk(world: World, year: int, counted: np.ndarray | None = None
+                     ) -> dict[str, np.ndarray]:
     """Adults of working age and employed adults on 1 January of ``year + 1`` by (cohort,
     country group, household type, sex): the employment indicators' counts. An adult's age is
-    taken as the head's."""
+    taken as the head's. ``counted``: :func:`working_age` if the caller has it already."""
     hh = world.households
     n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
-    counted = working_age(world, year)
+    counted = working_age(world, year) if counted is None else counted
     first = int(hh.cohort.min())
     n_c = year - first + 1
-    base = ((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group
+    rows = np.flatnonzero(counted)  # counts are whole numbers: any order sums them exactly
+    base = ((hh.cohort[rows].astype(np.int64) - first) * n_t + hh.htype[rows]) * n_g \
+        + hh.group[rows]
     bins = n_c * n_t * n_g * 2
     adults = np.zeros(bins)
     employed = np.zeros(bins)
-    for present, female, works in ((counted, hh.female_a, hh.employed_a),
-                                   (counted & hh.has_b, hh.female_b, hh.employed_b)):
+    has_b = hh.has_b[rows]
+    for present, female, works in ((slice(None), hh.female_a[rows], hh.employed_a[rows]),
+                                   (has_b, hh.female_b[rows], hh.employed_b[rows])):
         key = (base * 2 + female)[present]
         adults += np.bincount(key, minlength=bins)
         employed += np.bincount(key, weights=works[present], minlength=bins)
@@ -65,11 +69,12 @@ def employment_chunk(world: World, year: int) -> dict[str, np.ndarray]:
     }
 
 
-def municipal_adults(world: World, year: int, employed: bool = False) -> np.ndarray:
+def municipal_adults(world: World, year: int, employed: bool = False,
+                     counted: np.ndarray | None = None) -> np.ndarray:
     """Adults of working age (``employed``: employed adults) living in each municipality at
-    the end of ``year``."""
+    the end of ``year``. ``counted``: :func:`working_age` if the caller has it already."""
     hh = world.households
-    counted = working_age(world, year)
+    counted = working_age(world, year) if counted is None else counted
     weights = hh.employed_adults if employed else hh.adults
     return np.bincount(hh.municipality[counted], weights=weights[counted].astype(np.float64),
                        minlength=world.geography.n)
@@ -84,6 +89,35 @@ class Observer:
     stocks: list[dict[str, np.ndarray]] = field(default_factory=list)
     residence: list[dict[str, np.ndarray]] = field(default_factory=list)
     employment: list[dict[str, np.ndarray]] = field(default_factory=list)
+    # the last year's adults and employed adults per municipality (the yearly municipality
+    # series read them here, so working age is worked out once a year)
+    municipal: dict[str, np.ndarray] = field(default_factory=dict)
+    # retention-panel cells: a household's (cohort, type, group, settlement municipality)
+    # never changes, so each row is given its cell once; cells are numbered in the order of
+    # their key, so the panel comes out in the order a dense bincount over keys gives
+    _row_cell: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    _cell_key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def panel_cells(self, world: World) -> tuple[np.ndarray, np.ndarray]:
+        """Each household row's panel cell, and each cell's key (absolute cohort, type, group,
+        settlement, mixed-radix); rows added since the last call get their cells now."""
+        hh = world.households
+        n, n_g, n_t = world.geography.n, len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
+        seen = len(self._row_cell)
+        new = slice(seen, len(hh))
+        key = (((hh.cohort[new].astype(np.int64) * n_t + hh.htype[new]) * n_g
+                + hh.group[new]) * n + hh.settlement[new])
+        if len(key):
+            cells, inverse = np.unique(key, return_inverse=True)
+            if len(self._cell_key) and cells[0] <= self._cell_key[-1]:
+                # not a later cohort (rows appended out of cohort order): number afresh
+                self._row_cell = np.zeros(0, dtype=np.int32)
+                self._cell_key = np.zeros(0, dtype=np.int64)
+                return self.panel_cells(world)
+            self._row_cell = np.concatenate([self._row_cell,
+                                             (len(self._cell_key) + inverse).astype(np.int32)])
+            self._cell_key = np.concatenate([self._cell_key, cells])
+        return self._row_cell, self._cell_key
 
     def observe(self, world: World, year: int) -> None:
         """Record the state on 1 January of ``year + 1`` (after this year's moves)."""
@@ -92,22 +126,30 @@ class Observer:
         n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
         size = hh.size.astype(np.int64)
         alive = hh.alive
-        home = alive & (hh.municipality == hh.settlement)
-
-        # retention panel: (cohort, type, group, settlement municipality), dense bincount
+        home = hh.municipality == hh.settlement  # used on the rows alive only
+        # the sums below run on the rows alive (or at home) only: person counts are whole
+        # numbers, so leaving out the zeros of the other rows changes no sum
         first = int(hh.cohort.min())
         n_c = year - first + 1
-        key = ((((hh.cohort.astype(np.int64) - first) * n_t + hh.htype) * n_g + hh.group) * n
-               + hh.settlement)[alive]
-        bins = n_c * n_t * n_g * n
-        persons = np.bincount(key, weights=size[alive], minlength=bins)
-        at_home = np.bincount(key, weights=(size * home)[alive], minlength=bins)
-        keys = np.flatnonzero(persons)
-        persons, at_home = persons[keys], at_home[keys]
-        cohort = first + keys // (n_t * n_g * n)
+        cohort = hh.cohort.astype(np.int64) - first
+        live = np.flatnonzero(alive)
+        cohort_live = cohort[live]
+        size_live = size[live]
+
+        # retention panel: persons by (cohort, type, group, settlement municipality), summed
+        # over each row's cell; persons are whole numbers, so every sum below is exact in any
+        # order
+        row_cell, cell_key = self.panel_cells(world)
+        cell = row_cell[live]
+        home_live = home[live]
+        persons = np.bincount(cell, weights=size_live, minlength=len(cell_key))
+        at_home = np.bincount(cell[home_live], weights=size_live[home_live],
+                              minlength=len(cell_key))
+        cells = np.flatnonzero(persons)
+        persons, at_home, keys = persons[cells], at_home[cells], cell_key[cells]
         self.panel.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
-            "cohort": cohort.astype(np.int16),
+            "cohort": (keys // (n_t * n_g * n)).astype(np.int16),
             "household_type": ((keys // (n_g * n)) % n_t).astype(np.int8),
             "country_group": ((keys // n) % n_g).astype(np.int8),
             "settlement_index": (keys % n).astype(np.int16),
@@ -115,22 +157,28 @@ class Observer:
             "persons_in_settlement": at_home.astype(np.int32),
         })
 
-        # cohort accounting: settled = alive + exited, every year
-        cohorts, cinv = np.unique(hh.cohort, return_inverse=True)
+        # cohort accounting: settled = alive + exited, every year (cohorts with households)
+        households = np.bincount(cohort, minlength=n_c)
+        present = np.flatnonzero(households)
+        settled = np.bincount(cohort, weights=size, minlength=n_c)[present].astype(np.int64)
+        alive_now = np.bincount(cohort_live, weights=size_live,
+                                minlength=n_c)[present].astype(np.int64)
         self.cohorts.append({
-            "year": np.full(len(cohorts), year + 1, dtype=np.int16),
-            "cohort": cohorts.astype(np.int16),
-            "households": np.bincount(cinv).astype(np.int32),
-            "persons_settled": np.bincount(cinv, weights=size).astype(np.int64),
-            "persons_alive": np.bincount(cinv, weights=size * alive).astype(np.int64),
-            "persons_exited": np.bincount(cinv, weights=size * ~alive).astype(np.int64),
-            "persons_in_settlement": np.bincount(cinv, weights=size * home).astype(np.int64),
+            "year": np.full(len(present), year + 1, dtype=np.int16),
+            "cohort": (first + present).astype(np.int16),
+            "households": households[present].astype(np.int32),
+            "persons_settled": settled,
+            "persons_alive": alive_now,
+            "persons_exited": settled - alive_now,
+            "persons_in_settlement": np.bincount(cohort_live[home_live],
+                                                 weights=size_live[home_live],
+                                                 minlength=n_c)[present].astype(np.int64),
         })
 
         # where each cohort lives now: persons alive by (cohort, current municipality), for
         # the regional net change of a cohort (where they went, not only whether they left)
-        key = ((hh.cohort.astype(np.int64) - first) * n + hh.municipality)[alive]
-        persons = np.bincount(key, weights=size[alive], minlength=n_c * n)
+        key = cohort_live * n + hh.municipality[live]
+        persons = np.bincount(key, weights=size_live, minlength=n_c * n)
         keys = np.flatnonzero(persons)
         self.residence.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
@@ -149,7 +197,11 @@ class Observer:
             "persons": stock[grp, muni].astype(np.int32),
         })
 
-        self.employment.append(employment_chunk(world, year))
+        counted = working_age(world, year)
+        self.employment.append(employment_chunk(world, year, counted))
+        self.municipal = {
+            "adults": municipal_adults(world, year, counted=counted),
+            "employed_adults": municipal_adults(world, year, employed=True, counted=counted)}
 
     @staticmethod
     def frame(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:

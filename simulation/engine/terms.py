@@ -71,18 +71,25 @@ def unmet_needs(world: World) -> np.ndarray:
             | (hh.need_health & ~geo.hospital[m]))
 
 
-def local_network(world: World) -> np.ndarray:
-    """log(1 + co-ethnic persons) where each household lives (the current stock)."""
+def co_ethnics(world: World) -> np.ndarray:
+    """Co-ethnic persons (the current stock) where each household lives."""
     hh = world.households
-    return np.log1p(world.stock[hh.group, hh.municipality])
+    return world.stock[hh.group, hh.municipality]
 
 
-def network_share(world: World) -> np.ndarray:
+def local_network(world: World, here: np.ndarray | None = None) -> np.ndarray:
+    """log(1 + co-ethnic persons) where each household lives (the current stock); ``here``:
+    :func:`co_ethnics` if the caller has it already."""
+    return np.log1p(co_ethnics(world) if here is None else here)
+
+
+def network_share(world: World, here: np.ndarray | None = None) -> np.ndarray:
     """Percent of the municipality's population from the household's own group (the network's
-    share, beside its size)."""
+    share, beside its size); ``here``: :func:`co_ethnics` if the caller has it already."""
     hh = world.households
     pop = world.geography.population.astype(np.float64)
-    return 100.0 * world.stock[hh.group, hh.municipality] / pop[hh.municipality]
+    here = co_ethnics(world) if here is None else here
+    return 100.0 * here / pop[hh.municipality]
 
 
 def reach_kernel(distance_km: np.ndarray) -> np.ndarray:
@@ -105,9 +112,11 @@ def tie_pull(world: World) -> np.ndarray:
     """A tie elsewhere weighted by its distance, 1 - exp(-km / REACH_KM); 0 without one."""
     hh = world.households
     m = hh.municipality
-    elsewhere = (hh.tie >= 0) & (hh.tie != m)
-    km = world.geography.distance_km[m, np.maximum(hh.tie, 0)]
-    return np.where(elsewhere, -np.expm1(-km / REACH_KM), 0.0)
+    elsewhere = np.flatnonzero((hh.tie >= 0) & (hh.tie != m))
+    pull = np.zeros(len(hh))  # computed only where there is a tie elsewhere
+    km = world.geography.distance_km[m[elsewhere], hh.tie[elsewhere]]
+    pull[elsewhere] = -np.expm1(-km / REACH_KM)
+    return pull
 
 
 def employment_logit(world: World, params: Params, year: int, municipality: np.ndarray,
@@ -118,7 +127,7 @@ def employment_logit(world: World, params: Params, year: int, municipality: np.n
     settlement (up to EMPLOYMENT_DURATION_CAP), the local labour market and belonging; lower in
     the programme, for women, for mothers and for Ukrainians."""
     hh = world.households
-    years = np.minimum(hh.years_since(year)[rows], EMPLOYMENT_DURATION_CAP)
+    years = np.minimum(year - hh.cohort[rows].astype(np.int32), EMPLOYMENT_DURATION_CAP)
     htype = hh.htype[rows]
     mother = female & ((htype == FAMILY_TYPES[0]) | (htype == FAMILY_TYPES[1]))
     return (params.employment_intercept + params.employment_duration_effect * years

@@ -23,19 +23,41 @@ def need_bits(world: World, rows: np.ndarray) -> np.ndarray:
 
 
 def destination_utilities(world: World, params: RunParams, origin: np.ndarray,
-                          group: np.ndarray, needs: np.ndarray, job: np.ndarray) -> np.ndarray:
+                          group: np.ndarray, needs: np.ndarray, job: np.ndarray,
+                          out: np.ndarray | None = None, work: np.ndarray | None = None,
+                          network: np.ndarray | None = None) -> np.ndarray:
     """Utility of every municipality (columns) for each combination (rows); origin = -inf.
 
     Utility is additive in an origin part, a group part (network), a needs part (services) and
     a job part (labour market), so each is a small table and a row is four gathered rows; all
-    but the network part are fixed for the run (``params``).
+    but the network part are fixed for the run (``params``). ``out`` and ``work`` (each
+    (combinations, municipalities)) are reused buffers; without them fresh arrays.
+    ``network``: the network part (groups, municipalities) if the caller has it already.
     """
-    network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n)
-    return (params.static_utility[origin] + network[group] + params.service_utility[needs]
-            + params.labour_utility[job])
+    if network is None:
+        network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n)
+    shape = (len(origin), world.geography.n)
+    util = np.empty(shape) if out is None else out
+    part = np.empty(shape) if work is None else work
+    # in place, in the order (((static + network) + services) + labour) of the plain sum;
+    # mode="clip" (the indices are valid) because take buffers ``out`` under mode="raise"
+    np.take(params.static_utility, origin, axis=0, out=util, mode="clip")
+    for table, index in ((network, group), (params.service_utility, needs),
+                         (params.labour_utility, job)):
+        np.take(table, index, axis=0, out=part, mode="clip")
+        util += part
+    return util
 
 
-COMBO_CHUNK = 2048  # combinations per block: bounds memory at ~6 MB per (block x 357) array
+# The draw's rounding depends on this: a combination's CDF is searched shifted by its index
+# within its block of COMBO_CHUNK (how the draw was first written, one searchsorted over the
+# block's rows laid end to end). Changing it changes results in the last bits.
+COMBO_CHUNK = 2048
+# combinations computed at once: (SUB_CHUNK x 357) float64 arrays, ~1.5 MB, stay in cache
+# (a divisor of COMBO_CHUNK, so a sub-block never straddles two blocks)
+SUB_CHUNK = 512
+if COMBO_CHUNK % SUB_CHUNK:
+    raise RuntimeError("destination: SUB_CHUNK must divide COMBO_CHUNK")
 
 
 def choose_destinations(world: World, params: RunParams, year: int, rng: Draws) -> None:
@@ -69,28 +91,67 @@ def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np
     has_tie = (tie >= 0) & (tie != origin)
     dest = np.empty(len(movers), dtype=np.int64)
     order = np.argsort(row, kind="stable")
-    bounds = np.searchsorted(row[order], np.arange(0, len(combos) + COMBO_CHUNK, COMBO_CHUNK))
-    for b, start in enumerate(range(0, len(combos), COMBO_CHUNK)):
-        block = combos[start:start + COMBO_CHUNK]
+    bounds = np.searchsorted(row[order], np.arange(0, len(combos) + SUB_CHUNK, SUB_CHUNK))
+    network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n), this year
+    rows = min(SUB_CHUNK, len(combos))
+    util_buf, part_buf, cdf_buf = np.empty((rows, n)), np.empty((rows, n)), np.empty(rows * n)
+    for b, start in enumerate(range(0, len(combos), SUB_CHUNK)):
+        block = combos[start:start + SUB_CHUNK]
         who = order[bounds[b]:bounds[b + 1]]
         util = destination_utilities(world, params, block // (16 * len(COUNTRY_GROUPS)),
                                      (block // 16) % len(COUNTRY_GROUPS),
-                                     (block // 2) % NEED_CODES, block % 2)
+                                     (block // 2) % NEED_CODES, block % 2,
+                                     out=util_buf[:len(block)], work=part_buf[:len(block)],
+                                     network=network)
         util -= util.max(axis=1, keepdims=True)
         np.exp(util, out=util)
-        cdf = np.cumsum(util, axis=1, out=util)
-        cdf /= cdf[:, -1:]
-        r = row[who] - start
+        # the cumulative sum runs down the rows of the transposed block (destination x
+        # combination): numpy's cumsum along a row is slower than row-by-row vector adds,
+        # and both add in the same order, so the CDF is bit for bit the same
+        cdf = cdf_buf[:len(block) * n].reshape(n, -1)
+        np.copyto(cdf, util.T)
+        for j in range(1, n):
+            np.add(cdf[j - 1], cdf[j], out=cdf[j])
+        # the CDF is the cumulative sum over its total; the division is done only where a
+        # mover looks (the same quotients as dividing the whole block, at a fraction of it)
+        total = cdf[-1].copy()
+        r = row[who] - start  # column in this sub-block
 
         # a tie multiplies its municipality's weight by exp(dest_tie_effect): as a mixture,
         # choose the tie with probability lam, else sample the row as it is
         t = np.maximum(tie[who], 0)
-        p_tie = np.where(has_tie[who], cdf[r, t] - np.where(t > 0, cdf[r, t - 1], 0.0), 0.0)
+        below_t = np.where(t > 0, cdf[np.maximum(t - 1, 0), r] / total[r], 0.0)
+        p_tie = np.where(has_tie[who], cdf[t, r] / total[r] - below_t, 0.0)
         boost = np.expm1(params.dest_tie_effect) * p_tie
         lam = boost / (1.0 + boost)
         rest = np.clip((u[who] - lam) / np.maximum(1.0 - lam, 1e-300), 0.0,
                        np.nextafter(1.0, 0.0))
-        cdf += np.arange(len(cdf))[:, None]
-        pos = np.searchsorted(cdf.ravel(), r + rest, side="right") - r * n
+        shift = row[who] % COMBO_CHUNK  # index within the block of COMBO_CHUNK
+        pos = offset_search(cdf, total, r, shift, shift + rest)
         dest[who] = np.where(u[who] < lam, tie[who], np.minimum(pos, n - 1))
     return dest.astype(np.int16)
+
+
+def offset_search(cumsum: np.ndarray, total: np.ndarray, r: np.ndarray, shift: np.ndarray,
+                  query: np.ndarray) -> np.ndarray:
+    """For each mover, the number of destinations j with ``cumsum[j, r] / total[r] + shift
+    <= query`` (in float64, each operation rounded as written): a vectorized binary search
+    over the columns ``r`` of the cumulative weights (destination x combination).
+
+    This is what a ``searchsorted(side="right")`` over the block's normalized CDFs laid end to
+    end, each shifted by its index in the block, gives once the offset is taken off (the way
+    the draw was first written); doing it per mover costs log2(n) gathers instead of passes
+    over the block, and yields the same positions, rounding included.
+    """
+    n = len(cumsum)
+    shift = shift.astype(np.float64)
+    scale = total[r]
+    lo = np.zeros(len(r), dtype=np.int64)
+    hi = np.full(len(r), n, dtype=np.int64)
+    for _ in range(int(n).bit_length()):
+        mid = (lo + hi) // 2
+        active = lo < hi
+        below = active & ((cumsum[np.minimum(mid, n - 1), r] / scale + shift) <= query)
+        lo = np.where(below, mid + 1, lo)
+        hi = np.where(active & ~below, mid, hi)
+    return lo

@@ -27,8 +27,11 @@ def household_income(world: World, params: Params, year: int, programme: np.ndar
     """Income this year in G, summed over the adults: a wage per employed adult, else the
     introduction stipend in the programme, else social benefits."""
     hh = world.households
-    labour = world.geography.labour_market[hh.municipality]
-    wage = params.wage_level * (1 + params.wage_labour_effect * (labour - 0.5)) * hh.productivity
+    # the wage level where each household lives (the same products as computing it per
+    # household: a table per municipality, then one gather)
+    local_wage = params.wage_level * (1 + params.wage_labour_effect
+                                      * (world.geography.labour_market - 0.5))
+    wage = local_wage[hh.municipality] * hh.productivity
     stipend = params.stipend_level * np.where(hh.age(year) < 25, 2 / 3, 1.0)
     not_working = np.where(programme, stipend, params.benefit_level)
     income_a = np.where(hh.employed_a, wage, not_working)
@@ -45,8 +48,12 @@ def update_work(world: World, params: Params, year: int, programme: np.ndarray,
     m = hh.municipality
     for employed, female, u, present in ((hh.employed_a, hh.female_a, u_a, alive),
                                          (hh.employed_b, hh.female_b, u_b, alive & hh.has_b)):
-        p_find = logistic(employment_logit(world, params, year, m, programme, female))
-        finds = present & ~employed & (u < p_find)
+        # the chance of finding work matters only to adults without it: computed for them
+        seeking = np.flatnonzero(present & ~employed)
+        p_find = logistic(employment_logit(world, params, year, m[seeking], programme[seeking],
+                                           female[seeking], seeking))
+        finds = np.zeros(len(hh), dtype=bool)
+        finds[seeking] = u[seeking] < p_find
         loses = present & employed & (u < params.employment_exit_rate)
         employed |= finds
         employed &= ~loses

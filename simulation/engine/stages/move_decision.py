@@ -22,6 +22,7 @@ import numpy as np
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
 from simulation.engine.terms import (
+    co_ethnics,
     holds_rights,
     in_programme,
     local_network,
@@ -50,6 +51,7 @@ def move_logits(world: World, params: RunParams, year: int, programme: np.ndarra
     years = hh.years_since(year)
     after_programme = np.maximum(years - params.programme_years, 0)
     first_year = params.move_first_year_effect * (years == 0)
+    here = co_ethnics(world)
     general = (
         params.move_intercept + type_effects(params)[hh.htype]
         + params.move_age_effect * (hh.age(year) - 30)
@@ -58,8 +60,8 @@ def move_logits(world: World, params: RunParams, year: int, programme: np.ndarra
         + params.move_duration_effect * after_programme
         + params.move_employed_effect * hh.employed
         + params.move_belonging_effect * hh.belonging
-        + params.move_network_effect * local_network(world)
-        + params.move_network_share_effect * network_share(world)
+        + params.move_network_effect * local_network(world, here)
+        + params.move_network_share_effect * network_share(world, here)
         + params.move_network_reach_effect * network_reach(world, params.reach)
         + params.place_move_logit[m]
         + params.move_unmet_need_effect * unmet_needs(world)
@@ -100,8 +102,12 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
     cost_general, cost_job = rights_costs(world, params, rights)
     p_job = logistic(job - cost_job)
     p_any = p_job + (1.0 - p_job) * logistic(general - cost_general)
-    p_job_free = logistic(job)
-    p_free = p_job_free + (1.0 - p_job_free) * logistic(general)
+    # without the rule: where the rule costs nothing the probabilities are those above (x - 0
+    # is x), so they are worked out again only for the households it constrains
+    p_free = p_any.copy()
+    hit = np.flatnonzero((cost_general != 0.0) | (cost_job != 0.0))
+    p_job_free = logistic(job[hit])
+    p_free[hit] = p_job_free + (1.0 - p_job_free) * logistic(general[hit])
     u = rng.uniform("move", n)
     alive = hh.alive
     is_job = alive & (u < p_job)
