@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the simulations on a Dask distributed cluster: 'local' starts a "
                         "LocalCluster with --jobs workers, an address (tcp://host:8786) "
                         "connects to one; the fit is the same")
+    p.add_argument("--coverage", type=whole(1, 1000), metavar="N",
+                   help="instead of fitting, check the method: calibrate on N synthetic truths "
+                        "drawn from the prior and report how often the 90 %% intervals cover "
+                        "the truth (parameters and the no-rule policy effect); writes to "
+                        "fit/<name>-coverage beside FILE (or --out)")
     p.add_argument("--check-replicates", type=REPLICATES, default=10, metavar="N",
                    help="fresh replicates for the fit check (default 10)")
     p.add_argument("--check-draws", type=whole(1, MAX_POSTERIOR), default=20, metavar="K",

@@ -22,6 +22,44 @@ from simulation.cli.console import MARK, UsageError, console, err_console, fmt, 
 from simulation.cli.places import folder_check
 
 
+def _coverage(args: argparse.Namespace, spec: Any) -> int:
+    """`secmig calibrate FILE --coverage N`: simulation-based calibration of the method."""
+    from simulation.calibration.coverage_report import write_coverage
+    from simulation.calibration.evaluations import Evaluator
+    from simulation.calibration.sbc import EFFECTS, coverage
+    from simulation.reports.atomic import reserve_output
+    from simulation.runs.parallel import default_jobs
+
+    out = Path(args.out) if args.out else Path(args.file).parent / "fit" / f"{spec.name}-coverage"
+    jobs = args.jobs or default_jobs(spec.replicates)
+    t0 = time.perf_counter()
+    check_folder = folder_check(out, ("evaluations.jsonl", "coverage.json"), "coverage check")
+    with reserve_output(out, partial=False, check=check_folder), \
+            Progress(TextColumn("[bold]coverage"), TextColumn("{task.description}",
+                                                              markup=False),
+                     BarColumn(), TextColumn("{task.completed} runs"), TimeElapsedColumn(),
+                     console=err_console, disable=args.quiet) as bar:
+        task = bar.add_task("", total=None)
+        evaluator = Evaluator(spec, out / "evaluations.jsonl", jobs,
+                              on_run=lambda n: bar.advance(task, n), extra=EFFECTS,
+                              scheduler=args.scheduler)
+        try:
+            cov = coverage(spec, evaluator, args.coverage, budget=args.budget,
+                           on_stage=lambda s: bar.update(task, description=s))
+        finally:
+            evaluator.close()
+        summary = write_coverage(cov, out, {"name": spec.name, "seed": spec.seed,
+                                            "budget": args.budget,
+                                            "seconds": round(time.perf_counter() - t0)})
+    console.print(f"Coverage of the 90 % intervals over {summary['truths']} truths: parameters "
+                  f"{summary['parameter_coverage']:.0%} of {summary['pairs']} (truth, parameter) "
+                  "pairs; policy effect (no rule - baseline): "
+                  + ", ".join(f"{m} {summary[f'effect_coverage.{m}']:.0%}" for m in EFFECTS)
+                  + f" (goal 85-95 %). Wrote {lit(out / 'coverage.json')} in "
+                  f"{summary['seconds']} s.")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the free parameters to the register targets; write fitted.yaml and a fit report."""
     from dataclasses import replace as dc_replace
@@ -36,6 +74,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     spec = load_spec(args.file)
     if args.seed is not None:
         spec = dc_replace(spec, seed=args.seed)
+    if args.coverage:
+        return _coverage(args, spec)
     base = Path(args.file).parent
     out = Path(args.out) if args.out else base / "fit" / spec.name
     fitted = Path(args.fitted) if args.fitted else base / (
