@@ -3,9 +3,10 @@ parameters, with an honest error, so that the posterior can be explored with mil
 evaluations instead of thousands of simulations.
 
 Each moment gets a second-order polynomial in the unit-cube parameters (all squares and
-pairwise interactions), fitted by ridge regression whose penalty is chosen by exact
-leave-one-out cross-validation (scikit-learn's RidgeCV). The emulator's error variance is the
-leave-one-out mean squared error: it is what the emulator gets wrong at a point it did not see,
+pairwise interactions; or only the linear terms when those cross-validate better), fitted by
+ridge regression whose penalty is chosen by 5-fold cross-validation. The emulator's error
+variance is the cross-validated mean squared error: what the emulator gets wrong at a point
+it did not see,
 which includes both its lack of fit and the noise of the simulations it was fitted to (the
 posterior subtracts the latter, see ``posterior.py``). A quadratic is a poor global fit over a
 wide prior box and a good local one: history matching (``history.py``) refits it on a
@@ -17,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
 from sklearn.preprocessing import PolynomialFeatures
 
-ALPHAS = np.logspace(-6, 3, 19)  # ridge penalties tried (on standardised features)
+ALPHAS = np.logspace(-4, 4, 17)  # ridge penalties tried (on standardised features)
 
 
 @dataclass
@@ -29,7 +29,7 @@ class MomentEmulator:
 
     intercept: float
     coef: np.ndarray
-    loo_mse: float  # leave-one-out mean squared error at the chosen penalty
+    loo_mse: float  # cross-validated mean squared error at the chosen terms and penalty
     alpha: float
     n: int
 
@@ -59,7 +59,7 @@ class Emulator:
 
     @property
     def variance(self) -> np.ndarray:
-        """Leave-one-out error variance per moment (NaN without an emulator)."""
+        """Cross-validated error variance per moment (NaN without an emulator)."""
         return np.array([m.loo_mse if m is not None else np.nan for m in self.moments])
 
     def gradient(self, z: np.ndarray, eps: float = 1e-4) -> np.ndarray:
@@ -76,14 +76,42 @@ def _poly(dim: int) -> PolynomialFeatures:
     return PolynomialFeatures(degree=2, include_bias=False).fit(np.zeros((1, dim)))
 
 
-def fit_emulator(z: np.ndarray, y: np.ndarray, min_points: int = 8) -> Emulator:
-    """Fit one quadratic per column of ``y`` (points x moments) on points ``z`` (points x dim).
+def _ridge_path(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Ridge coefficients for every penalty at once: (alphas x features x targets), by SVD."""
+    u, sv, vt = np.linalg.svd(x, full_matrices=False)
+    uty = u.T @ y
+    shrink = sv[None, :] / (sv[None, :] ** 2 + alphas[:, None])  # (alphas x rank)
+    return np.einsum("fr,ar,rt->aft", vt.T, shrink, uty)
+
+
+def _cv_errors(x: np.ndarray, y: np.ndarray, alphas: np.ndarray, folds: int
+               ) -> np.ndarray:
+    """K-fold mean squared error of ridge predictions, (alphas x targets). K-fold, not the
+    leave-one-out shortcut: with fewer points than features the shortcut's hat matrix is
+    nearly the identity and its error estimate collapses to zero."""
+    fold = np.random.default_rng(0).permutation(len(x)) % folds
+    err = np.zeros((len(alphas), y.shape[1]))
+    for k in range(folds):
+        tr, te = fold != k, fold == k
+        mean, xm = y[tr].mean(axis=0), x[tr].mean(axis=0)
+        coef = _ridge_path(x[tr] - xm, y[tr] - mean, alphas)
+        pred = mean + np.einsum("nf,aft->ant", x[te] - xm, coef)
+        err += ((pred - y[te]) ** 2).sum(axis=1)
+    return err / len(x)
+
+
+def fit_emulator(z: np.ndarray, y: np.ndarray, min_points: int = 8, folds: int = 5
+                 ) -> Emulator:
+    """Fit one polynomial per column of ``y`` (points x moments) on points ``z`` (points x
+    dim): for each moment, linear or quadratic terms and the ridge penalty, whichever
+    cross-validates best; its cross-validated error is the emulator's error variance.
 
     Rows where a moment is NaN are left out of that moment's fit; a moment with fewer than
     ``min_points`` defined values gets no emulator (and is left out of the likelihood)."""
     z = np.atleast_2d(np.asarray(z, float))
     y = np.asarray(y, float).reshape(len(z), -1)
-    raw = _poly(z.shape[1]).transform(z)
+    dim = z.shape[1]
+    raw = _poly(dim).transform(z)
     centre = raw.mean(axis=0)
     scale = raw.std(axis=0)
     scale[scale == 0] = 1.0
@@ -96,18 +124,20 @@ def fit_emulator(z: np.ndarray, y: np.ndarray, min_points: int = 8) -> Emulator:
         patterns.setdefault(finite[:, j].tobytes(), []).append(j)
     for key, cols in patterns.items():
         rows = np.frombuffer(key, dtype=bool)
-        if rows.sum() < min_points:
+        if rows.sum() < max(min_points, folds):
             continue
-        yy = y[np.ix_(rows, cols)]
+        x, yy = f[rows], y[np.ix_(rows, cols)]
+        # linear terms are the first ``dim`` features: a quadratic with too few points to
+        # support it loses to the plain linear fit in cross-validation
+        errs = {terms: _cv_errors(x[:, :terms], yy, ALPHAS, folds)
+                for terms in (dim, x.shape[1])}
         mean = yy.mean(axis=0)
-        model = RidgeCV(alphas=ALPHAS, fit_intercept=False, alpha_per_target=True,
-                        store_cv_results=True).fit(f[rows], yy - mean)
-        loo = model.cv_results_  # (n, targets, alphas): squared LOO errors
-        alphas = np.atleast_1d(model.alpha_)
-        coef = np.atleast_2d(model.coef_)
         for k, j in enumerate(cols):
-            a = int(np.flatnonzero(alphas[k] == ALPHAS)[0])
-            out[j] = MomentEmulator(float(mean[k]), coef[k].copy(),
-                                    float(loo[:, k, a].mean()), float(alphas[k]),
-                                    int(rows.sum()))
-    return Emulator(z.shape[1], centre, scale, out)
+            terms, a = min(((t, int(np.argmin(e[:, k]))) for t, e in errs.items()),
+                           key=lambda c: errs[c[0]][c[1], k])
+            coef = np.zeros(x.shape[1])
+            coef[:terms] = _ridge_path(x[:, :terms], (yy[:, k] - mean[k])[:, None],
+                                       ALPHAS[a:a + 1])[0, :, 0]
+            out[j] = MomentEmulator(float(mean[k]), coef, float(errs[terms][a, k]),
+                                    float(ALPHAS[a]), int(rows.sum()))
+    return Emulator(dim, centre, scale, out)

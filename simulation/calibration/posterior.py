@@ -22,6 +22,7 @@ ridges of equally good fits that a Gaussian approximation cuts off.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ import numpy as np
 from simulation.calibration.emulator import Emulator
 
 CUT = 3.0  # implausibility cut-off (Pukelsheim's three-sigma rule, as in history matching)
+WALL = 50.0  # log-density penalty per squared sd beyond the cut-off
 
 
 @dataclass
@@ -89,8 +91,9 @@ def sample(like: Likelihood, n_draws: int, seed: int | np.random.SeedSequence,
            temperature: float = 1.0, nroy: bool = False, steps: int = 3000,
            start: np.ndarray | None = None,
            on_progress: Callable[[str], None] | None = None) -> Chain:
-    """Draws from prior x likelihood^(1/temperature) on the unit cube, optionally restricted to
-    the not-ruled-out region (implausibility below CUT). Reproducible for a seed.
+    """Draws from prior x likelihood^(1/temperature) on the unit cube, optionally held inside
+    the not-ruled-out region (implausibility below CUT) by a steep wall. Reproducible for a
+    seed.
 
     Walkers start at the best of ``start`` plus a space-filling set of candidates, so no
     starting point outside the region of good fits has to be guessed."""
@@ -106,8 +109,10 @@ def sample(like: Likelihood, n_draws: int, seed: int | np.random.SeedSequence,
         if inside.any():
             zi = z[inside]
             lp = -0.5 * like.chi2(zi) / temperature
-            if nroy:
-                lp = np.where(like.implausibility(zi) < CUT, lp, -np.inf)
+            if nroy:  # a steep wall at the cut-off, not a cliff: walkers that start outside
+                # a small region are led into it instead of stalling at minus infinity
+                excess = np.maximum(like.implausibility(zi) - CUT, 0.0)
+                lp = lp - WALL * excess ** 2
             out[inside] = lp
         return out
 
@@ -117,21 +122,25 @@ def sample(like: Likelihood, n_draws: int, seed: int | np.random.SeedSequence,
     lp = log_prob(pool)
     order = np.argsort(-lp, kind="stable")
     init = pool[order[:walkers]]
-    if not np.all(np.isfinite(lp[order[:walkers]])):  # a region too small for the pool
-        best = pool[order[0]]
-        init = np.clip(best + 1e-3 * rng.standard_normal((walkers, dim)), 0.0, 1.0)
     sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=True,
                                     moves=[(emcee.moves.DEMove(), 0.8),
                                            (emcee.moves.DESnookerMove(), 0.2)])
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
     burn = steps // 2
-    state = sampler.run_mcmc(init, burn, progress=False)
-    if on_progress:
-        on_progress(f"posterior sampler: burn-in of {burn} steps done")
-    sampler.reset()
-    sampler.run_mcmc(state, steps - burn, progress=False)
+    quiet = logging.getLogger("emcee.autocorr")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # a short chain's autocorrelation warning: we report tau
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            state = sampler.run_mcmc(init, burn, progress=False)
+            if on_progress:
+                on_progress(f"posterior sampler: burn-in of {burn} steps done")
+            sampler.reset()
+            sampler.run_mcmc(state, steps - burn, progress=False)
+            tau = float(np.nanmax(sampler.get_autocorr_time(quiet=True)))
+    finally:
+        quiet.setLevel(level)
     chain = sampler.get_chain(flat=True)  # (steps x walkers) flattened step-major
-    tau = float(np.max(sampler.get_autocorr_time(quiet=True)))
     idx = np.linspace(0, len(chain) - 1, n_draws).round().astype(int)
     return Chain(chain[idx], float(np.mean(sampler.acceptance_fraction)), tau, walkers,
                  steps - burn)
