@@ -1,10 +1,9 @@
-"""What a calibration writes: the fitted parameter file, and a fit report (HTML and CSV) that
-sets each register figure beside the simulated value and says how well each parameter is
-identified."""
+"""What a calibration writes: the fitted parameter file, and a fit report (HTML, CSV, figures)
+that sets each register figure beside its posterior predictive interval, shows the posterior's
+marginals and ridges, and says what drives the rights-rule cost."""
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,16 @@ import pandas as pd
 import yaml
 
 from simulation import __version__
-from simulation.calibration.fit import Evaluator, Fit, residuals
+from simulation.calibration.evaluations import Evaluator
+from simulation.calibration.fit import Fit
 from simulation.calibration.spec import Moment, Spec
 from simulation.inputs.parameters import BY_NAME
 from simulation.reports import html as report
 from simulation.reports.figures import _save, plt
 from simulation.runs.ensemble import flatten, run_many
+
+CHECK_STREAM = 1_000_003  # the fit check's seeds: the file's seed plus this, never used to fit
+RIGHTS = "rights_cost"
 
 
 def moment_values(summaries: list, moments: list[Moment]) -> np.ndarray:
@@ -27,24 +30,26 @@ def moment_values(summaries: list, moments: list[Moment]) -> np.ndarray:
     return np.array([[m.simulated(flatten(s.indicators)) for m in moments] for s in summaries])
 
 
-def fit_check(spec: Spec, fit: Fit, evaluator: Evaluator, replicates: int, draws: int,
-              jobs: int) -> pd.DataFrame:
-    """Each target beside the fitted model: fresh seeds (not those of the fit), the point
-    estimate over ``replicates`` runs, and ``draws`` posterior draws for parameter uncertainty.
-    """
+def fit_check(spec: Spec, fit: Fit, replicates: int, draws: int, jobs: int) -> pd.DataFrame:
+    """Each target beside the fitted model, with fresh seeds (not those of the fit): the
+    posterior mean over ``replicates`` runs, and the posterior predictive interval from
+    ``draws`` posterior draws (one run each), without and with the model discrepancy."""
     inputs = spec.inputs()
-    check_seed = spec.seed + 1_000_003
+    check_seed = spec.seed + CHECK_STREAM
     point = run_many([(spec.params(fit.theta), inputs)], check_seed, replicates, jobs)[0]
-    post = run_many([(spec.params(d), inputs) for d in fit.draws[:draws]], check_seed, 1,
-                    jobs)
+    post = run_many([(spec.params(d), inputs) for d in fit.draws[:draws]], check_seed, 1, jobs)
     moments = spec.moments + spec.holdout
     pv = moment_values(point, moments)
     qv = moment_values([r[0] for r in post], moments)
+    disc = np.array([spec.posterior.discrepancy * m.tolerance / np.sqrt(max(m.weight, 1e-12))
+                     for m in moments])
+    noise = np.random.default_rng(check_seed).standard_normal(qv.shape) * disc
     rows = []
-    reach = reachability(spec, fit, evaluator)
     for i, m in enumerate(moments):
         mean = float(np.nanmean(pv[:, i]))
         within = bool(abs(mean - m.value) <= m.tolerance) if mean == mean else None
+        lo, hi = np.nanpercentile(qv[:, i], [5, 95])
+        dlo, dhi = np.nanpercentile(qv[:, i] + noise[:, i], [5, 95])
         rows.append({
             "target": m.name + (" (ratio to all)" if m.compare == "ratio_to_all" else ""),
             "role": "fitted" if i < len(spec.moments) else "held out",
@@ -52,31 +57,13 @@ def fit_check(spec: Spec, fit: Fit, evaluator: Evaluator, replicates: int, draws
             "simulated_mean": mean,
             "replicates_p5": float(np.nanpercentile(pv[:, i], 5)),
             "replicates_p95": float(np.nanpercentile(pv[:, i], 95)),
-            "posterior_p5": float(np.nanpercentile(qv[:, i], 5)),
-            "posterior_p95": float(np.nanpercentile(qv[:, i], 95)),
+            "posterior_p5": float(lo), "posterior_p95": float(hi),
+            "predictive_p5": float(dlo), "predictive_p95": float(dhi),
             "within_tolerance": within,
-            "reason_if_not": "" if within or i >= len(spec.moments) else reach.get(m.name, ""),
+            "inside_predictive": bool(dlo <= m.value <= dhi),
             "definition": m.definition, "source": m.source, "caveat": m.caveat,
         })
     return pd.DataFrame(rows)
-
-
-def reachability(spec: Spec, fit: Fit, evaluator: Evaluator) -> dict[str, str]:
-    """For each target, whether any evaluated point reached it alone (to tell a structural
-    miss from a trade-off between targets). Uses the evaluations already made."""
-    best = {m.name: math.inf for m in spec.moments}
-    weights = np.array([max(m.weight, 1e-12) for m in spec.moments])
-    for h in fit.history:
-        values = evaluator.evaluate([{n: h[n] for n in spec.names}])[0]
-        r = residuals(spec, np.nanmean(evaluator.moments(values, spec.moments), axis=0))
-        for m, x in zip(spec.moments, np.abs(r) / np.sqrt(weights), strict=True):
-            best[m.name] = min(best[m.name], float(x))
-    return {
-        name: ("not reached at any of the points tried in the prior box: the model's structure "
-               "or the free parameters' ranges cannot produce it" if b > 1.0 else
-               f"reachable alone (closest {b:.2f} tolerances) but not together with the other "
-               "targets: a trade-off in the fit")
-        for name, b in best.items()}
 
 
 def parameter_table(spec: Spec, fit: Fit) -> pd.DataFrame:
@@ -88,32 +75,70 @@ def parameter_table(spec: Spec, fit: Fit) -> pd.DataFrame:
                  "partly identified" if ratio < 0.8 else "weakly identified (close to prior)")
         rows.append({
             "parameter": n, "unit": BY_NAME[n].unit, "prior_low": spec.low[i],
-            "prior_high": spec.high[i], "start": fit.start_theta[n], "estimate": fit.theta[n],
+            "prior_high": spec.high[i], "estimate": fit.theta[n],
             "p5": float(np.percentile(draws[:, i], 5)),
+            "p50": float(np.percentile(draws[:, i], 50)),
             "p95": float(np.percentile(draws[:, i], 95)),
-            "posterior_sd": float(math.sqrt(fit.cov[i, i])),
+            "posterior_sd": float(np.sqrt(fit.cov[i, i])),
             "sd_ratio_to_prior": ratio, "identification": label,
             "meaning": BY_NAME[n].meaning,
         })
     return pd.DataFrame(rows)
 
 
+def wave_table(fit: Fit) -> pd.DataFrame:
+    """One row per history-matching wave."""
+    return pd.DataFrame([{
+        "wave": w.number, "new_points": w.new_points, "emulator_training_points":
+        w.training_points, "not_ruled_out_share": w.not_ruled_out,
+        "largest_emulator_error_in_tolerances": max(
+            (sd / m.tolerance for m, sd in zip(fit.spec.moments, w.loo_sd.values(),
+                                               strict=True) if sd == sd), default=np.nan),
+    } for w in fit.posterior.waves])
+
+
+def rights_drivers(spec: Spec, fit: Fit) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What pins the rights-rule cost: (targets that respond to it, in sd of the likelihood per
+    prior range, at the posterior mean; parameters correlated with it in the posterior)."""
+    if RIGHTS not in spec.names:
+        return pd.DataFrame(), pd.DataFrame()
+    j = spec.names.index(RIGHTS)
+    like = fit.posterior.likelihood
+    z = spec.z_of(fit.theta)
+    grad = like.emulator.gradient(z)[:, j]  # per unit of the prior range
+    sd = np.sqrt(np.diag(like.cov))
+    rows = [{"target": spec.moments[k].name, "change_per_prior_range_in_sd": float(grad[k] / s)}
+            for k, s in zip(like.used, sd, strict=True)]
+    targets = pd.DataFrame(rows).sort_values("change_per_prior_range_in_sd", key=np.abs,
+                                             ascending=False, kind="stable")
+    draws = np.array([[d[n] for n in spec.names] for d in fit.draws])
+    corr = np.corrcoef(draws, rowvar=False)[j]
+    params = pd.DataFrame({"parameter": spec.names, "posterior_correlation": corr})
+    params = params[params["parameter"] != RIGHTS].sort_values(
+        "posterior_correlation", key=np.abs, ascending=False, kind="stable")
+    return targets.reset_index(drop=True), params.reset_index(drop=True)
+
+
 def fitted_document(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame
                     ) -> dict[str, Any]:
-    """The content of fitted.yaml."""
+    """The content of fitted.yaml (its format is read by scenarios, --posterior K, compare,
+    sweeps and the app: keep it)."""
     point = {**{k: v for k, v in spec.base.items()}, **{k: round(v, 6)
                                                           for k, v in fit.theta.items()}}
+    chain = fit.posterior.chain
     return {
-        "about": (f"Fitted by `secmig calibrate {spec.path}` (simulated method of moments; "
-                  "Gaussian approximation of the posterior). 'parameters' is the point "
-                  "estimate that scenarios read with parameters: {from: this file}; "
+        "about": (f"Fitted by `secmig calibrate {spec.path}` (history matching with quadratic "
+                  "emulators, then an ensemble MCMC posterior sample). 'parameters' is the "
+                  "posterior mean that scenarios read with parameters: {from: this file}; "
                   "'posterior_draws' are used by `secmig run --posterior K`."),
         "secmig_version": __version__,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "calibration": {"name": spec.name, "seed": spec.seed, "replicates": spec.replicates,
                         "period": [spec.start, spec.end], "evaluations": fit.evaluations,
-                        "distance": round(fit.distance, 4),
-                        "start_distance": round(fit.start_distance, 4)},
+                        "method": "history matching + emulator posterior (emcee)",
+                        "waves": len(fit.posterior.waves),
+                        "discrepancy_share_of_tolerance": spec.posterior.discrepancy,
+                        "effective_draws": round(chain.effective_draws, 1)},
         "parameters": point,
         "intervals": {r.parameter: {"p5": round(r.p5, 6), "p95": round(r.p95, 6),
                                     "posterior_sd": round(r.posterior_sd, 6),
@@ -124,17 +149,21 @@ def fitted_document(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFr
         "targets": [{"target": r.target, "role": r.role, "register": float(r.register),
                      "tolerance": float(r.tolerance),
                      "simulated_mean": round(float(r.simulated_mean), 6),
+                     "predictive_p5": round(float(r.predictive_p5), 6),
+                     "predictive_p95": round(float(r.predictive_p95), 6),
                      "within_tolerance": r.within_tolerance}
                     for r in check.itertuples()],
     }
 
 
+# --- figures ----------------------------------------------------------------------------------
+
 def _fit_figure(check: pd.DataFrame, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(check) + 1.5), dpi=120)
     y = np.arange(len(check))[::-1]
     z = (check["simulated_mean"] - check["register"]) / check["tolerance"]
-    lo = (check["posterior_p5"] - check["register"]) / check["tolerance"]
-    hi = (check["posterior_p95"] - check["register"]) / check["tolerance"]
+    lo = (check["predictive_p5"] - check["register"]) / check["tolerance"]
+    hi = (check["predictive_p95"] - check["register"]) / check["tolerance"]
     colours = np.where(check["role"] == "held out", "#8e44ad",
                        np.where(z.abs() <= 1, "#1e7b34", "#b03a2e"))
     ax.hlines(y, lo, hi, color="#999999", lw=3)
@@ -143,88 +172,202 @@ def _fit_figure(check: pd.DataFrame, path: Path) -> Path:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, check["target"], fontsize=7)
     ax.set_xlabel("(simulated - register) / tolerance")
-    ax.set_title("Fit to the register targets: dot = point estimate, grey = posterior 5-95 %,\n"
-                 "green band = within tolerance, purple = held out (not fitted)", fontsize=9)
+    ax.set_title("Each target: dot = posterior mean (fresh replicates), grey = posterior\n"
+                 "predictive 5-95 % (with discrepancy); green band = within tolerance, "
+                 "purple = held out", fontsize=9)
     return _save(fig, path)
 
 
+def _marginals_figure(spec: Spec, fit: Fit, path: Path) -> Path:
+    """Every free parameter's posterior histogram on its prior box (the prior is flat)."""
+    n = len(spec.names)
+    cols = 5
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 1.7 * rows), dpi=110,
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        name = spec.names[i]
+        x = np.array([d[name] for d in fit.draws])
+        ax.hist(x, bins=20, range=(spec.low[i], spec.high[i]), color="#2e6da4", alpha=0.8)
+        ax.axvline(fit.theta[name], color="black", lw=1)
+        ax.set_xlim(spec.low[i], spec.high[i])
+        ax.set_yticks([])
+        ax.set_title(name, fontsize=7)
+        ax.tick_params(labelsize=6)
+    fig.suptitle("Posterior marginals on the prior box (flat prior); line = posterior mean",
+                 fontsize=9)
+    return _save(fig, path)
+
+
+def ridge_parameters(spec: Spec, fit: Fit, k: int = 6) -> list[str]:
+    """The parameters of the pairwise plot: the rights-rule cost and those most correlated with
+    it, then the most correlated pairs overall (the ridges)."""
+    draws = np.array([[d[n] for n in spec.names] for d in fit.draws])
+    corr = np.nan_to_num(np.corrcoef(draws, rowvar=False))
+    np.fill_diagonal(corr, 0.0)
+    chosen: list[int] = []
+    if RIGHTS in spec.names:
+        j = spec.names.index(RIGHTS)
+        chosen = [j, *np.argsort(-np.abs(corr[j]), kind="stable")[:2].tolist()]
+    for flat in np.argsort(-np.abs(np.triu(corr, 1)).ravel(), kind="stable"):
+        a, b = divmod(int(flat), len(spec.names))
+        for c in (a, b):
+            if c not in chosen and len(chosen) < k:
+                chosen.append(c)
+        if len(chosen) >= k:
+            break
+    return [spec.names[i] for i in chosen[:k]]
+
+
+def _pairs_figure(spec: Spec, fit: Fit, names: list[str], path: Path) -> Path:
+    k = len(names)
+    fig, axes = plt.subplots(k, k, figsize=(1.7 * k + 1, 1.7 * k + 1), dpi=110, squeeze=False)
+    box = {n: (spec.low[spec.names.index(n)], spec.high[spec.names.index(n)]) for n in names}
+    data = {n: np.array([d[n] for d in fit.draws]) for n in names}
+    for r, a in enumerate(names):
+        for c, b in enumerate(names):
+            ax = axes[r, c]
+            ax.tick_params(labelsize=5)
+            if c > r:
+                ax.axis("off")
+                continue
+            if r == c:
+                ax.hist(data[a], bins=20, range=box[a], color="#2e6da4")
+                ax.set_yticks([])
+            else:
+                ax.scatter(data[b], data[a], s=3, alpha=0.5, color="#2e6da4")
+                ax.set_ylim(*box[a])
+            ax.set_xlim(*box[b])
+            if r == k - 1:
+                ax.set_xlabel(b, fontsize=6)
+            if c == 0 and r > 0:
+                ax.set_ylabel(a, fontsize=6)
+    fig.suptitle("Pairs of the posterior: the ridges of equally good fits (axes = prior box)",
+                 fontsize=9)
+    return _save(fig, path)
+
+
+def _rights_figure(targets: pd.DataFrame, params: pd.DataFrame, path: Path) -> Path:
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=110)
+    t = targets.head(8)[::-1]
+    a1.barh(t["target"], t["change_per_prior_range_in_sd"], color="#b9770e")
+    a1.set_xlabel("change over rights_cost's prior range, in sd of the likelihood", fontsize=7)
+    a1.set_title("Targets that respond to rights_cost", fontsize=9)
+    p = params.head(8)[::-1]
+    a2.barh(p["parameter"], p["posterior_correlation"], color="#2e6da4")
+    a2.set_xlim(-1, 1)
+    a2.set_xlabel("posterior correlation with rights_cost", fontsize=7)
+    a2.set_title("Parameters it trades off against", fontsize=9)
+    for ax in (a1, a2):
+        ax.tick_params(labelsize=6)
+        ax.axvline(0, color="black", lw=0.6)
+    return _save(fig, path)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
 def write_calibration(spec: Spec, fit: Fit, evaluator: Evaluator, out: Path, fitted: Path,
                       check_replicates: int, check_draws: int, jobs: int) -> pd.DataFrame:
-    """Write fitted.yaml, fit_targets.csv, fit_parameters.csv, fit_history.csv, report.html."""
-    check = fit_check(spec, fit, evaluator, check_replicates, check_draws, jobs)
+    """Write fitted.yaml, fit_targets.csv, fit_parameters.csv, fit_waves.csv, fit_history.csv,
+    posterior_draws.csv, the figures and report.html."""
+    check = fit_check(spec, fit, check_replicates, check_draws, jobs)
     params = parameter_table(spec, fit)
+    waves = wave_table(fit)
+    rt, rp = rights_drivers(spec, fit)
     out.mkdir(parents=True, exist_ok=True)
     check.to_csv(out / "fit_targets.csv", index=False)
     params.to_csv(out / "fit_parameters.csv", index=False)
+    waves.to_csv(out / "fit_waves.csv", index=False)
     pd.DataFrame(fit.history).to_csv(out / "fit_history.csv", index=False)
+    pd.DataFrame(fit.draws).to_csv(out / "posterior_draws.csv", index=False)
     doc = fitted_document(spec, fit, check, params)
     tmp = fitted.with_suffix(".yaml.partial")
     tmp.write_text("# GENERATED by secmig calibrate: do not edit by hand.\n"
                    + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     tmp.replace(fitted)
-    fig = _fit_figure(check, out / "fit_targets.png")
-    (out / "report.html").write_text(_report(spec, fit, check, params, fig, fitted),
-                                     encoding="utf-8")
+    figs = {"targets": _fit_figure(check, out / "fit_targets.png"),
+            "marginals": _marginals_figure(spec, fit, out / "posterior_marginals.png"),
+            "pairs": _pairs_figure(spec, fit, ridge_parameters(spec, fit),
+                                   out / "posterior_pairs.png")}
+    if not rt.empty:
+        figs["rights"] = _rights_figure(rt, rp, out / "rights_cost_drivers.png")
+    (out / "report.html").write_text(_report(spec, fit, check, params, waves, rt, rp, figs,
+                                             fitted), encoding="utf-8")
     return check
 
 
-def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame, fig: Path,
+def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
+            waves: pd.DataFrame, rt: pd.DataFrame, rp: pd.DataFrame, figs: dict[str, Path],
             fitted: Path) -> str:
     fitted_rows = check[check["role"] == "fitted"]
     n_in = int(fitted_rows["within_tolerance"].fillna(False).sum())
+    n_pred = int(fitted_rows["inside_predictive"].sum())
     misses = fitted_rows[fitted_rows["within_tolerance"] == False]  # noqa: E712
     miss_html = "".join(f"<li><b>{report.esc(r.target)}</b>: simulated "
                         f"{report.fmt(r.simulated_mean)} against {report.fmt(r.register)} ± "
-                        f"{report.fmt(r.tolerance)}. {report.esc(r.reason_if_not)}.</li>"
-                        for r in misses.itertuples())
+                        f"{report.fmt(r.tolerance)}.</li>" for r in misses.itertuples())
     caveats = fitted_rows[fitted_rows["caveat"].astype(str) != ""]
     caveat_html = "".join(f"<li><b>{report.esc(r.target)}</b>: {report.esc(r.caveat)}</li>"
                           for r in caveats.itertuples())
-    rights = params[params["parameter"] == "rights_cost"]
+    chain = fit.posterior.chain
     rights_html = ""
+    rights = params[params["parameter"] == RIGHTS]
     if not rights.empty:
         r = rights.iloc[0]
+        top_t = ", ".join(f"{x.target} ({x.change_per_prior_range_in_sd:+.1f} sd)"
+                          for x in rt.head(3).itertuples())
+        top_p = ", ".join(f"{x.parameter} ({x.posterior_correlation:+.2f})"
+                          for x in rp.head(3).itertuples())
         rights_html = (
-            f"<p><b>The rights-rule cost</b> (<code>rights_cost</code>), on which the policy "
-            f"scenarios depend, is estimated at {r.estimate:.2f} (90 % interval {r.p5:.2f}-"
-            f"{r.p95:.2f}, prior {r.prior_low:g}-{r.prior_high:g}); its posterior sd is "
+            f"<p><b>The rights-rule cost</b> (<code>{RIGHTS}</code>), on which the policy "
+            f"scenarios depend: posterior mean {r.estimate:.2f}, 90 % interval {r.p5:.2f}-"
+            f"{r.p95:.2f} (prior {r.prior_low:g}-{r.prior_high:g}); posterior sd "
             f"{r.sd_ratio_to_prior:.0%} of the prior's: <b>{report.esc(r.identification)}</b>. "
-            "The register only says that moving does not change markedly after year 5, so "
-            "conclusions about changing the rule should be read with this interval (run "
-            "scenarios with <code>--posterior K</code>).</p>")
+            f"The targets that move most with it: {report.esc(top_t)}; the parameters it "
+            f"trades off against: {report.esc(top_p)}.</p>")
     table_t = check[["target", "role", "register", "tolerance", "simulated_mean",
-                     "replicates_p5", "replicates_p95", "posterior_p5", "posterior_p95",
-                     "within_tolerance"]]
-    table_p = params[["parameter", "unit", "prior_low", "prior_high", "start", "estimate", "p5",
+                     "predictive_p5", "predictive_p95", "within_tolerance",
+                     "inside_predictive"]]
+    table_p = params[["parameter", "unit", "prior_low", "prior_high", "estimate", "p5", "p50",
                       "p95", "sd_ratio_to_prior", "identification"]]
     sections = [
         ("Summary", f"<p>{n_in} of {len(fitted_rows)} fitted targets are within their "
-                    f"tolerance with the point estimate (mean of fresh replicates, seeds not "
-                    f"used in the fit). Distance {fit.start_distance:.1f} at the start, "
-                    f"{fit.distance:.1f} at the optimum, after {fit.evaluations} parameter "
-                    f"points of {spec.replicates} replicates each.</p>"
+                    f"tolerance at the posterior mean (mean of fresh replicates, seeds not "
+                    f"used in the fit); {n_pred} of {len(fitted_rows)} register figures lie "
+                    f"inside their 90 % posterior predictive interval. {fit.evaluations} "
+                    f"parameter points in {len(waves)} waves; {len(fit.draws)} posterior draws "
+                    f"(about {chain.effective_draws:.0f} effective).</p>"
          + (f"<p>Outside tolerance:</p><ul>{miss_html}</ul>" if miss_html else "")
-         + (f"<p><b>Fits weaker than they look</b> (a band chosen by the project, or a "
-            f"parameter that exists mainly to match the target):</p><ul>{caveat_html}</ul>"
-            if caveat_html else "")
-         + rights_html),
-        ("Targets", report.image(fig, "Each target: simulated minus register, in tolerances.")
-         + report.table(table_t)),
-        ("Parameters", "<p>Estimate, 90 % interval (Gaussian approximation at the optimum, "
-                       "truncated to the prior box), and identification: the posterior sd as "
-                       "a share of the prior sd (below 0.5 well identified; near 1 the "
-                       "targets say little about the parameter).</p>" + report.table(table_p)),
-        ("Method", "<p>Simulated method of moments: distance = sum of weight x ((simulated - "
-                   "register) / tolerance)^2 over the targets, simulated means over "
+         + (f"<p><b>Fits weaker than they look</b>:</p><ul>{caveat_html}</ul>"
+            if caveat_html else "") + rights_html),
+        ("Targets", report.image(figs["targets"], "Each target: simulated minus register, in "
+                                 "tolerances.") + report.table(table_t)),
+        ("Parameters", "<p>Posterior mean (the point estimate), median and 90 % interval; "
+                       "identification = posterior sd / prior sd (below 0.5 well identified; "
+                       "near 1 the targets say little).</p>"
+         + report.image(figs["marginals"], "Posterior marginals.")
+         + report.image(figs["pairs"], "Pairs: the ridges.") + report.table(table_p)),
+        ("The rights-rule cost", (report.image(figs["rights"], "What drives rights_cost.")
+                                  + report.table(rt) + report.table(rp.head(10)))
+         if "rights" in figs else "<p>rights_cost is not a free parameter here.</p>"),
+        ("Waves", "<p>History matching: the share of the prior box not ruled out after each "
+                  "wave, and the emulators' largest error.</p>" + report.table(waves)),
+        ("Method", "<p>History matching with quadratic emulators (ridge regression, penalty "
+                   "by leave-one-out cross-validation), then an ensemble MCMC (emcee, "
+                   "differential-evolution moves) on the last emulators. The likelihood of "
+                   "each register figure: Gaussian with covariance = replicate noise (Ledoit-"
+                   f"Wolf, {spec.posterior.noise_replicates} fresh replicates) x (1 + 1/R), "
+                   "+ the emulator's leave-one-out error, + model discrepancy with sd "
+                   f"{spec.posterior.discrepancy:g} x tolerance / sqrt(weight) (an "
+                   "ASSUMPTION). Simulated moments are means over "
                    f"{spec.replicates} replicates with the same seeds at every point (common "
-                   "random numbers). A scrambled Sobol design over the prior box, then "
-                   "bounded Gauss-Newton (scipy least_squares, trf) from the best point. The "
-                   "posterior is a Gaussian approximation: precision = J' S^-1 J + prior "
-                   "precision, S = tolerance^2 / weight + Monte Carlo variance; it ignores "
-                   "non-linearity beyond the finite-difference step and treats tolerances as "
-                   "standard errors.</p>"
+                   "random numbers). See docs/calibration.md.</p>"
                    f"<p class='small'>Fitted file: <code>{report.esc(fitted)}</code>; tables "
-                   "fit_targets.csv, fit_parameters.csv, fit_history.csv.</p>"),
+                   "fit_targets.csv, fit_parameters.csv, fit_waves.csv, fit_history.csv, "
+                   "posterior_draws.csv.</p>"),
     ]
     return report.page(f"secmig calibration: {spec.name}",
                        f"Fit to register figures, {spec.start}-{spec.end}", sections)

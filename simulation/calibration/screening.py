@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.calibration.fit import Evaluator
+from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.spec import Spec
 from simulation.inputs.parameters import BY_NAME, calibration_parameters
 
@@ -147,7 +147,8 @@ def run_screen(spec: Spec, log_path: Path, *, names: Sequence[str] | None = None
         reps: list[np.ndarray] = []  # per point: replicates x moments
         for t in range(trajectories):
             thetas = [sspec.theta(zz) for zz in z[t * (k + 1):(t + 1) * (k + 1)]]
-            replayed = len({evaluator._key(th) for th in thetas} & set(evaluator.cache))
+            replayed = len({evaluator._key(th, "common", sspec.replicates) for th in thetas}
+                           & set(evaluator.cache))
             if on_run and replayed:  # the progress counts runs replayed from the log too
                 on_run(replayed * replicates)
             values = evaluator.evaluate(thetas)

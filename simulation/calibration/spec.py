@@ -60,6 +60,31 @@ class CalibrationPeriod(StrictFinite):
         f"a year from start to {LAST_YEAR} (the built-in volumes; default 2023)"))
 
 
+class PosteriorSettings(StrictFinite):
+    """How the posterior is computed (history matching waves, emulators, sampler)."""
+
+    waves: int = Field(4, ge=1, le=12, json_schema_extra=allow(
+        "a whole number from 1 to 12: history-matching waves (default 4)"))
+    first_points: int = Field(1024, ge=16, le=200_000, json_schema_extra=allow(
+        "a whole number from 16 to 200000: wave 1's Sobol points (rounded up to a power of "
+        "two; default 1024)"))
+    points: int = Field(512, ge=8, le=200_000, json_schema_extra=allow(
+        "a whole number from 8 to 200000: points of each later wave (default 512)"))
+    discrepancy: float = Field(0.5, ge=0, le=5, json_schema_extra=allow(
+        "a number from 0 to 5: model discrepancy sd as a share of each target's tolerance "
+        "(divided by sqrt(weight)); default 0.5"))
+    noise_replicates: int = Field(24, ge=4, le=1000, json_schema_extra=allow(
+        "a whole number from 4 to 1000: fresh replicates for the replicate-noise covariance "
+        "(default 24)"))
+    draws: int = Field(200, ge=10, le=10_000, json_schema_extra=allow(
+        "a whole number from 10 to 10000: posterior draws kept (default 200)"))
+    temperature: float = Field(4.0, ge=1, le=1000, json_schema_extra=allow(
+        "a number from 1 to 1000: later waves sample likelihood^(1/temperature) (default 4)"))
+    steps: int = Field(3000, ge=100, le=1_000_000, json_schema_extra=allow(
+        "a whole number from 100 to 1000000: sampler steps per walker (half burn-in; default "
+        "3000)"))
+
+
 _TARGETS = ("a list of at least one target {id: ID, key: KEY, value: V, tolerance: T}")
 
 
@@ -81,6 +106,10 @@ class SpecSchema(StrictFinite):
         "a list of targets {id: ID, key: KEY, value: V, tolerance: T} (default none)"))
     free_parameters: dict[str, PriorSpec] = Field(min_length=1, json_schema_extra=allow(
         "a mapping of at least one registry parameter name to a prior {low: L, high: H}"))
+    posterior: PosteriorSettings = Field(default_factory=PosteriorSettings,
+                                         json_schema_extra=allow(
+        "{waves: N, first_points: N, points: N, discrepancy: X, noise_replicates: N, "
+        "draws: N, temperature: X, steps: N} (all optional)"))
 
 
 @dataclass(frozen=True)
@@ -126,6 +155,7 @@ class Spec:
     high: np.ndarray
     base: dict[str, float] = field(default_factory=dict)
     scale: float = 1.0
+    posterior: PosteriorSettings = field(default_factory=PosteriorSettings)
 
     def theta(self, z: np.ndarray) -> dict[str, float]:
         """Unit-cube point -> parameter values."""
@@ -181,7 +211,7 @@ def load_spec(path: str | Path) -> Spec:
                 [as_moment(m) for m in schema.holdout], names,
                 np.array([schema.free_parameters[n].low for n in names], float),
                 np.array([schema.free_parameters[n].high for n in names], float),
-                base, schema.scale)
+                base, schema.scale, schema.posterior)
 
 
 def _year(v: Any) -> int | None:

@@ -122,23 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("calibrate", help="fit parameters to the register targets",
-                       description="Simulated method of moments against the targets file, "
-                                   "then a Gaussian approximation of the posterior. Writes "
-                                   "fitted.yaml beside the targets file and a fit report. "
-                                   "Interrupted runs resume from the evaluations log.")
+                       description="History matching with emulators against the targets "
+                                   "file, then a posterior sample (emcee). Writes fitted.yaml "
+                                   "beside the targets file and a fit report. Interrupted runs "
+                                   "resume from the evaluations log. See docs/calibration.md.")
     p.add_argument("file", metavar="FILE", help="calibration targets YAML")
-    p.add_argument("--budget", type=whole(1, 1_000_000), default=160, metavar="N",
-                   help="parameter points to evaluate (each = the file's replicates); "
-                        "default 160")
+    p.add_argument("--budget", type=whole(1, 1_000_000), metavar="N",
+                   help="parameter points to evaluate in all waves (each = the file's "
+                        "replicates), split 40/60 between wave 1 and the later waves; "
+                        "default: the file's posterior.first_points and points")
     p.add_argument("--jobs", type=JOBS, metavar="J", help="worker processes (default: cores)")
     p.add_argument("--seed", type=SEED, metavar="S", help="override the file's seed")
     p.add_argument("--out", type=out_path, metavar="DIR",
                    help="report folder (default fit/<name> beside FILE)")
     p.add_argument("--fitted", type=out_path, metavar="PATH",
                    help="fitted parameter file to write (default fitted.yaml beside FILE)")
-    p.add_argument("--start", metavar="FITTED",
-                   help="start from the parameters of a fitted file (e.g. the last fit, after "
-                        "a change to the model); default: the registry defaults")
+    p.add_argument("--scheduler", metavar="ADDRESS|local",
+                   help="run the simulations on a Dask distributed cluster: 'local' starts a "
+                        "LocalCluster with --jobs workers, an address (tcp://host:8786) "
+                        "connects to one; the fit is the same")
+    p.add_argument("--coverage", type=whole(1, 1000), metavar="N",
+                   help="instead of fitting, check the method: calibrate on N synthetic truths "
+                        "drawn from the prior and report how often the 90 %% intervals cover "
+                        "the truth (parameters and the no-rule policy effect); writes to "
+                        "fit/<name>-coverage beside FILE (or --out)")
     p.add_argument("--check-replicates", type=REPLICATES, default=10, metavar="N",
                    help="fresh replicates for the fit check (default 10)")
     p.add_argument("--check-draws", type=whole(1, MAX_POSTERIOR), default=20, metavar="K",

@@ -23,33 +23,12 @@ from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import Params
 from simulation.inputs.yamlsource import InputError, Problem
+from simulation.runs.dask_pool import connect, undo_dask_malloc_trim
 from simulation.runs.ensemble import flatten
 from simulation.runs.parallel import WorkerPool
 from simulation.sweeps.spec import LEVERS, Sweep, apply_levers
 
 OnDone = Callable[[int, bool], None]
-
-
-_MALLOC_TUNED = False
-
-
-def _undo_dask_malloc_trim() -> None:
-    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's
-    adaptive mmap threshold: every large numpy array is then mmapped and page-faulted anew,
-    and a run takes ~60 % longer. Give big arrays back to the heap (once per process; glibc
-    only, a no-op elsewhere)."""
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return
-    _MALLOC_TUNED = True
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: arrays under 64 MiB from the heap
-        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep up to 256 MiB for reuse
-    except (OSError, AttributeError):
-        pass
 
 
 def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
@@ -59,7 +38,7 @@ def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
     from simulation.analysis.indicators import indicators as of_run
     from simulation.engine import driver as api
 
-    _undo_dask_malloc_trim()
+    undo_dask_malloc_trim()
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run_id": run_id, "point": point, "replicate": replicate,
                            # the sweep's seed: this run is SeedSequence(seed).spawn(R)[replicate]
@@ -119,18 +98,9 @@ def _run_on_dask(tasks: list[tuple], inputs: Inputs, scheduler: str, jobs: int,
     """The same tasks on a Dask distributed cluster: 'local' starts a LocalCluster on
     loopback with ``jobs`` worker processes, anything else is a scheduler address. The base
     inputs (geography, stocks) go to the workers once, not with every task."""
-    from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
-    cluster = (LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                            dashboard_address=None, host="127.0.0.1")
-               if scheduler == "local" else None)
-    try:
-        client = Client(cluster if cluster is not None else scheduler, timeout="20s")
-    except (OSError, TimeoutError) as err:
-        raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); "
-                              "allowed: 'local' or a running scheduler's address such as "
-                              "tcp://host:8786") from None
+    client, cluster = connect(scheduler, jobs)
     try:
         shared = client.scatter(inputs, broadcast=True)
         futures = [client.submit(_run_one, t[0], shared, *t[1:], pure=False) for t in tasks]

@@ -1,0 +1,118 @@
+"""The calibration method checked on itself: simulation-based calibration (a CI-sized version
+of `secmig calibrate calibration/targets.yaml --coverage 20`), reproducibility across workers
+and on a real Dask cluster, and the emulator and likelihood pieces."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from simulation.calibration.emulator import fit_emulator
+from simulation.calibration.evaluations import Evaluator
+from simulation.calibration.history import history_match
+from simulation.calibration.posterior import likelihood, sample
+from simulation.calibration.spec import load_spec
+from tests.test_cli import SECMIG
+
+SMALL = {
+    "name": "sbc-small", "seed": 11, "replicates": 1, "scale": 0.1,
+    "period": {"start": 2010, "end": 2016},
+    "targets": [{"id": "retention_5y", "value": 0.87, "tolerance": 0.01},
+                {"id": "destination_split_of_movers", "key": "same_county", "value": 0.48,
+                 "tolerance": 0.015},
+                {"id": "no_break_after_year_5", "value": 1.0, "tolerance": 0.2}],
+    "free_parameters": {"move_intercept": {"low": -2.5, "high": 0.0},
+                        "dest_same_county_effect": {"low": 0.0, "high": 2.5},
+                        "rights_cost": {"low": 0.0, "high": 2.0}},
+    "posterior": {"waves": 2, "first_points": 32, "points": 24, "noise_replicates": 8,
+                  "steps": 600, "draws": 60},
+}
+
+
+def test_emulator_recovers_a_quadratic_and_its_error():
+    rng = np.random.default_rng(0)
+    z = rng.random((300, 4))
+    truth = 0.3 + z[:, 0] ** 2 - 0.5 * z[:, 1] * z[:, 2]
+    y = np.c_[truth + 0.01 * rng.standard_normal(300), z[:, 3]]
+    y[:10, 1] = np.nan  # an undefined value leaves that row out of that moment only
+    emu = fit_emulator(z, y)
+    zt = rng.random((50, 4))
+    err = emu.predict(zt)[:, 0] - (0.3 + zt[:, 0] ** 2 - 0.5 * zt[:, 1] * zt[:, 2])
+    assert np.sqrt(np.mean(err ** 2)) < 0.005  # noise sd 0.01 averaged over 300 points
+    # leave-one-out error of a single noisy value: noise variance (1e-4) plus a little
+    assert 0.7e-4 < emu.variance[0] < 1.6e-4
+    assert emu.moments[1].n == 290
+
+
+def test_posterior_sampler_matches_a_known_gaussian():
+    """A linear 'emulator' with Gaussian noise: the posterior is Gaussian with a known mean and
+    sd (far from the box edges), and the sampler must reproduce them."""
+    rng = np.random.default_rng(1)
+    z = rng.random((200, 2))
+    y = np.c_[z[:, 0] + z[:, 1], z[:, 0] - z[:, 1]]
+    emu = fit_emulator(z, y)
+    like = likelihood(emu, np.array([1.0, 0.0]), np.diag([0.01, 0.01]), 10 ** 9,
+                      np.zeros(2))
+    chain = sample(like, 2000, seed=3, steps=2000)
+    # y = A z with A = [[1, 1], [1, -1]] and noise sd 0.1 each: z = (0.5, 0.5), cov = 0.01/2 I
+    assert np.allclose(chain.draws.mean(axis=0), [0.5, 0.5], atol=0.01)
+    assert np.allclose(chain.draws.std(axis=0), np.sqrt(0.005), rtol=0.15)
+    again = sample(like, 2000, seed=3, steps=2000)
+    assert np.array_equal(chain.draws, again.draws)  # one seed, one sample
+
+
+def _tiny(tmp_path: Path) -> Path:
+    spec = {**SMALL, "name": "tiny", "scale": 0.05, "period": {"start": 2010, "end": 2013},
+            "targets": [{"id": "retention_3y", "value": 0.9, "tolerance": 0.02}],
+            "free_parameters": {"move_intercept": {"low": -2.5, "high": 0.0}},
+            "posterior": {"waves": 2, "first_points": 16, "points": 8, "noise_replicates": 4,
+                          "steps": 300, "draws": 40}}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_same_posterior_with_one_process_and_on_a_dask_cluster(tmp_path):
+    """One seed gives bit-identical draws whatever runs the simulations: here one process
+    against a real LocalCluster of two workers on loopback."""
+    spec = load_spec(_tiny(tmp_path))
+    results = []
+    for jobs, scheduler in ((1, None), (2, "local")):
+        ev = Evaluator(spec, tmp_path / f"log-{jobs}.jsonl", jobs, scheduler=scheduler)
+        try:
+            results.append(history_match(spec, ev).chain.draws)
+        finally:
+            ev.close()
+    assert np.array_equal(results[0], results[1])
+
+
+@pytest.mark.slow
+def test_coverage_check_end_to_end(tmp_path):
+    """Five truths from the prior: 15 (truth, parameter) pairs. With 90 % intervals that mean
+    what they say, 10 or fewer covered has probability 0.013 (binomial 15, 0.9); for the
+    policy effect, 2 or fewer of 5 has probability 0.009. The intervals must also be
+    informative: narrower than the prior for the parameters the targets pin down."""
+    path = tmp_path / "sbc.yaml"
+    path.write_text(yaml.safe_dump(SMALL), encoding="utf-8")
+    out = tmp_path / "cov"
+    proc = subprocess.run([SECMIG, "calibrate", str(path), "--coverage", "5", "--jobs", "2",
+                           "--out", str(out), "--quiet"], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "coverage.json").read_text())
+    assert summary["truths"] == 5 and summary["pairs"] == 15
+    assert summary["parameter_coverage"] >= 11 / 15
+    for m in ("retention_5y", "moves_per_year"):
+        assert summary[f"effect_coverage.{m}"] >= 3 / 5
+    import pandas as pd
+
+    p = pd.read_csv(out / "coverage_parameters.csv")
+    width = p.groupby("parameter")["interval_share_of_prior"].mean()
+    assert width["move_intercept"] < 0.5 and width["dest_same_county_effect"] < 0.5
+    assert (out / "coverage.png").stat().st_size > 10_000
