@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from simulation.inputs.defaults import Inputs
 from simulation.inputs.limits import MAX_SEED
 from simulation.inputs.parameters import Params
 from simulation.runs.parallel import WorkerPool
+
+BLOCK = 64  # points simulated between two writes of the log
 
 
 def _evaluate_task(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
@@ -97,10 +100,11 @@ class Evaluator:
         seeds = self.seeds if stream == "common" else stream_seeds(self.spec.seed, stream, n)
         keys = [self._key(t, stream, n) for t in thetas]
         todo = [k for k in dict.fromkeys(keys) if k not in self.cache]
-        if todo:
-            point_of = {k: t for k, t in zip(keys, thetas, strict=True)}
-            tasks = [(k, r) for k in todo for r in range(n)]
-            params = {k: self.spec.params(point_of[k]) for k in todo}
+        point_of = {k: t for k, t in zip(keys, thetas, strict=True)}
+        for start in range(0, len(todo), BLOCK):  # logged block by block: a stop loses little
+            block = todo[start:start + BLOCK]
+            tasks = [(k, r) for k in block for r in range(n)]
+            params = {k: self.spec.params(point_of[k]) for k in block}
             values_of = self._pool.map(_evaluate_task, [(params[k], self.inputs, seeds[r],
                                                          self.columns) for k, r in tasks],
                                        self.on_run)
@@ -111,7 +115,7 @@ class Evaluator:
                     fh.seek(fh.tell() - 1)
                     if fh.read(1) != "\n":
                         fh.write("\n")
-                for k in todo:  # logged in a fixed order: the log is the same for any jobs
+                for k in block:  # logged in a fixed order: the log is the same for any jobs
                     values = np.array([results[(k, r)] for r in range(n)])
                     self.cache[k] = values
                     fh.write(json.dumps({"digest": self.digest, "key": k,
@@ -135,10 +139,7 @@ class Evaluator:
     def mean_moments(self, thetas: Sequence[dict[str, float]], moments: list[Moment]
                      ) -> np.ndarray:
         """(points x moments): each point's moments averaged over the common seeds."""
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return np.array([np.nanmean(self.moments(v, moments), axis=0)
-                                 for v in self.evaluate(thetas)])
+        with warnings.catch_warnings():  # a moment undefined in every replicate stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.array([np.nanmean(self.moments(v, moments), axis=0)
+                             for v in self.evaluate(thetas)])
