@@ -66,6 +66,17 @@ def test_posterior_sampler_matches_a_known_gaussian():
     assert np.array_equal(chain.draws, again.draws)  # one seed, one sample
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "nan", "inf", "a quarter"])
+def test_scale_override_refuses_what_is_not_a_share(value, capsys):
+    from simulation.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["calibrate", "c.yaml", f"--scale={value}", "--quiet"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--scale: got" in err and "allowed: a number > 0 and <= 1" in err
+    assert "Traceback" not in err
+
+
 def _tiny(tmp_path: Path) -> Path:
     spec = {**SMALL, "name": "tiny", "scale": 0.05, "period": {"start": 2010, "end": 2013},
             "targets": [{"id": "retention_3y", "value": 0.9, "tolerance": 0.02}],

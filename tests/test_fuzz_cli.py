@@ -21,6 +21,7 @@ OPTIONS = {
     "--budget": (("calibrate",), 1, 1_000_000),
     "--check-replicates": (("calibrate",), 1, MAX_REPLICATES),
     "--check-draws": (("calibrate",), 1, MAX_POSTERIOR),
+    "--coverage": (("calibrate",), 1, 1000),
 }
 CASES = [(cmd, opt) for opt, (cmds, _, _) in OPTIONS.items() for cmd in cmds]
 FILES = {"run": ["s.yaml"], "compare": ["a.yaml", "b.yaml"], "sweep": ["w.yaml"],

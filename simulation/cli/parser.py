@@ -59,6 +59,17 @@ def share(text: str) -> float:
     return value
 
 
+def population_share(text: str) -> float:
+    """argparse type: a share of the people simulated, > 0 and <= 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value == value and 0 < value <= 1):
+        raise argparse.ArgumentTypeError(f"got {shown(text)}; allowed: a number > 0 and <= 1")
+    return value
+
+
 REPLICATES = whole(1, MAX_REPLICATES)
 SEED = whole(0, MAX_SEED)
 JOBS = whole(1, MAX_JOBS)
@@ -141,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the simulations on a Dask distributed cluster: 'local' starts a "
                         "LocalCluster with --jobs workers, an address (tcp://host:8786) "
                         "connects to one; the fit is the same")
+    p.add_argument("--scale", type=population_share, metavar="X",
+                   help="override the file's share of the people simulated (e.g. 0.25 for a "
+                        "cheaper coverage check); the log and outputs are then its own")
     p.add_argument("--coverage", type=whole(1, 1000), metavar="N",
                    help="instead of fitting, check the method: calibrate on N synthetic truths "
                         "drawn from the prior and report how often the 90 %% intervals cover "

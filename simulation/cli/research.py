@@ -74,6 +74,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     spec = load_spec(args.file)
     if args.seed is not None:
         spec = dc_replace(spec, seed=args.seed)
+    if args.scale is not None:
+        spec = dc_replace(spec, scale=args.scale)
     if args.coverage:
         return _coverage(args, spec)
     base = Path(args.file).parent
