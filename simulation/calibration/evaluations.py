@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ class Evaluator:
     extra: Sequence[str] = ()
     scheduler: str | None = None  # None: local processes; 'local' or an address: Dask
     cache: dict[str, np.ndarray] = field(default_factory=dict)
-    count: int = 0
+    count: int = 0  # points simulated (not replayed from the log)
+    seconds: float = 0.0  # wall time spent simulating them
 
     def __post_init__(self) -> None:
         self.columns = sorted({m.name for m in self.spec.moments + self.spec.holdout}
@@ -100,6 +102,7 @@ class Evaluator:
         seeds = self.seeds if stream == "common" else stream_seeds(self.spec.seed, stream, n)
         keys = [self._key(t, stream, n) for t in thetas]
         todo = [k for k in dict.fromkeys(keys) if k not in self.cache]
+        t0 = time.perf_counter()
         point_of = {k: t for k, t in zip(keys, thetas, strict=True)}
         for start in range(0, len(todo), BLOCK):  # logged block by block: a stop loses little
             block = todo[start:start + BLOCK]
@@ -122,6 +125,8 @@ class Evaluator:
                                          "columns": self.columns,
                                          "values": values.tolist()}) + "\n")
         self.count += len(todo)
+        if todo:
+            self.seconds += time.perf_counter() - t0
         return [self.cache[k] for k in keys]
 
     def moments(self, values: np.ndarray, moments: list[Moment]) -> np.ndarray:

@@ -18,8 +18,9 @@ whatever the number of workers.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,14 +41,20 @@ class Fit:
     evaluations: int
     posterior: Posterior
     history: list[dict[str, float]]
+    seconds: dict[str, float] = field(default_factory=dict)  # simulating / the rest
 
 
 def calibrate(spec: Spec, evaluator: Evaluator, budget: int | None = None,
               on_stage: Callable[[str], None] | None = None) -> Fit:
     """History matching, then the posterior sample; ``budget`` (parameter points in all
     waves) overrides the file's wave sizes."""
+    t0, sim0 = time.perf_counter(), evaluator.seconds
     post = history_match(spec, evaluator, budget=budget, on_stage=on_stage)
-    return summarise(spec, post, evaluator.count)
+    fit = summarise(spec, post, evaluator.count)
+    simulating = evaluator.seconds - sim0
+    fit.seconds = {"simulating": simulating,
+                   "emulators_and_sampler": time.perf_counter() - t0 - simulating}
+    return fit
 
 
 def summarise(spec: Spec, post: Posterior, evaluations: int) -> Fit:
