@@ -138,8 +138,7 @@ def fitted_document(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFr
                         "method": "history matching + emulator posterior (emcee)",
                         "waves": len(fit.posterior.waves),
                         "discrepancy_share_of_tolerance": spec.posterior.discrepancy,
-                        "effective_draws": round(chain.effective_draws, 1),
-                        "seconds": {k: round(v, 1) for k, v in fit.seconds.items()}},
+                        "effective_draws": round(chain.effective_draws, 1)},
         "parameters": point,
         "intervals": {r.parameter: {"p5": round(r.p5, 6), "p95": round(r.p95, 6),
                                     "posterior_sd": round(r.posterior_sd, 6),
@@ -340,7 +339,10 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
                     f"used in the fit); {n_pred} of {len(fitted_rows)} register figures lie "
                     f"inside their 90 % posterior predictive interval. {fit.evaluations} "
                     f"parameter points in {len(waves)} waves; {len(fit.draws)} posterior draws "
-                    f"(about {chain.effective_draws:.0f} effective).</p>"
+                    f"(about {chain.effective_draws:.0f} effective). Time in this call: "
+                    f"{fit.seconds.get('simulating', 0):.0f} s simulating (what more workers "
+                    f"or a Dask cluster shorten), {fit.seconds.get('emulators_and_sampler', 0):.0f}"
+                    " s fitting emulators and sampling.</p>"
          + (f"<p>Outside tolerance:</p><ul>{miss_html}</ul>" if miss_html else "")
          + (f"<p><b>Fits weaker than they look</b>:</p><ul>{caveat_html}</ul>"
             if caveat_html else "") + rights_html),
