@@ -30,6 +30,7 @@ SC = ROOT / "scenarios"
 OUT = ROOT / "outputs" / "policy"
 FIGS = ROOT / "docs" / "policy"
 FIRST = FIGS / "first_version"  # the first version's differences (see its README.md)
+PREVIOUS = FIGS / "previous_fit"  # the differences under issue 13's fit (see its README.md)
 #: the conclusions whose change since the first version the page reports
 CHANGED = (
     ("rights-rule", "no-rule", "retention_5y"),
@@ -132,12 +133,15 @@ def _cell(table: pd.DataFrame, scenario: str, key: str) -> str:
 
 
 def changed_table(now: dict[str, pd.DataFrame]) -> str:
-    """The first version's difference beside today's for the conclusions in CHANGED."""
-    lines = ["| scenario | indicator | first version | now |", "|---|---|---|---|"]
+    """The first version's and the previous fit's differences beside today's for the
+    conclusions in CHANGED."""
+    lines = ["| scenario | indicator | first version | previous fit (28 parameters, Gaussian) "
+             "| now (posterior) |", "|---|---|---|---|---|"]
     for family, scenario, key in CHANGED:
         first = pd.read_csv(FIRST / f"{family}.csv")
+        previous = pd.read_csv(PREVIOUS / f"{family}.csv")
         lines.append(f"| {scenario} | {describe(key).label} | {_cell(first, scenario, key)} | "
-                     f"{_cell(now[family], scenario, key)} |")
+                     f"{_cell(previous, scenario, key)} | {_cell(now[family], scenario, key)} |")
     return "\n".join(lines)
 
 

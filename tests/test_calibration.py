@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -295,3 +296,48 @@ def test_every_calibration_field_says_what_to_write():
     for model in (SpecSchema, MomentSpec, PriorSpec, CalibrationPeriod):
         for name in model.model_fields:
             assert allowed_text(model, name), (model.__name__, name)
+
+
+# --- the committed fit: every published number recomputed from the raw draws -------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _committed() -> tuple[dict, Any]:
+    import pandas as pd
+
+    doc = yaml.safe_load((REPO / "calibration" / "fitted.yaml").read_text(encoding="utf-8"))
+    report = REPO / "calibration" / "fit" / "register-2010-2023"
+    return doc, pd.read_csv(report / "fit_targets.csv")
+
+
+def test_committed_fit_summaries_are_those_of_its_draws():
+    """The point estimate is the posterior mean of the draws and the intervals their 5th and
+    95th percentiles (to the file's 6 decimals), for every free parameter of targets.yaml."""
+    doc, _ = _committed()
+    spec = load_spec(REPO / "calibration" / "targets.yaml")
+    if doc["calibration"].get("method", "").startswith("history matching"):
+        draws = np.array([[d[n] for n in spec.names] for d in doc["posterior_draws"]])
+        assert len(draws) == spec.posterior.draws
+        for i, name in enumerate(spec.names):
+            assert doc["parameters"][name] == pytest.approx(draws[:, i].mean(), abs=2e-6)
+            p5, p95 = np.percentile(draws[:, i], [5, 95])
+            iv = doc["intervals"][name]
+            assert iv["p5"] == pytest.approx(p5, abs=2e-6)
+            assert iv["p95"] == pytest.approx(p95, abs=2e-6)
+            lo, hi = iv["prior"]
+            assert (lo, hi) == (spec.low[i], spec.high[i])
+            assert lo <= draws[:, i].min() and draws[:, i].max() <= hi
+    assert set(doc["parameters"]) >= set(spec.names)
+
+
+def test_committed_fit_report_matches_the_fitted_file():
+    """fit_targets.csv and fitted.yaml's targets list are the same figures, and the
+    within-tolerance flag is recomputed from the register value, tolerance and simulated mean."""
+    doc, table = _committed()
+    assert len(doc["targets"]) == len(table)
+    for t_, row in zip(doc["targets"], table.itertuples(), strict=True):
+        assert t_["target"] == row.target and t_["register"] == pytest.approx(row.register)
+        assert t_["simulated_mean"] == pytest.approx(row.simulated_mean, abs=1e-6)
+        assert t_["within_tolerance"] == (abs(row.simulated_mean - row.register)
+                                          <= row.tolerance)
