@@ -46,7 +46,7 @@ def test_emulator_recovers_a_quadratic_and_its_error():
     assert np.sqrt(np.mean(err ** 2)) < 0.005  # noise sd 0.01 averaged over 300 points
     # leave-one-out error of a single noisy value: noise variance (1e-4) plus a little
     assert 0.7e-4 < emu.variance[0] < 1.6e-4
-    assert emu.moments[1].n == 290
+    assert emu.points[1] == 290
 
 
 def test_posterior_sampler_matches_a_known_gaussian():

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import emcee
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from simulation.calibration.emulator import Emulator
 
@@ -51,21 +52,25 @@ class Likelihood:
     def residuals(self, z: np.ndarray) -> np.ndarray:
         return self.targets[self.used] - self.emulator.predict(z)[:, self.used]
 
-    def chi2(self, z: np.ndarray) -> np.ndarray:
-        """Mahalanobis distance squared of each point's residuals."""
+    def both(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(chi2, implausibility) of each point, from one emulator evaluation: the Mahalanobis
+        distance squared of the residuals, and the largest standardised residual over the
+        moments (history matching's I)."""
         r = self.residuals(np.atleast_2d(z))
-        w = np.linalg.solve(self._chol, r.T)
-        return np.sum(w * w, axis=0)
+        w = solve_triangular(self._chol, r.T, lower=True)
+        return np.sum(w * w, axis=0), np.max(np.abs(r) / self._sd, axis=1)
+
+    def chi2(self, z: np.ndarray) -> np.ndarray:
+        return self.both(z)[0]
 
     def implausibility(self, z: np.ndarray) -> np.ndarray:
-        """Largest standardised residual over the moments, per point (history matching's I)."""
-        return np.max(np.abs(self.residuals(np.atleast_2d(z))) / self._sd, axis=1)
+        return self.both(z)[1]
 
 
 def likelihood(emulator: Emulator, targets: np.ndarray, rep_cov: np.ndarray,
                replicates: int, discrepancy_sd: np.ndarray) -> Likelihood:
     """Assemble the covariance described in the module docstring, over the emulated moments."""
-    used = np.flatnonzero([m is not None for m in emulator.moments])
+    used = np.flatnonzero(emulator.defined)
     sub = np.ix_(used, used)
     cov = rep_cov[sub] * (1.0 + 1.0 / replicates)
     cov = cov + np.diag(emulator.variance[used] + discrepancy_sd[used] ** 2)
@@ -108,10 +113,11 @@ def sample(like: Likelihood, n_draws: int, seed: int | np.random.SeedSequence,
         inside = np.all((z >= 0.0) & (z <= 1.0), axis=1)
         if inside.any():
             zi = z[inside]
-            lp = -0.5 * like.chi2(zi) / temperature
+            chi2, imp = like.both(zi)
+            lp = -0.5 * chi2 / temperature
             if nroy:  # a steep wall at the cut-off, not a cliff: walkers that start outside
                 # a small region are led into it instead of stalling at minus infinity
-                excess = np.maximum(like.implausibility(zi) - CUT, 0.0)
+                excess = np.maximum(imp - CUT, 0.0)
                 lp = lp - WALL * excess ** 2
             out[inside] = lp
         return out
