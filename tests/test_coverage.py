@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from simulation.calibration.emulator import fit_emulator
+from simulation.calibration.emulator import fit_emulator, quadratic_features
 from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.history import history_match
 from simulation.calibration.posterior import likelihood, sample
@@ -32,6 +32,14 @@ SMALL = {
     "posterior": {"waves": 2, "first_points": 32, "points": 24, "noise_replicates": 8,
                   "steps": 600, "draws": 60},
 }
+
+
+def test_quadratic_features_are_scikit_learns():
+    from sklearn.preprocessing import PolynomialFeatures
+
+    z = np.random.default_rng(2).random((50, 7))
+    expected = PolynomialFeatures(degree=2, include_bias=False).fit_transform(z)
+    assert np.array_equal(quadratic_features(z), expected)  # same columns, same bits
 
 
 def test_emulator_recovers_a_quadratic_and_its_error():
@@ -58,11 +66,11 @@ def test_posterior_sampler_matches_a_known_gaussian():
     emu = fit_emulator(z, y)
     like = likelihood(emu, np.array([1.0, 0.0]), np.diag([0.01, 0.01]), 10 ** 9,
                       np.zeros(2))
-    chain = sample(like, 2000, seed=3, steps=2000)
+    chain = sample(like, 1000, seed=3, steps=1000)
     # y = A z with A = [[1, 1], [1, -1]] and noise sd 0.1 each: z = (0.5, 0.5), cov = 0.01/2 I
     assert np.allclose(chain.draws.mean(axis=0), [0.5, 0.5], atol=0.01)
     assert np.allclose(chain.draws.std(axis=0), np.sqrt(0.005), rtol=0.15)
-    again = sample(like, 2000, seed=3, steps=2000)
+    again = sample(like, 1000, seed=3, steps=1000)
     assert np.array_equal(chain.draws, again.draws)  # one seed, one sample
 
 

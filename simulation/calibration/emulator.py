@@ -20,9 +20,9 @@ variance shrinks with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
-from sklearn.preprocessing import PolynomialFeatures
 
 ALPHAS = np.logspace(-4, 4, 17)  # ridge penalties tried (on standardised features)
 ACTIVE = 10  # parameters per moment that get quadratic terms
@@ -43,8 +43,7 @@ class Emulator:
 
     def features(self, z: np.ndarray) -> np.ndarray:
         """Standardised quadratic features of points ``z`` (n x dim) in the unit cube."""
-        f = _poly(self.dim).transform(np.atleast_2d(z))
-        return (f - self.centre) / self.scale
+        return (quadratic_features(np.atleast_2d(z)) - self.centre) / self.scale
 
     def predict(self, z: np.ndarray) -> np.ndarray:
         """Emulated moments (n x moments); NaN for a moment without an emulator."""
@@ -63,9 +62,27 @@ class Emulator:
         return ((y[:self.dim] - y[self.dim:]) / (2 * eps)).T
 
 
-def _poly(dim: int) -> PolynomialFeatures:
-    """Linear terms first, then squares and pairwise interactions (no constant)."""
-    return PolynomialFeatures(degree=2, include_bias=False).fit(np.zeros((1, dim)))
+def quadratic_features(z: np.ndarray) -> np.ndarray:
+    """Linear terms first, then z_i z_j for i <= j in row-major order (no constant): the
+    columns of scikit-learn's PolynomialFeatures(degree=2, include_bias=False), computed
+    directly (its input checks cost more than the products when a sampler calls it)."""
+    i, j = _pairs(z.shape[1])
+    return np.hstack([z, z[:, i] * z[:, j]])
+
+
+@cache
+def _pairs(dim: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(dim)
+
+
+def _involved(dim: int) -> np.ndarray:
+    """features x dim: which parameters each feature of ``quadratic_features`` involves."""
+    i, j = np.triu_indices(dim)
+    out = np.zeros((dim + len(i), dim), bool)
+    out[np.arange(dim), np.arange(dim)] = True
+    out[dim + np.arange(len(i)), i] = True
+    out[dim + np.arange(len(i)), j] = True
+    return out
 
 
 def _ridge_path(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
@@ -108,8 +125,7 @@ def fit_emulator(z: np.ndarray, y: np.ndarray, min_points: int = 8, folds: int =
     z = np.atleast_2d(np.asarray(z, float))
     y = np.asarray(y, float).reshape(len(z), -1)
     dim = z.shape[1]
-    poly = _poly(dim)
-    raw = poly.transform(z)
+    raw = quadratic_features(z)
     centre = raw.mean(axis=0)
     scale = raw.std(axis=0)
     scale[scale == 0] = 1.0
@@ -120,7 +136,7 @@ def fit_emulator(z: np.ndarray, y: np.ndarray, min_points: int = 8, folds: int =
     variance = np.full(m, np.nan)
     terms = np.zeros(m, int)
     points = np.zeros(m, int)
-    involved = poly.powers_ > 0  # features x dim: which parameters a feature involves
+    involved = _involved(dim)
     for j in range(m):
         rows = np.isfinite(y[:, j])
         if rows.sum() < max(min_points, folds):
