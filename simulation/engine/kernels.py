@@ -141,3 +141,133 @@ def move_choices(alive: np.ndarray, exp_job: np.ndarray, exp_general: np.ndarray
         moves[i] = move
         if move:
             delayed_move[i] = False
+
+
+@njit(cache=True, nogil=True)
+def employment_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
+                      municipality: np.ndarray, settlement: np.ndarray, htype: np.ndarray,
+                      group: np.ndarray, programme_lost: np.ndarray, employed_a: np.ndarray,
+                      employed_b: np.ndarray, female_a: np.ndarray, female_b: np.ndarray,
+                      belonging: np.ndarray, labour: np.ndarray, year: int,
+                      coef: np.ndarray, ukraine: int, programme: np.ndarray,
+                      neg_a: np.ndarray, neg_b: np.ndarray) -> None:
+    """Stage 2's first loop (terms.in_programme, terms.employment_logit): the programme for
+    every row, and minus the log-odds of finding work for each adult without it (0 for the
+    others), for numpy's exp."""
+    (programme_years, intercept, duration_effect, labour_effect, belonging_effect,
+     programme_effect, female_effect, mother_effect, ukraine_effect, duration_cap) = (
+        coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7], coef[8],
+        coef[9])
+    for i in range(len(alive)):
+        neg_a[i] = 0.0
+        neg_b[i] = 0.0
+        if not alive[i]:
+            programme[i] = False
+            continue
+        m = municipality[i]
+        years = year - np.int32(cohort[i])
+        age = np.int32(age0[i]) + years
+        prog = ((years < programme_years) & (age >= 18) & (age <= 55)
+                & (not programme_lost[i]) & (m == settlement[i]))
+        programme[i] = prog
+        t = htype[i]
+        seek_a = not employed_a[i]
+        seek_b = (t == 2 or t == 3) and not employed_b[i]  # couple, family: slot b
+        if not (seek_a or seek_b):
+            continue
+        # the terms every adult of the household shares, in terms.employment_logit's order
+        common = (intercept + duration_effect * np.float64(min(years, duration_cap))
+                  + labour_effect * labour[m]
+                  + belonging_effect * belonging[i]
+                  + programme_effect * (1.0 if prog else 0.0))
+        family = t == 3 or t == 4
+        ukr = ukraine_effect * (1.0 if group[i] == ukraine else 0.0)
+        if seek_a:
+            fem = female_a[i]
+            neg_a[i] = -(common + female_effect * (1.0 if fem else 0.0)
+                         + mother_effect * (1.0 if (fem and family) else 0.0) + ukr)
+        if seek_b:
+            fem = female_b[i]
+            neg_b[i] = -(common + female_effect * (1.0 if fem else 0.0)
+                         + mother_effect * (1.0 if (fem and family) else 0.0) + ukr)
+
+
+@njit(cache=True, nogil=True)
+def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
+                     municipality: np.ndarray, htype: np.ndarray, group: np.ndarray,
+                     programme: np.ndarray, employed: np.ndarray, employed_a: np.ndarray,
+                     employed_b: np.ndarray, exp_a: np.ndarray, exp_b: np.ndarray,
+                     u_a: np.ndarray, u_b: np.ndarray, productivity: np.ndarray,
+                     local_wage: np.ndarray, exp_noise: np.ndarray, income: np.ndarray,
+                     need_school: np.ndarray, need_higher: np.ndarray,
+                     need_health: np.ndarray, u_school_onset: np.ndarray,
+                     u_higher_onset: np.ndarray, u_school_ends: np.ndarray,
+                     u_higher_ends: np.ndarray, belonging: np.ndarray,
+                     log_stock: np.ndarray, quality: np.ndarray,
+                     upper_secondary: np.ndarray, higher_education: np.ndarray,
+                     hospital: np.ndarray, tie: np.ndarray, u_tie_onset: np.ndarray,
+                     year: int, coef: np.ndarray, new_tie: np.ndarray) -> None:
+    """Stage 2's second loop (life_course.update_work, household_income, needs, belonging,
+    the tie onset), in the order of the stage: work from 1 / (1 + exp(-logit)), income,
+    needs, belonging; marks the singles who form a tie elsewhere in ``new_tie``."""
+    (exit_rate, stipend_level, benefit_level, school_onset, higher_onset, programme_years,
+     end_rate, saturation, w_quality, w_network, w_employment, w_needs, weight_sum,
+     belonging_rate, tie_onset_rate) = (
+        coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7], coef[8],
+        coef[9], coef[10], coef[11], coef[12], coef[13], coef[14])
+    for i in range(len(alive)):
+        # needs end for every row (alive or not), as in the stage
+        live = alive[i]
+        t = htype[i]
+        has_b = t == 2 or t == 3
+        new_tie[i] = False
+        if not live:
+            employed_b[i] = employed_b[i] and has_b
+            employed[i] = employed_a[i] or employed_b[i]
+            income[i] = 0.0
+            need_school[i] = need_school[i] and not (u_school_ends[i] < end_rate)
+            need_higher[i] = need_higher[i] and not (u_higher_ends[i] < end_rate)
+            continue
+        # work: finds (without work) or loses (with work), one uniform per adult
+        ea = (not u_a[i] < exit_rate) if employed_a[i] else u_a[i] < 1.0 / (1.0 + exp_a[i])
+        eb = False
+        if has_b:
+            eb = ((not u_b[i] < exit_rate) if employed_b[i]
+                  else u_b[i] < 1.0 / (1.0 + exp_b[i]))
+        employed_a[i] = ea
+        employed_b[i] = eb
+        emp = ea or eb
+        employed[i] = emp
+        # income (household_income)
+        m = municipality[i]
+        years = year - np.int32(cohort[i])
+        age = np.int32(age0[i]) + years
+        wage = local_wage[m] * productivity[i]
+        stipend = stipend_level * ((2 / 3) if age < 25 else 1.0)
+        not_working = stipend if programme[i] else benefit_level
+        income_a = wage if ea else not_working
+        income_b = (wage if eb else not_working) if has_b else 0.0
+        income[i] = (income_a + income_b) * exp_noise[i]
+        # needs
+        ns = need_school[i] or ((t == 3 or t == 4) and u_school_onset[i] < school_onset)
+        young = (age >= 19) & (age <= 30) & (years >= programme_years)
+        nh = need_higher[i] or (young and not programme[i]
+                                and u_higher_onset[i] < higher_onset)
+        ns = ns and not (u_school_ends[i] < end_rate)
+        nh = nh and not (u_higher_ends[i] < end_rate)
+        need_school[i] = ns
+        need_higher[i] = nh
+        # belonging
+        network = min(log_stock[group[i], m] / saturation, 1.0)
+        unmet = ((ns and not upper_secondary[m]) or (nh and not higher_education[m])
+                 or (need_health[i] and not hospital[m]))
+        drivers = (w_quality * quality[m] + w_network * network
+                   + w_employment * (1.0 if emp else 0.0)
+                   + w_needs * (0.0 if unmet else 1.0)) / weight_sum
+        growth = belonging_rate * drivers
+        b = belonging[i]
+        belonging[i] = b + growth * (1.0 - b)
+        # a single without a tie elsewhere may form one
+        tt = tie[i]
+        new_tie[i] = ((t == 0 or t == 1) and (tt < 0 or tt == m)
+                      and u_tie_onset[i] < tie_onset_rate)
