@@ -271,3 +271,55 @@ def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
         tt = tie[i]
         new_tie[i] = ((t == 0 or t == 1) and (tt < 0 or tt == m)
                       and u_tie_onset[i] < tie_onset_rate)
+
+
+@njit(cache=True, nogil=True)
+def observe_counts(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
+                   municipality: np.ndarray, settlement: np.ndarray, htype: np.ndarray,
+                   group: np.ndarray, size: np.ndarray, employed_a: np.ndarray,
+                   employed_b: np.ndarray, female_a: np.ndarray, female_b: np.ndarray,
+                   row_cell: np.ndarray, year: int, first: int, n: int, n_g: int, n_t: int,
+                   working_age_from: int, working_age_to: int, adults_by_type: np.ndarray,
+                   cell_persons: np.ndarray, cell_home: np.ndarray,
+                   cohort_households: np.ndarray, cohort_settled: np.ndarray,
+                   cohort_alive: np.ndarray, cohort_home: np.ndarray,
+                   residence: np.ndarray, employment_adults: np.ndarray,
+                   employment_employed: np.ndarray, municipal_adults: np.ndarray,
+                   municipal_employed: np.ndarray) -> None:
+    """Observation's counts in one pass over the rows (observe.Observer.observe,
+    employment_chunk, municipal_adults): adds into the zeroed float64 tables. Every count is
+    a whole number, so the sums are exact in any order and equal numpy's bincounts."""
+    for i in range(len(alive)):
+        c = np.int64(cohort[i]) - first
+        persons = np.float64(size[i])
+        cohort_households[c] += 1.0
+        cohort_settled[c] += persons
+        if not alive[i]:
+            continue
+        m = np.int64(municipality[i])
+        cell = row_cell[i]
+        cell_persons[cell] += persons
+        cohort_alive[c] += persons
+        residence[c * n + m] += persons
+        if m == settlement[i]:
+            cell_home[cell] += persons
+            cohort_home[c] += persons
+        age = np.int64(age0[i]) + (year - np.int64(cohort[i]))
+        if age < working_age_from or age > working_age_to:
+            continue
+        t = np.int64(htype[i])
+        base = (c * n_t + t) * n_g + np.int64(group[i])
+        key = base * 2 + (1 if female_a[i] else 0)
+        employment_adults[key] += 1.0
+        ea = employed_a[i]
+        if ea:
+            employment_employed[key] += 1.0
+        has_b = t == 2 or t == 3
+        eb = employed_b[i] and has_b
+        if has_b:
+            key = base * 2 + (1 if female_b[i] else 0)
+            employment_adults[key] += 1.0
+            if employed_b[i]:
+                employment_employed[key] += 1.0
+        municipal_adults[m] += np.float64(adults_by_type[t])
+        municipal_employed[m] += (1.0 if ea else 0.0) + (1.0 if eb else 0.0)
