@@ -323,3 +323,61 @@ def observe_counts(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                 employment_employed[key] += 1.0
         municipal_adults[m] += np.float64(adults_by_type[t])
         municipal_employed[m] += (1.0 if ea else 0.0) + (1.0 if eb else 0.0)
+
+
+@njit(cache=True, nogil=True)
+def destination_utilities(static: np.ndarray, network: np.ndarray, service: np.ndarray,
+                          labour: np.ndarray, origin: np.ndarray, group: np.ndarray,
+                          needs: np.ndarray, job: np.ndarray, out: np.ndarray) -> None:
+    """Stage 5's utilities of a block of combinations (destination.destination_utilities,
+    summed in its order ((static + network) + services) + labour), less each row's maximum
+    (for numpy's exp)."""
+    n = out.shape[1]
+    for k in range(len(origin)):
+        o, g, nd, jb = origin[k], group[k], needs[k], job[k]
+        top = -np.inf
+        for j in range(n):
+            v = ((static[o, j] + network[g, j]) + service[nd, j]) + labour[jb, j]
+            out[k, j] = v
+            if v > top:
+                top = v
+        for j in range(n):
+            out[k, j] = out[k, j] - top
+
+
+@njit(cache=True, nogil=True)
+def destination_draw(weights: np.ndarray, r: np.ndarray, shift: np.ndarray, u: np.ndarray,
+                     tie: np.ndarray, has_tie: np.ndarray, tie_boost: float,
+                     dest: np.ndarray) -> None:
+    """Stage 5's draw for the movers of a block (destination.sample_destinations and
+    offset_search): ``weights`` (combinations x destinations, numpy's exp of the utilities)
+    become their running sums in place, added in the same order as numpy's; each mover
+    (column ``r[k]``) takes its tie with probability lam, else the first destination whose
+    normalized running sum plus ``shift`` exceeds its rescaled uniform. ``tie_boost`` is
+    numpy's expm1(dest_tie_effect)."""
+    rows, n = weights.shape
+    for k in range(rows):
+        for j in range(1, n):
+            weights[k, j] = weights[k, j - 1] + weights[k, j]
+    top = np.nextafter(1.0, 0.0)
+    for k in range(len(r)):
+        c = r[k]
+        total = weights[c, n - 1]
+        t = tie[k] if tie[k] > 0 else 0
+        below_t = weights[c, t - 1 if t > 1 else 0] / total if t > 0 else 0.0
+        p_tie = weights[c, t] / total - below_t if has_tie[k] else 0.0
+        boost = tie_boost * p_tie
+        lam = boost / (1.0 + boost)
+        rest = (u[k] - lam) / max(1.0 - lam, 1e-300)
+        rest = min(max(rest, 0.0), top)
+        query = shift[k] + rest
+        s = shift[k]
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if weights[c, mid] / total + s <= query:
+                lo = mid + 1
+            else:
+                hi = mid
+        dest[k] = tie[k] if u[k] < lam else min(lo, n - 1)
