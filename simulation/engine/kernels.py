@@ -28,7 +28,7 @@ from numba import njit
 # only through results, so keep the orders of operations identical).
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def move_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                 municipality: np.ndarray, settlement: np.ndarray, htype: np.ndarray,
                 group: np.ndarray, employed: np.ndarray, belonging: np.ndarray,
@@ -105,7 +105,7 @@ def move_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
         rights[i] = holds
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def move_choices(alive: np.ndarray, exp_job: np.ndarray, exp_general: np.ndarray,
                  hit: np.ndarray, exp_job_free: np.ndarray, exp_general_free: np.ndarray,
                  u: np.ndarray, u_delay: np.ndarray, delay_share: float,
@@ -143,7 +143,7 @@ def move_choices(alive: np.ndarray, exp_job: np.ndarray, exp_general: np.ndarray
             delayed_move[i] = False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def employment_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                       municipality: np.ndarray, settlement: np.ndarray, htype: np.ndarray,
                       group: np.ndarray, programme_lost: np.ndarray, employed_a: np.ndarray,
@@ -192,7 +192,7 @@ def employment_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                          + mother_effect * (1.0 if (fem and family) else 0.0) + ukr)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                      municipality: np.ndarray, htype: np.ndarray, group: np.ndarray,
                      programme: np.ndarray, employed: np.ndarray, employed_a: np.ndarray,
@@ -215,28 +215,26 @@ def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
      belonging_rate, tie_onset_rate) = (
         coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7], coef[8],
         coef[9], coef[10], coef[11], coef[12], coef[13], coef[14])
+    # written without short-circuit branches (bitwise & and |, selects): the outcomes are
+    # random per row, so branches would mispredict; the dead rows take the same path and
+    # keep their values through the selects
     for i in range(len(alive)):
-        # needs end for every row (alive or not), as in the stage
         live = alive[i]
         t = htype[i]
-        has_b = t == 2 or t == 3
-        new_tie[i] = False
-        if not live:
-            employed_b[i] = employed_b[i] and has_b
-            employed[i] = employed_a[i] or employed_b[i]
-            income[i] = 0.0
-            need_school[i] = need_school[i] and not (u_school_ends[i] < end_rate)
-            need_higher[i] = need_higher[i] and not (u_higher_ends[i] < end_rate)
-            continue
+        has_b = (t == 2) | (t == 3)
         # work: finds (without work) or loses (with work), one uniform per adult
-        ea = (not u_a[i] < exit_rate) if employed_a[i] else u_a[i] < 1.0 / (1.0 + exp_a[i])
-        eb = False
-        if has_b:
-            eb = ((not u_b[i] < exit_rate) if employed_b[i]
-                  else u_b[i] < 1.0 / (1.0 + exp_b[i]))
+        was_a = employed_a[i]
+        was_b = employed_b[i]
+        ua = u_a[i]
+        ub = u_b[i]
+        ea_live = (was_a & (not ua < exit_rate)) | ((not was_a) & (ua < 1.0 / (1.0 + exp_a[i])))
+        eb_live = has_b & ((was_b & (not ub < exit_rate))
+                           | ((not was_b) & (ub < 1.0 / (1.0 + exp_b[i]))))
+        ea = (live & ea_live) | ((not live) & was_a)
+        eb = ((live & eb_live) | ((not live) & was_b)) & has_b
         employed_a[i] = ea
         employed_b[i] = eb
-        emp = ea or eb
+        emp = ea | eb
         employed[i] = emp
         # income (household_income)
         m = municipality[i]
@@ -247,33 +245,36 @@ def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
         not_working = stipend if programme[i] else benefit_level
         income_a = wage if ea else not_working
         income_b = (wage if eb else not_working) if has_b else 0.0
-        income[i] = (income_a + income_b) * exp_noise[i]
+        value = (income_a + income_b) * exp_noise[i]
+        income[i] = value if live else 0.0
         # needs
-        ns = need_school[i] or ((t == 3 or t == 4) and u_school_onset[i] < school_onset)
+        family = (t == 3) | (t == 4)
         young = (age >= 19) & (age <= 30) & (years >= programme_years)
-        nh = need_higher[i] or (young and not programme[i]
-                                and u_higher_onset[i] < higher_onset)
-        ns = ns and not (u_school_ends[i] < end_rate)
-        nh = nh and not (u_higher_ends[i] < end_rate)
+        ns = need_school[i] | (live & family & (u_school_onset[i] < school_onset))
+        nh = need_higher[i] | (live & young & (not programme[i])
+                               & (u_higher_onset[i] < higher_onset))
+        ns = ns & (not u_school_ends[i] < end_rate)
+        nh = nh & (not u_higher_ends[i] < end_rate)
         need_school[i] = ns
         need_higher[i] = nh
         # belonging
         network = min(log_stock[group[i], m] / saturation, 1.0)
-        unmet = ((ns and not upper_secondary[m]) or (nh and not higher_education[m])
-                 or (need_health[i] and not hospital[m]))
+        unmet = ((ns & (not upper_secondary[m])) | (nh & (not higher_education[m]))
+                 | (need_health[i] & (not hospital[m])))
         drivers = (w_quality * quality[m] + w_network * network
                    + w_employment * (1.0 if emp else 0.0)
                    + w_needs * (0.0 if unmet else 1.0)) / weight_sum
         growth = belonging_rate * drivers
         b = belonging[i]
-        belonging[i] = b + growth * (1.0 - b)
+        grown = b + growth * (1.0 - b)
+        belonging[i] = grown if live else b
         # a single without a tie elsewhere may form one
         tt = tie[i]
-        new_tie[i] = ((t == 0 or t == 1) and (tt < 0 or tt == m)
-                      and u_tie_onset[i] < tie_onset_rate)
+        new_tie[i] = (live & ((t == 0) | (t == 1)) & ((tt < 0) | (tt == m))
+                      & (u_tie_onset[i] < tie_onset_rate))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def observe_counts(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                    municipality: np.ndarray, settlement: np.ndarray, htype: np.ndarray,
                    group: np.ndarray, size: np.ndarray, employed_a: np.ndarray,
@@ -325,7 +326,7 @@ def observe_counts(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
         municipal_employed[m] += (1.0 if ea else 0.0) + (1.0 if eb else 0.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def destination_utilities(static: np.ndarray, network: np.ndarray, service: np.ndarray,
                           labour: np.ndarray, origin: np.ndarray, group: np.ndarray,
                           needs: np.ndarray, job: np.ndarray, out: np.ndarray) -> None:
@@ -345,7 +346,7 @@ def destination_utilities(static: np.ndarray, network: np.ndarray, service: np.n
             out[k, j] = out[k, j] - top
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def destination_draw(weights: np.ndarray, r: np.ndarray, shift: np.ndarray, u: np.ndarray,
                      tie: np.ndarray, has_tie: np.ndarray, tie_boost: float,
                      dest: np.ndarray) -> None:
