@@ -115,13 +115,22 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
     general_free = np.empty(n)
     constrained = np.empty(n, dtype=bool)
     rights = np.empty(n, dtype=bool)
+    seen = world.tie_pull_seen
+    if len(seen[0]) < n:  # rows settled since: nothing seen yet (no municipality is -1)
+        grow = n - len(seen[0])
+        seen = world.tie_pull_seen = (
+            np.concatenate([seen[0], np.full(grow, -1, dtype=np.int16)]),
+            np.concatenate([seen[1], np.full(grow, -1, dtype=np.int16)]),
+            np.concatenate([seen[2], np.zeros(grow)]))
     kernels.move_logits(
         hh.alive, hh.cohort, hh.age0, hh.municipality, hh.settlement, hh.htype, hh.group,
         hh.employed, hh.belonging, hh.programme_lost, hh.rights_lost, hh.need_school,
         hh.need_higher, hh.need_health, hh.tie, year, coef, type_effects(params),
-        np.log1p(stock), stock, geo.population.astype(np.float64),
+        # network_share per (group, municipality): the same quotient as per household
+        np.log1p(stock), 100.0 * stock / geo.population.astype(np.float64),
         np.log1p(stock @ params.reach), params.place_move_logit, geo.labour_market,
         geo.upper_secondary, geo.higher_education, geo.hospital, params.tie_pull,
+        *seen,
         0.0 if exempt_job else 1.0, neg_job, neg_general, job_free, general_free,
         constrained, rights)
     hit = np.flatnonzero(constrained)
