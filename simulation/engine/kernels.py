@@ -389,3 +389,21 @@ def destination_draw(weights: np.ndarray, r: np.ndarray, shift: np.ndarray, u: n
             else:
                 hi = mid
         dest[k] = tie[k] if u[k] < lam else min(lo, n - 1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def exit_reasons(alive: np.ndarray, cohort: np.ndarray, municipality: np.ndarray,
+                 settlement: np.ndarray, centrality: np.ndarray, u: np.ndarray, year: int,
+                 emigration_rate: float, rural_ratio: float, death_rate: float,
+                 rural_centrality: int, early_years: int, reason: np.ndarray) -> None:
+    """Stage 3 (exits.exits, exits.emigration_rates): 1 where a row alive emigrates (below
+    its emigration probability), 2 where it dies out (up to emigration + death), else 0."""
+    for i in range(len(alive)):
+        s = settlement[i]
+        rural_start = ((centrality[s] >= rural_centrality) & (municipality[i] == s)
+                       & (year - np.int32(cohort[i]) < early_years))
+        emigration = emigration_rate * (rural_ratio if rural_start else 1.0)
+        ui = u[i]
+        emigrates = alive[i] & (ui < emigration)
+        dies = alive[i] & (not emigrates) & (ui < emigration + death_rate)
+        reason[i] = 1 if emigrates else (2 if dies else 0)
