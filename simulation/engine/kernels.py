@@ -106,9 +106,11 @@ def move_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
         cost_job = job_cost_factor * cost_general
         neg_job[i] = -(job - cost_job)
         neg_general[i] = -(general - cost_general)
-        job_free[i] = job
-        general_free[i] = general
-        constrained[i] = (cost_general != 0.0) or (cost_job != 0.0)
+        hit = (cost_general != 0.0) or (cost_job != 0.0)
+        constrained[i] = hit
+        if hit:  # the rule-free log-odds are read only where the rule costs something
+            job_free[i] = job
+            general_free[i] = general
         rights[i] = holds
 
 
@@ -210,18 +212,19 @@ def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                      need_health: np.ndarray, u_school_onset: np.ndarray,
                      u_higher_onset: np.ndarray, u_school_ends: np.ndarray,
                      u_higher_ends: np.ndarray, belonging: np.ndarray,
-                     log_stock: np.ndarray, quality: np.ndarray,
+                     network_level: np.ndarray, quality: np.ndarray,
                      upper_secondary: np.ndarray, higher_education: np.ndarray,
                      hospital: np.ndarray, tie: np.ndarray, u_tie_onset: np.ndarray,
                      year: int, coef: np.ndarray, new_tie: np.ndarray) -> None:
     """Stage 2's second loop (life_course.update_work, household_income, needs, belonging,
     the tie onset), in the order of the stage: work from 1 / (1 + exp(-logit)), income,
-    needs, belonging; marks the singles who form a tie elsewhere in ``new_tie``."""
+    needs, belonging; marks the singles who form a tie elsewhere in ``new_tie``.
+    ``network_level``: min(log1p(stock) / NETWORK_SATURATION, 1) per (group, municipality),
+    the same quotient as per household."""
     (exit_rate, stipend_level, benefit_level, school_onset, higher_onset, programme_years,
-     end_rate, saturation, w_quality, w_network, w_employment, w_needs, weight_sum,
-     belonging_rate, tie_onset_rate) = (
-        coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7], coef[8],
-        coef[9], coef[10], coef[11], coef[12], coef[13], coef[14])
+     end_rate, w_quality, w_network, w_employment, w_needs, weight_sum, belonging_rate,
+     tie_onset_rate) = (coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6],
+                        coef[7], coef[8], coef[9], coef[10], coef[11], coef[12], coef[13])
     # written without short-circuit branches (bitwise & and |, selects): the outcomes are
     # random per row, so branches would mispredict; the dead rows take the same path and
     # keep their values through the selects
@@ -265,7 +268,7 @@ def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
         need_school[i] = ns
         need_higher[i] = nh
         # belonging
-        network = min(log_stock[group[i], m] / saturation, 1.0)
+        network = network_level[group[i], m]
         unmet = ((ns & (not upper_secondary[m])) | (nh & (not higher_education[m]))
                  | (need_health[i] & (not hospital[m])))
         drivers = (w_quality * quality[m] + w_network * network
