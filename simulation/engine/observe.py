@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from simulation.engine import kernels
+from simulation.engine.households import ADULTS_BY_TYPE
 from simulation.engine.world import World
 from simulation.inputs.categories import COUNTRY_GROUPS, HOUSEHOLD_TYPES
 
@@ -120,33 +122,39 @@ class Observer:
         return self._row_cell, self._cell_key
 
     def observe(self, world: World, year: int) -> None:
-        """Record the state on 1 January of ``year + 1`` (after this year's moves)."""
+        """Record the state on 1 January of ``year + 1`` (after this year's moves).
+
+        The counts come from one compiled pass over the rows (kernels.observe_counts, equal
+        to the bincounts of :func:`employment_chunk` and :func:`municipal_adults`: person
+        counts are whole numbers, so every sum is exact in any order)."""
         hh = world.households
         n = world.geography.n
         n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
-        size = hh.size.astype(np.int64)
-        alive = hh.alive
-        home = hh.municipality == hh.settlement  # used on the rows alive only
-        # the sums below run on the rows alive (or at home) only: person counts are whole
-        # numbers, so leaving out the zeros of the other rows changes no sum
         first = int(hh.cohort.min())
         n_c = year - first + 1
-        cohort = hh.cohort.astype(np.int64) - first
-        live = np.flatnonzero(alive)
-        cohort_live = cohort[live]
-        size_live = size[live]
-
-        # retention panel: persons by (cohort, type, group, settlement municipality), summed
-        # over each row's cell; persons are whole numbers, so every sum below is exact in any
-        # order
         row_cell, cell_key = self.panel_cells(world)
-        cell = row_cell[live]
-        home_live = home[live]
-        persons = np.bincount(cell, weights=size_live, minlength=len(cell_key))
-        at_home = np.bincount(cell[home_live], weights=size_live[home_live],
-                              minlength=len(cell_key))
-        cells = np.flatnonzero(persons)
-        persons, at_home, keys = persons[cells], at_home[cells], cell_key[cells]
+        cell_persons = np.zeros(len(cell_key))
+        cell_home = np.zeros(len(cell_key))
+        cohort_households = np.zeros(n_c)
+        cohort_settled = np.zeros(n_c)
+        cohort_alive = np.zeros(n_c)
+        cohort_home = np.zeros(n_c)
+        residence = np.zeros(n_c * n)
+        bins = n_c * n_t * n_g * 2
+        adults = np.zeros(bins)
+        employed = np.zeros(bins)
+        municipal = np.zeros(n)
+        municipal_employed = np.zeros(n)
+        kernels.observe_counts(
+            hh.alive, hh.cohort, hh.age0, hh.municipality, hh.settlement, hh.htype, hh.group,
+            hh.size, hh.employed_a, hh.employed_b, hh.female_a, hh.female_b, row_cell, year,
+            first, n, n_g, n_t, WORKING_AGE[0], WORKING_AGE[1], ADULTS_BY_TYPE, cell_persons,
+            cell_home, cohort_households, cohort_settled, cohort_alive, cohort_home,
+            residence, adults, employed, municipal, municipal_employed)
+
+        # retention panel: persons by (cohort, type, group, settlement municipality)
+        cells = np.flatnonzero(cell_persons)
+        persons, at_home, keys = cell_persons[cells], cell_home[cells], cell_key[cells]
         self.panel.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
             "cohort": (keys // (n_t * n_g * n)).astype(np.int16),
@@ -158,33 +166,27 @@ class Observer:
         })
 
         # cohort accounting: settled = alive + exited, every year (cohorts with households)
-        households = np.bincount(cohort, minlength=n_c)
-        present = np.flatnonzero(households)
-        settled = np.bincount(cohort, weights=size, minlength=n_c)[present].astype(np.int64)
-        alive_now = np.bincount(cohort_live, weights=size_live,
-                                minlength=n_c)[present].astype(np.int64)
+        present = np.flatnonzero(cohort_households)
+        settled = cohort_settled[present].astype(np.int64)
+        alive_now = cohort_alive[present].astype(np.int64)
         self.cohorts.append({
             "year": np.full(len(present), year + 1, dtype=np.int16),
             "cohort": (first + present).astype(np.int16),
-            "households": households[present].astype(np.int32),
+            "households": cohort_households[present].astype(np.int32),
             "persons_settled": settled,
             "persons_alive": alive_now,
             "persons_exited": settled - alive_now,
-            "persons_in_settlement": np.bincount(cohort_live[home_live],
-                                                 weights=size_live[home_live],
-                                                 minlength=n_c)[present].astype(np.int64),
+            "persons_in_settlement": cohort_home[present].astype(np.int64),
         })
 
         # where each cohort lives now: persons alive by (cohort, current municipality), for
         # the regional net change of a cohort (where they went, not only whether they left)
-        key = cohort_live * n + hh.municipality[live]
-        persons = np.bincount(key, weights=size_live, minlength=n_c * n)
-        keys = np.flatnonzero(persons)
+        keys = np.flatnonzero(residence)
         self.residence.append({
             "year": np.full(len(keys), year + 1, dtype=np.int16),
             "cohort": (first + keys // n).astype(np.int16),
             "municipality_index": (keys % n).astype(np.int16),
-            "persons": persons[keys].astype(np.int64),
+            "persons": residence[keys].astype(np.int64),
         })
 
         # stocks of settled households by municipality and group (background excluded)
@@ -197,11 +199,18 @@ class Observer:
             "persons": stock[grp, muni].astype(np.int32),
         })
 
-        counted = working_age(world, year)
-        self.employment.append(employment_chunk(world, year, counted))
-        self.municipal = {
-            "adults": municipal_adults(world, year, counted=counted),
-            "employed_adults": municipal_adults(world, year, employed=True, counted=counted)}
+        # employment: adults of working age by (cohort, group, type, sex), as employment_chunk
+        keys = np.flatnonzero(adults)
+        self.employment.append({
+            "year": np.full(len(keys), year + 1, dtype=np.int16),
+            "cohort": (first + keys // (n_t * n_g * 2)).astype(np.int16),
+            "household_type": ((keys // (n_g * 2)) % n_t).astype(np.int8),
+            "country_group": ((keys // 2) % n_g).astype(np.int8),
+            "female": (keys % 2).astype(bool),
+            "adults": adults[keys].astype(np.int64),
+            "employed": employed[keys].astype(np.int64),
+        })
+        self.municipal = {"adults": municipal, "employed_adults": municipal_employed}
 
     @staticmethod
     def frame(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame:

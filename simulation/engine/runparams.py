@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.engine.terms import (
+    REACH_KM,
     REFERENCE_CENTRALITY,
     REFERENCE_POPULATION,
     reach_kernel,
@@ -66,7 +67,7 @@ class RunParams(Params):
     """
 
     __slots__ = ("inputs", "labour_utility", "place_move_logit", "reach", "service_utility",
-                 "static_utility")
+                 "static_utility", "tie_pull")
 
     def __init__(self, params: Params, inputs: Inputs) -> None:
         super().__init__(params)
@@ -96,6 +97,9 @@ class RunParams(Params):
             "place_move_logit": place_move_logit(self, geo),
             # municipality x municipality: who is within reach, for the network-in-reach term
             "reach": reach_kernel(geo.distance_km),
+            # municipality x tie municipality: a tie's pull (terms.tie_pull) as a table, so
+            # the compiled move decision gathers numpy's expm1 instead of evaluating its own
+            "tie_pull": -np.expm1(-np.asarray(geo.distance_km, dtype=np.float64) / REACH_KM),
         }
         for name, value in fixed.items():
             object.__setattr__(self, name, value)

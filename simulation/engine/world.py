@@ -101,6 +101,11 @@ class World:
     stock: np.ndarray  # (groups, municipalities) background + resident: the network stock
     events: EventLog = field(default_factory=EventLog)
     plans: MovePlans | None = None  # this year's moves, between decision and moving
+    # the move decision's cache of each row's tie pull, with the (municipality, tie) it was
+    # worked out for (kernels.move_logits recomputes a row only when either changed)
+    tie_pull_seen: tuple[np.ndarray, np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16),
+                                 np.zeros(0)))
 
     @classmethod
     def start(cls, geography: Geography, background: np.ndarray) -> World:

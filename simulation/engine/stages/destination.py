@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.engine import kernels
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import NEED_CODES, RunParams
 from simulation.engine.world import MovePlans, World
@@ -94,41 +95,26 @@ def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np
     bounds = np.searchsorted(row[order], np.arange(0, len(combos) + SUB_CHUNK, SUB_CHUNK))
     network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n), this year
     rows = min(SUB_CHUNK, len(combos))
-    util_buf, part_buf, cdf_buf = np.empty((rows, n)), np.empty((rows, n)), np.empty(rows * n)
+    util_buf = np.empty((rows, n))
+    tie_boost = float(np.expm1(params.dest_tie_effect))
+    n_g = len(COUNTRY_GROUPS)
     for b, start in enumerate(range(0, len(combos), SUB_CHUNK)):
         block = combos[start:start + SUB_CHUNK]
         who = order[bounds[b]:bounds[b + 1]]
-        util = destination_utilities(world, params, block // (16 * len(COUNTRY_GROUPS)),
-                                     (block // 16) % len(COUNTRY_GROUPS),
-                                     (block // 2) % NEED_CODES, block % 2,
-                                     out=util_buf[:len(block)], work=part_buf[:len(block)],
-                                     network=network)
-        util -= util.max(axis=1, keepdims=True)
+        util = util_buf[:len(block)]
+        # compiled (kernels.py): the utilities less each row's maximum, then numpy's exp,
+        # then the running sums and each mover's search (the same sums, quotients and
+        # comparisons as destination_utilities and offset_search, so bit for bit the same)
+        kernels.destination_utilities(params.static_utility, network, params.service_utility,
+                                      params.labour_utility, block // (16 * n_g),
+                                      (block // 16) % n_g, (block // 2) % NEED_CODES,
+                                      block % 2, util)
         np.exp(util, out=util)
-        # the cumulative sum runs down the rows of the transposed block (destination x
-        # combination): numpy's cumsum along a row is slower than row-by-row vector adds,
-        # and both add in the same order, so the CDF is bit for bit the same
-        cdf = cdf_buf[:len(block) * n].reshape(n, -1)
-        np.copyto(cdf, util.T)
-        for j in range(1, n):
-            np.add(cdf[j - 1], cdf[j], out=cdf[j])
-        # the CDF is the cumulative sum over its total; the division is done only where a
-        # mover looks (the same quotients as dividing the whole block, at a fraction of it)
-        total = cdf[-1].copy()
-        r = row[who] - start  # column in this sub-block
-
-        # a tie multiplies its municipality's weight by exp(dest_tie_effect): as a mixture,
-        # choose the tie with probability lam, else sample the row as it is
-        t = np.maximum(tie[who], 0)
-        below_t = np.where(t > 0, cdf[np.maximum(t - 1, 0), r] / total[r], 0.0)
-        p_tie = np.where(has_tie[who], cdf[t, r] / total[r] - below_t, 0.0)
-        boost = np.expm1(params.dest_tie_effect) * p_tie
-        lam = boost / (1.0 + boost)
-        rest = np.clip((u[who] - lam) / np.maximum(1.0 - lam, 1e-300), 0.0,
-                       np.nextafter(1.0, 0.0))
-        shift = row[who] % COMBO_CHUNK  # index within the block of COMBO_CHUNK
-        pos = offset_search(cdf, total, r, shift, shift + rest)
-        dest[who] = np.where(u[who] < lam, tie[who], np.minimum(pos, n - 1))
+        found = np.empty(len(who), dtype=np.int64)
+        kernels.destination_draw(util, row[who] - start,
+                                 (row[who] % COMBO_CHUNK).astype(np.float64), u[who],
+                                 tie[who], has_tie[who], tie_boost, found)
+        dest[who] = found
     return dest.astype(np.int16)
 
 

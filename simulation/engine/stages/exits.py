@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.engine import kernels
 from simulation.engine.households import EXIT_DEATH, EXIT_EMIGRATION
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
@@ -33,8 +34,11 @@ def exits(world: World, params: RunParams, year: int, rng: Draws) -> None:
     emigrates, up to emigration + death rate it dies out."""
     hh = world.households
     u = rng.uniform("exit", len(hh))
-    emigration = emigration_rates(world, params, year)
-    emigrates = hh.alive & (u < emigration)
-    dies = hh.alive & ~emigrates & (u < emigration + params.death_rate)
-    leaving = np.flatnonzero(emigrates | dies)
-    world.remove(leaving, year, np.where(emigrates[leaving], EXIT_EMIGRATION, EXIT_DEATH))
+    # compiled (kernels.exit_reasons): emigration_rates and the two comparisons in one loop
+    reason = np.empty(len(hh), dtype=np.int8)
+    kernels.exit_reasons(hh.alive, hh.cohort, hh.municipality, hh.settlement,
+                         world.geography.centrality, u, year, float(params.emigration_rate),
+                         float(params.emigration_rural_ratio), float(params.death_rate),
+                         RURAL_CENTRALITY, EARLY_EMIGRATION_YEARS, reason)
+    leaving = np.flatnonzero(reason)
+    world.remove(leaving, year, np.where(reason[leaving] == 1, EXIT_EMIGRATION, EXIT_DEATH))

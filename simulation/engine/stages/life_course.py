@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.engine.households import FAMILY_TYPES, SINGLE_MAN, SINGLE_WOMAN
+from simulation.engine import kernels
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
 from simulation.engine.terms import (
+    EMPLOYMENT_DURATION_CAP,
     NETWORK_SATURATION,
+    UKRAINE,
     draw_ties,
     employment_logit,
-    in_programme,
-    local_network,
     logistic,
-    unmet_needs,
 )
 from simulation.engine.world import World, size_score
 from simulation.inputs.parameters import Params
@@ -61,42 +60,60 @@ def update_work(world: World, params: Params, year: int, programme: np.ndarray,
 
 
 def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
-    """Stage 2 for all households alive in Norway."""
+    """Stage 2 for all households alive in Norway.
+
+    The per-household arithmetic (:func:`update_work`, :func:`household_income`, needs,
+    belonging, the tie onset) runs in two compiled loops (kernels.py, bit-identical to the
+    numpy it replaces); the exps and ``log1p`` stay in numpy."""
     hh = world.households
     n = len(hh)
+    geo = world.geography
     alive = hh.alive
-    programme = in_programme(world, params, year)
-
-    update_work(world, params, year, programme, rng.uniform("work", n),
-                rng.uniform("work_b", n))
-
+    programme = np.empty(n, dtype=bool)
+    neg_a = np.empty(n)
+    neg_b = np.empty(n)
+    kernels.employment_logits(
+        alive, hh.cohort, hh.age0, hh.municipality, hh.settlement, hh.htype, hh.group,
+        hh.programme_lost, hh.employed_a, hh.employed_b, hh.female_a, hh.female_b,
+        hh.belonging, geo.labour_market, year,
+        np.array([params.programme_years, params.employment_intercept,
+                  params.employment_duration_effect, params.employment_labour_effect,
+                  params.employment_belonging_effect, params.employment_programme_effect,
+                  params.employment_female_effect, params.employment_mother_effect,
+                  params.employment_ukraine_effect, EMPLOYMENT_DURATION_CAP],
+                 dtype=np.float64),
+        UKRAINE, programme, neg_a, neg_b)
+    np.exp(neg_a, out=neg_a)
+    np.exp(neg_b, out=neg_b)
     noise = rng.normal("income_noise", n)
-    hh.income = np.where(alive, household_income(world, params, year, programme, noise), 0.0)
+    np.multiply(noise, params.income_noise, out=noise)
+    np.exp(noise, out=noise)
+    # the wage level where each household lives (the same products as computing it per
+    # household: a table per municipality, then one gather)
+    local_wage = params.wage_level * (1 + params.wage_labour_effect
+                                      * (geo.labour_market - 0.5))
+    weights = np.array([params.belonging_quality_weight, params.belonging_network_weight,
+                        params.belonging_employment_weight, params.belonging_needs_weight])
+    new_tie = np.empty(n, dtype=bool)
+    kernels.life_course_rest(
+        alive, hh.cohort, hh.age0, hh.municipality, hh.htype, hh.group, programme,
+        hh.employed, hh.employed_a, hh.employed_b, neg_a, neg_b, rng.uniform("work", n),
+        rng.uniform("work_b", n), hh.productivity, local_wage, noise, hh.income,
+        hh.need_school, hh.need_higher, hh.need_health, rng.uniform("school_need_onset", n),
+        rng.uniform("higher_education_onset", n), rng.uniform("school_need_ends", n),
+        rng.uniform("higher_education_ends", n), hh.belonging,
+        np.minimum(np.log1p(world.stock) / NETWORK_SATURATION, 1.0),
+        world.quality, geo.upper_secondary, geo.higher_education, geo.hospital, hh.tie,
+        rng.uniform("tie_onset", n), year,
+        np.array([params.employment_exit_rate, params.stipend_level, params.benefit_level,
+                  params.school_need_onset, params.higher_education_onset,
+                  params.programme_years, params.need_end_rate,
+                  weights[0], weights[1], weights[2], weights[3], max(weights.sum(), 1e-12),
+                  params.belonging_rate, params.tie_onset_rate], dtype=np.float64),
+        new_tie)
     pending = np.flatnonzero(alive & (hh.pending_event >= 0))
     world.events.set_income_after(hh.pending_event[pending], hh.income[pending])
     hh.pending_event[hh.pending_event >= 0] = -1
-
-    # needs: youth reaching upper-secondary age, young adults wanting to study; needs end
-    years = hh.years_since(year)
-    age = hh.age(year)
-    family = np.isin(hh.htype, FAMILY_TYPES)
-    hh.need_school |= alive & family & (rng.uniform("school_need_onset", n)
-                                        < params.school_need_onset)
-    young = (age >= 19) & (age <= 30) & (years >= params.programme_years)
-    hh.need_higher |= alive & young & ~programme & (rng.uniform("higher_education_onset", n)
-                                                    < params.higher_education_onset)
-    hh.need_school &= ~(rng.uniform("school_need_ends", n) < params.need_end_rate)
-    hh.need_higher &= ~(rng.uniform("higher_education_ends", n) < params.need_end_rate)
-
-    # belonging grows towards 1 with quality, network, work and met needs (MODEL.md 4.3)
-    m = hh.municipality
-    network = np.minimum(local_network(world) / NETWORK_SATURATION, 1.0)
-    weights = np.array([params.belonging_quality_weight, params.belonging_network_weight,
-                        params.belonging_employment_weight, params.belonging_needs_weight])
-    drivers = (weights[0] * world.quality[m] + weights[1] * network + weights[2] * hh.employed
-               + weights[3] * ~unmet_needs(world)) / max(weights.sum(), 1e-12)
-    growth = params.belonging_rate * drivers
-    hh.belonging = np.where(alive, hh.belonging + growth * (1.0 - hh.belonging), hh.belonging)
 
     # integration quality builds with continuous settlement and decays without (MODEL.md 4.4)
     q = world.quality
@@ -105,8 +122,5 @@ def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
                              q * (1.0 - params.quality_decay))
 
     # singles may form a tie elsewhere (partner, friends)
-    single = (hh.htype == SINGLE_MAN) | (hh.htype == SINGLE_WOMAN)
-    no_tie_elsewhere = (hh.tie < 0) | (hh.tie == hh.municipality)
-    onset = rng.uniform("tie_onset", n) < params.tie_onset_rate
-    new_tie = np.flatnonzero(alive & single & no_tie_elsewhere & onset)
-    draw_ties(world, new_tie, rng.uniform("tie_place", n)[new_tie])
+    new = np.flatnonzero(new_tie)
+    draw_ties(world, new, rng.uniform("tie_place", n)[new])

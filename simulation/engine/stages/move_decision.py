@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.engine import kernels
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
 from simulation.engine.terms import (
     co_ethnics,
-    holds_rights,
-    in_programme,
     local_network,
-    logistic,
     network_reach,
     network_share,
     tie_pull,
@@ -93,33 +91,61 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
     """Stage 4: who moves this year, from one uniform per household row (below p_job a job
     move, up to p_job + (1 - p_job) * p_general a general move); a household the rule held
     back (its uniform falls between the probabilities with and without the rule) keeps a
-    delayed move with probability ``rights_delay_share``; sets ``world.plans``."""
+    delayed move with probability ``rights_delay_share``; sets ``world.plans``.
+
+    The arithmetic runs in two compiled loops (kernels.py, bit-identical to
+    :func:`move_logits`, :func:`rights_costs` and the numpy draw they replace); the exps stay
+    in numpy."""
     hh = world.households
     n = len(hh)
-    programme = in_programme(world, params, year)
-    general, job = move_logits(world, params, year, programme)
-    rights = holds_rights(world, params, year)
-    cost_general, cost_job = rights_costs(world, params, rights)
-    p_job = logistic(job - cost_job)
-    p_any = p_job + (1.0 - p_job) * logistic(general - cost_general)
-    # without the rule: where the rule costs nothing the probabilities are those above (x - 0
-    # is x), so they are worked out again only for the households it constrains
-    p_free = p_any.copy()
-    hit = np.flatnonzero((cost_general != 0.0) | (cost_job != 0.0))
-    p_job_free = logistic(job[hit])
-    p_free[hit] = p_job_free + (1.0 - p_job_free) * logistic(general[hit])
+    geo = world.geography
+    exempt_job = params.job_move_exemption or params.rights_self_sufficiency
+    coef = np.array([
+        params.programme_years, params.rights_years, params.rights_cost, params.move_intercept,
+        params.move_age_effect, params.move_first_year_effect, params.move_programme_effect,
+        params.move_duration_effect, params.move_employed_effect, params.move_belonging_effect,
+        params.move_network_effect, params.move_network_share_effect,
+        params.move_network_reach_effect, params.move_unmet_need_effect, params.move_tie_effect,
+        params.job_move_intercept, params.job_move_labour_effect,
+        params.job_move_employed_effect], dtype=np.float64)
+    stock = world.stock
+    neg_job = np.empty(n)
+    neg_general = np.empty(n)
+    job_free = np.empty(n)
+    general_free = np.empty(n)
+    constrained = np.empty(n, dtype=bool)
+    rights = np.empty(n, dtype=bool)
+    seen = world.tie_pull_seen
+    if len(seen[0]) < n:  # rows settled since: nothing seen yet (no municipality is -1)
+        grow = n - len(seen[0])
+        seen = world.tie_pull_seen = (
+            np.concatenate([seen[0], np.full(grow, -1, dtype=np.int16)]),
+            np.concatenate([seen[1], np.full(grow, -1, dtype=np.int16)]),
+            np.concatenate([seen[2], np.zeros(grow)]))
+    kernels.move_logits(
+        hh.alive, hh.cohort, hh.age0, hh.municipality, hh.settlement, hh.htype, hh.group,
+        hh.employed, hh.belonging, hh.programme_lost, hh.rights_lost, hh.need_school,
+        hh.need_higher, hh.need_health, hh.tie, year, coef, type_effects(params),
+        # network_share per (group, municipality): the same quotient as per household
+        np.log1p(stock), 100.0 * stock / geo.population.astype(np.float64),
+        np.log1p(stock @ params.reach), params.place_move_logit, geo.labour_market,
+        geo.upper_secondary, geo.higher_education, geo.hospital, params.tie_pull,
+        *seen,
+        0.0 if exempt_job else 1.0, neg_job, neg_general, job_free, general_free,
+        constrained, rights)
+    hit = np.flatnonzero(constrained)
+    exp_job_free = np.exp(-job_free[hit])
+    exp_general_free = np.exp(-general_free[hit])
+    np.exp(neg_job, out=neg_job)
+    np.exp(neg_general, out=neg_general)
     u = rng.uniform("move", n)
-    alive = hh.alive
-    is_job = alive & (u < p_job)
-    moves = alive & (u < p_any)
-
-    held_back = alive & ~moves & (u < p_free)
-    hh.delayed_move |= held_back & (rng.uniform("delay", n) < params.rights_delay_share)
-    free_now = (cost_general == 0.0) & alive
-    released = hh.delayed_move & free_now & ~moves
-    moves |= released
-    hh.delayed_move &= ~moves
-
+    u_delay = rng.uniform("delay", n)
+    moves = np.empty(n, dtype=bool)
+    is_job = np.empty(n, dtype=bool)
+    released = np.empty(n, dtype=bool)
+    kernels.move_choices(hh.alive, neg_job, neg_general, hit, exp_job_free, exp_general_free,
+                         u, u_delay, float(params.rights_delay_share), constrained,
+                         hh.delayed_move, moves, is_job, released)
     movers = np.flatnonzero(moves)
     world.plans = MovePlans(movers=movers, job=is_job[movers],
                             holds_rights=rights[movers],
