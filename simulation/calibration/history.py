@@ -22,7 +22,14 @@ from scipy.stats import qmc
 from simulation.calibration.emulator import Emulator, fit_emulator
 from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.noise import replicate_covariance
-from simulation.calibration.posterior import CUT, Chain, Likelihood, likelihood, sample
+from simulation.calibration.posterior import (
+    CUT,
+    Chain,
+    Likelihood,
+    distinct,
+    likelihood,
+    sample,
+)
 from simulation.calibration.spec import Moment, PosteriorSettings, Spec
 
 
@@ -121,11 +128,12 @@ def history_match(spec: Spec, evaluator: Evaluator, targets: np.ndarray | None =
                                        zip(spec.moments, emu.variance, strict=True)}))
         if w == settings.waves:
             break
-        say(f"wave {w + 1}: {later} points from the not-ruled-out region "
+        say(f"wave {w + 1}: up to {later} points from the not-ruled-out region "
             f"({nroy:.1%} of the prior box)")
         good = z[np.argsort(like.chi2(z), kind="stable")[:200]]
-        design = sample(like, later, [seed, w], temperature=settings.temperature, nroy=True,
-                        steps=settings.steps // 2, start=good).draws
+        # an MCMC chain repeats a point when a move is rejected: simulate each point once
+        design = distinct(sample(like, later, [seed, w], temperature=settings.temperature,
+                                 nroy=True, steps=settings.steps // 2, start=good).draws)
         new_means = evaluator.mean_moments([spec.theta(p) for p in design], spec.moments)
         history += [{"wave": w + 1, **spec.theta(p)} for p in design]
         z = np.vstack([z, design])

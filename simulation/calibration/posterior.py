@@ -78,6 +78,13 @@ def likelihood(emulator: Emulator, targets: np.ndarray, rep_cov: np.ndarray,
     return Likelihood(emulator, np.asarray(targets, float), cov, used)
 
 
+def distinct(points: np.ndarray) -> np.ndarray:
+    """The rows of ``points`` without repeats, in their first order. Walkers must start apart:
+    two at the same place make the snooker move divide by zero."""
+    _, first = np.unique(points, axis=0, return_index=True)
+    return points[np.sort(first)]
+
+
 @dataclass
 class Chain:
     """Posterior (or tempered) draws on the unit cube, with the sampler's diagnostics."""
@@ -125,7 +132,7 @@ def sample(like: Likelihood, n_draws: int, seed: int | np.random.SeedSequence,
 
     pool = rng.random((max(50 * walkers, 20_000), dim))
     if start is not None and len(start):
-        pool = np.vstack([np.asarray(start, float), pool])
+        pool = distinct(np.vstack([np.asarray(start, float), pool]))
     lp = log_prob(pool)
     order = np.argsort(-lp, kind="stable")
     init = pool[order[:walkers]]
