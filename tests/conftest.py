@@ -12,8 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import simulation
+
+# one BLAS thread per test process: on this 2-core machine the tests share the cores with
+# worker processes, and a multi-threaded OpenBLAS spinning against them made one SALib test
+# take 80 s instead of 5 (the package itself leaves the BLAS default alone)
+threadpool_limits(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 # the fixed replicate seeds of the paired tests: 8 replicates give the paired mean a standard
