@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import qmc
+from threadpoolctl import threadpool_limits
 
 from simulation.calibration.emulator import Emulator, fit_emulator
 from simulation.calibration.evaluations import Evaluator
@@ -99,6 +100,15 @@ def history_match(spec: Spec, evaluator: Evaluator, targets: np.ndarray | None =
     ``targets`` replaces the register figures (the coverage check's synthetic truths) and
     ``seed`` the file's seed for everything data-dependent (the design of later waves and the
     sampler); wave 1 and the common seeds stay the file's."""
+    # one BLAS thread: the workers have the cores, a multi-threaded OpenBLAS spinning against
+    # them made an emulator fit ten times slower, and one thread gives the same bits anywhere
+    with threadpool_limits(1):
+        return _history_match(spec, evaluator, targets, budget, seed, on_stage)
+
+
+def _history_match(spec: Spec, evaluator: Evaluator, targets: np.ndarray | None,
+                   budget: int | None, seed: int | None,
+                   on_stage: Callable[[str], None] | None) -> Posterior:
     say = on_stage or (lambda _s: None)
     settings = spec.posterior
     seed = spec.seed if seed is None else seed
