@@ -24,8 +24,9 @@ import numpy as np
 from numba import njit
 
 # NOTE: the arithmetic below mirrors terms.py / stages/*.py expression by expression; a change
-# there must be made here too (benchmarks/hash_results.py and the tests compare the two routes
-# only through results, so keep the orders of operations identical).
+# there must be made here too, in the same order of operations. tests/test_kernels.py compares
+# each kernel bit for bit with the numpy function it replaced (kept as its specification) on
+# engine state mid-run; benchmarks/hash_results.py compares whole results.
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -41,7 +41,10 @@ def employment_chunk(world: World, year: int, counted: np.ndarray | None = None
                      ) -> dict[str, np.ndarray]:
     """Adults of working age and employed adults on 1 January of ``year + 1`` by (cohort,
     country group, household type, sex): the employment indicators' counts. An adult's age is
-    taken as the head's. ``counted``: :func:`working_age` if the caller has it already."""
+    taken as the head's. ``counted``: :func:`working_age` if the caller has it already.
+
+    The engine counts in ``kernels.observe_counts``; this is its specification, compared bit
+    for bit in tests/test_kernels.py."""
     hh = world.households
     n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
     counted = working_age(world, year) if counted is None else counted
@@ -74,7 +77,10 @@ def employment_chunk(world: World, year: int, counted: np.ndarray | None = None
 def municipal_adults(world: World, year: int, employed: bool = False,
                      counted: np.ndarray | None = None) -> np.ndarray:
     """Adults of working age (``employed``: employed adults) living in each municipality at
-    the end of ``year``. ``counted``: :func:`working_age` if the caller has it already."""
+    the end of ``year``. ``counted``: :func:`working_age` if the caller has it already.
+
+    The engine counts in ``kernels.observe_counts``; this is its specification, compared bit
+    for bit in tests/test_kernels.py."""
     hh = world.households
     counted = working_age(world, year) if counted is None else counted
     weights = hh.employed_adults if employed else hh.adults
@@ -126,7 +132,8 @@ class Observer:
 
         The counts come from one compiled pass over the rows (kernels.observe_counts, equal
         to the bincounts of :func:`employment_chunk` and :func:`municipal_adults`: person
-        counts are whole numbers, so every sum is exact in any order)."""
+        counts are whole numbers, so every sum is exact in any order; tests/test_kernels.py
+        compares them)."""
         hh = world.households
         n = world.geography.n
         n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)

@@ -34,6 +34,9 @@ def destination_utilities(world: World, params: RunParams, origin: np.ndarray,
     but the network part are fixed for the run (``params``). ``out`` and ``work`` (each
     (combinations, municipalities)) are reused buffers; without them fresh arrays.
     ``network``: the network part (groups, municipalities) if the caller has it already.
+
+    The engine runs ``kernels.destination_utilities`` (less each row's maximum); this is its
+    specification, compared bit for bit in tests/test_kernels.py.
     """
     if network is None:
         network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n)
@@ -128,6 +131,9 @@ def offset_search(cumsum: np.ndarray, total: np.ndarray, r: np.ndarray, shift: n
     end, each shifted by its index in the block, gives once the offset is taken off (the way
     the draw was first written); doing it per mover costs log2(n) gathers instead of passes
     over the block, and yields the same positions, rounding included.
+
+    The engine searches in ``kernels.destination_draw``; this is its specification, compared
+    bit for bit in tests/test_kernels.py.
     """
     n = len(cumsum)
     shift = shift.astype(np.float64)

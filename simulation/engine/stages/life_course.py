@@ -24,7 +24,10 @@ from simulation.inputs.parameters import Params
 def household_income(world: World, params: Params, year: int, programme: np.ndarray,
                      noise: np.ndarray) -> np.ndarray:
     """Income this year in G, summed over the adults: a wage per employed adult, else the
-    introduction stipend in the programme, else social benefits."""
+    introduction stipend in the programme, else social benefits.
+
+    The engine computes it in ``kernels.life_course_rest``; this is its specification,
+    compared bit for bit in tests/test_kernels.py."""
     hh = world.households
     # the wage level where each household lives (the same products as computing it per
     # household: a table per municipality, then one gather)
@@ -41,7 +44,10 @@ def household_income(world: World, params: Params, year: int, programme: np.ndar
 def update_work(world: World, params: Params, year: int, programme: np.ndarray,
                 u_a: np.ndarray, u_b: np.ndarray) -> None:
     """Each adult (slots a and b) finds or loses work; one uniform per adult (the two
-    outcomes concern disjoint adults). Children do not work."""
+    outcomes concern disjoint adults). Children do not work.
+
+    The engine runs ``kernels.employment_logits`` and ``kernels.life_course_rest``; this is
+    their specification, compared bit for bit in tests/test_kernels.py."""
     hh = world.households
     alive = hh.alive
     m = hh.municipality
@@ -64,7 +70,8 @@ def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
 
     The per-household arithmetic (:func:`update_work`, :func:`household_income`, needs,
     belonging, the tie onset) runs in two compiled loops (kernels.py, bit-identical to the
-    numpy it replaces); the exps and ``log1p`` stay in numpy."""
+    numpy it replaces; work and income checked in tests/test_kernels.py); the exps and
+    ``log1p`` stay in numpy."""
     hh = world.households
     n = len(hh)
     geo = world.geography

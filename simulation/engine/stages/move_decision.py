@@ -43,7 +43,10 @@ def type_effects(params: Params) -> np.ndarray:
 def move_logits(world: World, params: RunParams, year: int, programme: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-odds of a general move and of a job move for every household, before the rights
-    rule (see :func:`rights_costs`)."""
+    rule (see :func:`rights_costs`).
+
+    The engine runs ``kernels.move_logits``; this is its specification, compared bit for bit
+    in tests/test_kernels.py."""
     hh = world.households
     m = hh.municipality
     years = hh.years_since(year)
@@ -80,7 +83,10 @@ def rights_costs(world: World, params: Params, rights: np.ndarray
     """What the rights rule takes off the log-odds of a general and of a job move: the cost
     for benefit-dependent households still holding their rights (``rights``, from
     ``terms.holds_rights``); job moves are free of it under the job-move exemption and under
-    the self-sufficiency condition (employed after)."""
+    the self-sufficiency condition (employed after).
+
+    Specification of the costs in ``kernels.move_logits``, compared bit for bit in
+    tests/test_kernels.py."""
     constrained = rights & ~world.households.employed
     general = params.rights_cost * constrained
     exempt_job = params.job_move_exemption or params.rights_self_sufficiency
@@ -94,8 +100,8 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
     delayed move with probability ``rights_delay_share``; sets ``world.plans``.
 
     The arithmetic runs in two compiled loops (kernels.py, bit-identical to
-    :func:`move_logits`, :func:`rights_costs` and the numpy draw they replace); the exps stay
-    in numpy."""
+    :func:`move_logits` and :func:`rights_costs`, checked in tests/test_kernels.py, and to
+    the numpy draw they replaced); the exps stay in numpy."""
     hh = world.households
     n = len(hh)
     geo = world.geography
