@@ -135,3 +135,22 @@ def test_coverage_check_end_to_end(tmp_path):
     width = p.groupby("parameter")["interval_share_of_prior"].mean()
     assert width["move_intercept"] < 0.5 and width["dest_same_county_effect"] < 0.5
     assert (out / "coverage.png").stat().st_size > 10_000
+
+
+def test_replicate_covariance_keeps_each_moments_own_scale(tmp_path):
+    """A share and a count of municipalities: each keeps its own replicate variance (the
+    shrinkage acts on correlations only), checked against the plain sample variance."""
+    from simulation.calibration.noise import replicate_covariance
+
+    spec = load_spec(_tiny(tmp_path))
+    spec.moments.append(type(spec.moments[0])("moves_per_year", None, 100.0, 10.0, 1.0,
+                                              "level", "", ""))
+    ev = Evaluator(spec, tmp_path / "log.jsonl", 1, extra=("moves_per_year",))
+    try:
+        cov = replicate_covariance(ev, spec.theta(np.array([0.5])), spec.moments, 6)
+        values = ev.moments(ev.evaluate([spec.theta(np.array([0.5]))], stream="noise",
+                                        n=6)[0], spec.moments)
+    finally:
+        ev.close()
+    assert np.allclose(np.diag(cov), values.var(axis=0, ddof=1), rtol=1e-9)
+    assert abs(cov[0, 1]) <= np.sqrt(cov[0, 0] * cov[1, 1])
