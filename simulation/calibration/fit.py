@@ -38,7 +38,7 @@ class Fit:
     draws: list[dict[str, float]]  # posterior draws
     cov: np.ndarray  # posterior covariance (of the draws)
     identification: dict[str, float]  # posterior sd / prior sd
-    evaluations: int
+    evaluations: int  # parameter points behind the posterior (all waves, replayed or not)
     posterior: Posterior
     history: list[dict[str, float]]
     seconds: dict[str, float] = field(default_factory=dict)  # simulating / the rest
@@ -50,7 +50,7 @@ def calibrate(spec: Spec, evaluator: Evaluator, budget: int | None = None,
     waves) overrides the file's wave sizes."""
     t0, sim0 = time.perf_counter(), evaluator.seconds
     post = history_match(spec, evaluator, budget=budget, on_stage=on_stage)
-    fit = summarise(spec, post, evaluator.count)
+    fit = summarise(spec, post, len(post.z))
     simulating = evaluator.seconds - sim0
     fit.seconds = {"simulating": simulating,
                    "emulators_and_sampler": time.perf_counter() - t0 - simulating}

@@ -75,7 +75,7 @@ def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None =
         post = history_match(spec, evaluator, targets=targets, budget=budget,
                              seed=spec.seed + 7919 * (i + 1),
                              on_stage=lambda s, i=i: say(f"truth {i + 1}: {s}"))
-        fit = summarise(spec, post, evaluator.count)
+        fit = summarise(spec, post, len(post.z))
         draws = np.array([[d[n] for n in spec.names] for d in fit.draws])
         lo, hi = np.percentile(draws, [50 * (1 - LEVEL), 50 * (1 + LEVEL)], axis=0)
         for j, name in enumerate(spec.names):

@@ -127,8 +127,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     console.print(f"{int(fitted_rows['within_tolerance'].fillna(False).sum())} of "
                   f"{len(fitted_rows)} targets within tolerance. Wrote [bold]{lit(fitted)}[/] "
                   f"and {lit(out / 'report.html')} in {time.perf_counter() - t0:.0f} s "
-                  f"({fit.evaluations} parameter points simulated now; log {lit(log)}, rerun to "
-                  "resume).")
+                  f"({fit.evaluations} parameter points, {evaluator.count} simulated now; log "
+                  f"{lit(log)}, rerun to resume).")
     return 0
 
 
