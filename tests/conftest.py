@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,13 +22,18 @@ import simulation
 # take 80 s instead of 5 (the package itself leaves the BLAS default alone)
 threadpool_limits(1)
 
+# the interrupt tests send SIGINT to child processes: a test run started in the background
+# (nohup, `cmd &` in a script) inherits SIGINT ignored, children inherit that, and Python then
+# installs no KeyboardInterrupt handler; catching it here gives children the default again
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 ROOT = Path(__file__).resolve().parents[1]
 # the fixed replicate seeds of the paired tests: 8 replicates give the paired mean a standard
 # error that is many times smaller than the unpaired sampling error of one run
 PAIRED_SEEDS = tuple(range(101, 109))
 # what tools may write while the tests run (caches), outside the tree check
 CACHES = (".venv", ".hypothesis", ".pytest_cache", ".ruff_cache", ".import_linter_cache",
-          "*.egg-info", "**/__pycache__")
+          "*.egg-info", "**/__pycache__", "**/__pycache__/**")
 
 
 @pytest.fixture(scope="session")
