@@ -48,26 +48,23 @@ def out_path(text: str) -> str:
     return text
 
 
-def share(text: str) -> float:
-    """argparse type: a finite number > 0 (the screening threshold, in tolerances)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value == value and 0 < value < float("inf")):
-        raise argparse.ArgumentTypeError(f"got {shown(text)}; allowed: a finite number > 0")
-    return value
+def number_in(high: float, allowed: str) -> Any:
+    """argparse type: a finite number > 0 and <= ``high`` (``allowed`` says so in words)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value == value and 0 < value <= high and value != float("inf")):
+            raise argparse.ArgumentTypeError(f"got {shown(text)}; allowed: {allowed}")
+        return value
+
+    return parse
 
 
-def population_share(text: str) -> float:
-    """argparse type: a share of the people simulated, > 0 and <= 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (value == value and 0 < value <= 1):
-        raise argparse.ArgumentTypeError(f"got {shown(text)}; allowed: a number > 0 and <= 1")
-    return value
+share = number_in(float("inf"), "a finite number > 0")  # the screening threshold, in tolerances
+population_share = number_in(1.0, "a number > 0 and <= 1")  # a share of the people simulated
 
 
 REPLICATES = whole(1, MAX_REPLICATES)

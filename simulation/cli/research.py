@@ -22,6 +22,14 @@ from simulation.cli.console import MARK, UsageError, console, err_console, fmt, 
 from simulation.cli.places import folder_check
 
 
+def _stage_progress(label: str, quiet: bool) -> Progress:
+    """A progress display of named stages and runs done (calibration and its coverage check:
+    the total is not known in advance)."""
+    return Progress(TextColumn(f"[bold]{label}"), TextColumn("{task.description}", markup=False),
+                    BarColumn(), TextColumn("{task.completed} runs"), TimeElapsedColumn(),
+                    console=err_console, disable=quiet)
+
+
 def _coverage(args: argparse.Namespace, spec: Any) -> int:
     """`secmig calibrate FILE --coverage N`: simulation-based calibration of the method."""
     from simulation.calibration.coverage_report import write_coverage
@@ -35,10 +43,7 @@ def _coverage(args: argparse.Namespace, spec: Any) -> int:
     t0 = time.perf_counter()
     check_folder = folder_check(out, ("evaluations.jsonl", "coverage.json"), "coverage check")
     with reserve_output(out, partial=False, check=check_folder), \
-            Progress(TextColumn("[bold]coverage"), TextColumn("{task.description}",
-                                                              markup=False),
-                     BarColumn(), TextColumn("{task.completed} runs"), TimeElapsedColumn(),
-                     console=err_console, disable=args.quiet) as bar:
+            _stage_progress("coverage", args.quiet) as bar:
         task = bar.add_task("", total=None)
         evaluator = Evaluator(spec, out / "evaluations.jsonl", jobs,
                               on_run=lambda n: bar.advance(task, n), extra=EFFECTS,
@@ -98,10 +103,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     check_folder = folder_check(out, ("evaluations.jsonl", "fit_targets.csv", "report.html"),
                               "calibration")
     with reserve_output(out, partial=False, check=check_folder), \
-            Progress(TextColumn("[bold]calibrate"), TextColumn("{task.description}",
-                                                               markup=False),
-                     BarColumn(), TextColumn("{task.completed} runs"), TimeElapsedColumn(),
-                     console=err_console, disable=args.quiet) as bar:
+            _stage_progress("calibrate", args.quiet) as bar:
         task = bar.add_task("", total=None)
         evaluator = Evaluator(spec, log, jobs, on_run=lambda n: bar.advance(task, n),
                               scheduler=args.scheduler)
