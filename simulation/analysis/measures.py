@@ -98,11 +98,17 @@ class PooledRetention:
     >>> pooled(7, [2010, 2011, 2012])                               # doctest: +SKIP
     """
 
-    def __init__(self, res: Results) -> None:
-        sums = retention_sums(res.retention_panel, ["cohort", "years_since_settlement"])
-        self._sums = {(int(c), int(k)): (float(a), float(h))
-                      for (c, k), a, h in zip(sums.index, sums["persons_alive"],
-                                              sums["persons_in_settlement"], strict=True)}
+    def __init__(self, res: Results | None = None,
+                 sums: dict[tuple[int, int], tuple[float, float]] | None = None) -> None:
+        """From a run's retention panel, or from ready sums {(cohort, k): (alive, home)}
+        (the calibration's fast path counts them from the engine's arrays)."""
+        if sums is None:
+            assert res is not None
+            table = retention_sums(res.retention_panel, ["cohort", "years_since_settlement"])
+            sums = {(int(c), int(k)): (float(a), float(h))
+                    for (c, k), a, h in zip(table.index, table["persons_alive"],
+                                            table["persons_in_settlement"], strict=True)}
+        self._sums = sums
 
     def __call__(self, k: int, cohorts: Iterable[int]) -> float:
         """R(k) of these cohorts together; NaN where none of them is observed at k."""

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from simulation.analysis.indicators import OSLO, count_at_least
+from simulation.analysis.measures import PooledRetention
 from simulation.analysis.regional import COUNTY_2020, regional_pattern
 from simulation.analysis.registry import (
     EMPLOYMENT_SEX_YEAR,
@@ -111,13 +112,8 @@ class RunArrays:
                 for i in np.flatnonzero(seen)}
 
     def pooled(self, k: int, cohorts: Sequence[int]) -> float:
-        """R(k) of these cohorts together, as measures.PooledRetention."""
-        alive = home = 0.0
-        for c in cohorts:
-            a, h = self.retention_sums.get((c, k), (0.0, 0.0))
-            alive += a
-            home += h
-        return home / alive if alive else NAN
+        """R(k) of these cohorts together (measures.PooledRetention on these sums)."""
+        return PooledRetention(sums=self.retention_sums)(k, cohorts)
 
 
 def run_arrays(params: Params, seed: np.random.SeedSequence | int, inputs: Inputs) -> RunArrays:
