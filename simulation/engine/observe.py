@@ -37,6 +37,23 @@ def working_age(world: World, year: int) -> np.ndarray:
     return hh.alive & (age >= WORKING_AGE[0]) & (age <= WORKING_AGE[1])
 
 
+def employment_table(adults: np.ndarray, employed: np.ndarray, first: int, year: int
+                     ) -> dict[str, np.ndarray]:
+    """The employment rows from counts over flat (cohort, type, group, sex) keys: one row per
+    key with adults, as the Results' employment table holds them."""
+    n_g, n_t = len(COUNTRY_GROUPS), len(HOUSEHOLD_TYPES)
+    keys = np.flatnonzero(adults)
+    return {
+        "year": np.full(len(keys), year + 1, dtype=np.int16),
+        "cohort": (first + keys // (n_t * n_g * 2)).astype(np.int16),
+        "household_type": ((keys // (n_g * 2)) % n_t).astype(np.int8),
+        "country_group": ((keys // 2) % n_g).astype(np.int8),
+        "female": (keys % 2).astype(bool),
+        "adults": adults[keys].astype(np.int64),
+        "employed": employed[keys].astype(np.int64),
+    }
+
+
 def employment_chunk(world: World, year: int, counted: np.ndarray | None = None
                      ) -> dict[str, np.ndarray]:
     """Adults of working age and employed adults on 1 January of ``year + 1`` by (cohort,
@@ -62,16 +79,7 @@ def employment_chunk(world: World, year: int, counted: np.ndarray | None = None
         key = (base * 2 + female)[present]
         adults += np.bincount(key, minlength=bins)
         employed += np.bincount(key, weights=works[present], minlength=bins)
-    keys = np.flatnonzero(adults)
-    return {
-        "year": np.full(len(keys), year + 1, dtype=np.int16),
-        "cohort": (first + keys // (n_t * n_g * 2)).astype(np.int16),
-        "household_type": ((keys // (n_g * 2)) % n_t).astype(np.int8),
-        "country_group": ((keys // 2) % n_g).astype(np.int8),
-        "female": (keys % 2).astype(bool),
-        "adults": adults[keys].astype(np.int64),
-        "employed": employed[keys].astype(np.int64),
-    }
+    return employment_table(adults, employed, first, year)
 
 
 def municipal_adults(world: World, year: int, employed: bool = False,
@@ -207,16 +215,7 @@ class Observer:
         })
 
         # employment: adults of working age by (cohort, group, type, sex), as employment_chunk
-        keys = np.flatnonzero(adults)
-        self.employment.append({
-            "year": np.full(len(keys), year + 1, dtype=np.int16),
-            "cohort": (first + keys // (n_t * n_g * 2)).astype(np.int16),
-            "household_type": ((keys // (n_g * 2)) % n_t).astype(np.int8),
-            "country_group": ((keys // 2) % n_g).astype(np.int8),
-            "female": (keys % 2).astype(bool),
-            "adults": adults[keys].astype(np.int64),
-            "employed": employed[keys].astype(np.int64),
-        })
+        self.employment.append(employment_table(adults, employed, first, year))
         self.municipal = {"adults": municipal, "employed_adults": municipal_employed}
 
     @staticmethod
