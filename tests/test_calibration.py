@@ -76,7 +76,10 @@ def test_parameters_are_recovered_within_their_intervals(synthetic):
     doc = _fitted(synthetic)
     for name, true in TRUE.items():
         iv = doc["intervals"][name]
-        assert iv["p5"] <= true <= iv["p95"], (name, true, iv, doc["parameters"][name])
+        # within 3 posterior sd of the posterior mean: a calibrated posterior misses this for
+        # one of three parameters with probability ~0.8 % (requiring all three inside their
+        # 90 % intervals would fail 27 % of seeds; the coverage check measures the 90 %)
+        assert abs(doc["parameters"][name] - true) <= 3 * iv["posterior_sd"], (name, true, iv)
         lo, hi = PRIORS[name]
         assert iv["p95"] - iv["p5"] < 0.7 * (hi - lo), (name, iv)  # the targets inform it
     # the fit at the posterior mean reproduces every target within sampling error and the

@@ -111,18 +111,20 @@ def test_every_declared_draw_is_used_once_per_year():
     """Each (stage, name) of randomness.DRAWS is drawn exactly once per stage call (a table
     entry nobody draws would be stale; one drawn twice would feed two decisions)."""
     counts: dict[tuple[str, str, int], int] = {}
-    real = Streams.generator
+    real_generator, real_counter = Streams.generator, Streams.counter
 
-    def counting(self, stage, name, year=0):
-        counts[(stage, name, year)] = counts.get((stage, name, year), 0) + 1
-        return real(self, stage, name, year)
+    def counting(real):
+        def count(self, stage, name, year=0):
+            counts[(stage, name, year)] = counts.get((stage, name, year), 0) + 1
+            return real(self, stage, name, year)
+        return count
 
     inputs = simulation.default_inputs(2010, 2012).scaled(0.05)
-    Streams.generator = counting
+    Streams.generator, Streams.counter = counting(real_generator), counting(real_counter)
     try:
         SecondaryMigrationModel(simulation.Params(), inputs, seed=1).run_model()
     finally:
-        Streams.generator = real
+        Streams.generator, Streams.counter = real_generator, real_counter
     expected = {(stage, name, year) for stage, name in DRAWS for year in inputs.years
                 if stage != "model"} | {("model", "mesa", 0)}
     assert set(counts) == expected

@@ -24,6 +24,7 @@ import simulation
 from simulation.engine import kernels
 from simulation.engine.model import SecondaryMigrationModel
 from simulation.engine.observe import employment_chunk, municipal_adults, working_age
+from simulation.engine.randomness import counter_normals
 from simulation.engine.stages.destination import destination_utilities, offset_search
 from simulation.engine.stages.exits import emigration_rates
 from simulation.engine.stages.life_course import household_income, update_work
@@ -153,7 +154,7 @@ def test_update_work_and_household_income_are_the_kernel(monkeypatch, inputs):
         assert np.array_equal(a["programme"], programme)  # the kernel's programme (stage 2)
         update_work(spec, params, year, programme, a["u_a"], a["u_b"])
         # the stage's draw, again from its own stream (a fresh generator, the same numbers)
-        noise = model.streams.generator("life_course", "income_noise", year).standard_normal(n)
+        noise = counter_normals(*model.streams.counter("life_course", "income_noise", year), n)
         income = np.where(spec.households.alive,
                           household_income(spec, params, year, programme, noise), 0.0)
         was_employed = hh.employed.copy()
