@@ -154,3 +154,33 @@ def test_replicate_covariance_keeps_each_moments_own_scale(tmp_path):
         ev.close()
     assert np.allclose(np.diag(cov), values.var(axis=0, ddof=1), rtol=1e-9)
     assert abs(cov[0, 1]) <= np.sqrt(cov[0, 0] * cov[1, 1])
+
+
+def test_prior_bound_flags_a_posterior_piled_at_an_end():
+    from simulation.calibration.report import prior_bound
+
+    rng = np.random.default_rng(0)
+    assert prior_bound(rng.uniform(0, 1, 1000), 0, 1) == ""  # 5 % at each end: the prior
+    assert prior_bound(rng.uniform(0.8, 1, 1000), 0, 1) == "upper"  # a quarter above 0.95
+    assert prior_bound(rng.uniform(-2, -1.6, 1000), -2, 0) == "lower"  # a quarter
+    assert prior_bound(rng.normal(0.5, 0.05, 1000), 0, 1) == ""
+
+
+def test_joint_fit_counts_points_meeting_every_target():
+    """Three points, two targets (tolerance 1): the first meets both, the second misses one,
+    the third misses both; a NaN moment is a miss."""
+    from types import SimpleNamespace
+
+    from simulation.calibration.report import joint_fit
+
+    moments = [SimpleNamespace(name="a", value=0.0, tolerance=1.0),
+               SimpleNamespace(name="b", value=10.0, tolerance=1.0)]
+    means = np.array([[0.5, 10.5], [1.5, 10.0], [np.nan, 13.0]])
+    fit = SimpleNamespace(posterior=SimpleNamespace(means=means))
+    table, summary = joint_fit(SimpleNamespace(moments=moments), fit)
+    assert summary == {"points": 3, "all_within": 1, "best_point_misses": []}
+    assert table["share_of_points_within"].tolist() == pytest.approx([1 / 3, 2 / 3])
+    assert table["best_point_in_tolerances"].tolist() == pytest.approx([0.5, 0.5])
+    _, summary = joint_fit(SimpleNamespace(moments=moments),
+                           SimpleNamespace(posterior=SimpleNamespace(means=means[1:])))
+    assert summary == {"points": 2, "all_within": 0, "best_point_misses": ["a"]}

@@ -11,7 +11,11 @@ import pytest
 from scipy import stats
 
 from simulation.engine.randomness import (
-    MASK, Streams, _mix64, counter_normals, counter_uniforms,
+    MASK,
+    Streams,
+    _mix64,
+    counter_normals,
+    counter_uniforms,
 )
 
 N = 1_000_000
@@ -51,7 +55,7 @@ def test_uniforms_are_uniform_and_independent(seed):
     sd = np.sqrt(1 / 12)
     assert abs(u.mean() - 0.5) < SE * sd
     assert abs(u.var() - 1 / 12) < SE * np.sqrt(1 / 180)  # sd of (u - 1/2)^2 is sqrt(1/180)
-    assert 0.0 <= u.min() and u.max() < 1.0
+    assert u.min() >= 0.0 and u.max() < 1.0
     # correlations between draws, years and neighbouring rows: each has se 1 / sqrt(N)
     for x, y in ((u, v), (u, w), (u[:-1], u[1:])):
         assert abs(np.corrcoef(x, y)[0, 1]) < SE

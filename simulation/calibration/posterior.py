@@ -7,7 +7,7 @@ What separates a register figure t from the emulated model mean mu(theta) (``emu
   point (``noise.py``);
 - the noise of the simulations the emulator was fitted to: R replicates with common seeds at
   every design point, so their average carries Sigma_rep / R that no design can remove;
-- the emulator's own error: its leave-one-out mean squared error per moment (diagonal);
+- the emulator's own error: its 5-fold cross-validated mean squared error per moment (diagonal);
 - model discrepancy: what the model cannot represent (definitions that do not match, a
   mechanism left out). ASSUMPTION, stated in ``calibration/targets.yaml``
   (``posterior.discrepancy``): a standard deviation of that share of the target's tolerance,

@@ -81,9 +81,48 @@ def parameter_table(spec: Spec, fit: Fit) -> pd.DataFrame:
             "p95": float(np.percentile(draws[:, i], 95)),
             "posterior_sd": float(np.sqrt(fit.cov[i, i])),
             "sd_ratio_to_prior": ratio, "identification": label,
+            "at_prior_bound": prior_bound(draws[:, i], spec.low[i], spec.high[i]),
             "meaning": BY_NAME[n].meaning,
         })
     return pd.DataFrame(rows)
+
+
+EDGE = 0.05  # the outer 5 % of a prior range at either end
+PILED = 0.2  # a posterior with 20 % of its draws there (4x the prior's share) leans on the bound
+
+
+def prior_bound(draws: np.ndarray, low: float, high: float) -> str:
+    """'upper' or 'lower' when the posterior piles against that end of the prior box (a sign
+    that the box, not the data, decides the value), else ''."""
+    z = (np.asarray(draws, float) - low) / (high - low)
+    upper, lower = float(np.mean(z > 1 - EDGE)), float(np.mean(z < EDGE))
+    if max(upper, lower) < PILED:
+        return ""
+    return "upper" if upper >= lower else "lower"
+
+
+def joint_fit(spec: Spec, fit: Fit) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Could any simulated point meet every target at once? Per fitted target, the share of
+    all evaluated points within its tolerance; overall, how many points meet all of them and
+    which targets the best point (fewest misses, then smallest largest miss) still misses.
+    The points are single runs with the common seeds, so this is what the simulator showed,
+    not an emulator's guess."""
+    means = fit.posterior.means
+    value = np.array([m.value for m in spec.moments])
+    tol = np.array([m.tolerance for m in spec.moments])
+    with np.errstate(invalid="ignore"):
+        z = np.abs(means - value) / tol
+    within = z <= 1.0  # NaN (undefined moment) counts as a miss
+    misses = (~within).sum(axis=1)
+    worst = np.where(np.isfinite(z), z, np.inf).max(axis=1)
+    best = int(np.lexsort((worst, misses))[0])
+    table = pd.DataFrame({"target": [m.name for m in spec.moments],
+                          "share_of_points_within": within.mean(axis=0),
+                          "best_point_in_tolerances": (means[best] - value) / tol})
+    summary = {"points": len(means), "all_within": int((misses == 0).sum()),
+               "best_point_misses": [m.name for m, w in zip(spec.moments, within[best],
+                                                            strict=True) if not w]}
+    return table, summary
 
 
 def wave_table(fit: Fit) -> pd.DataFrame:
@@ -277,7 +316,9 @@ def write_calibration(spec: Spec, fit: Fit, evaluator: Evaluator, out: Path, fit
     params = parameter_table(spec, fit)
     waves = wave_table(fit)
     rt, rp = rights_drivers(spec, fit)
+    joint, joint_summary = joint_fit(spec, fit)
     out.mkdir(parents=True, exist_ok=True)
+    joint.to_csv(out / "fit_joint.csv", index=False)
     check.to_csv(out / "fit_targets.csv", index=False)
     params.to_csv(out / "fit_parameters.csv", index=False)
     waves.to_csv(out / "fit_waves.csv", index=False)
@@ -295,13 +336,13 @@ def write_calibration(spec: Spec, fit: Fit, evaluator: Evaluator, out: Path, fit
     if not rt.empty:
         figs["rights"] = _rights_figure(rt, rp, out / "rights_cost_drivers.png")
     (out / "report.html").write_text(_report(spec, fit, check, params, waves, rt, rp, figs,
-                                             fitted), encoding="utf-8")
+                                             fitted, joint_summary), encoding="utf-8")
     return check
 
 
 def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
             waves: pd.DataFrame, rt: pd.DataFrame, rp: pd.DataFrame, figs: dict[str, Path],
-            fitted: Path) -> str:
+            fitted: Path, joint: dict[str, object]) -> str:
     fitted_rows = check[check["role"] == "fitted"]
     n_in = int(fitted_rows["within_tolerance"].fillna(False).sum())
     n_pred = int(fitted_rows["inside_predictive"].sum())
@@ -328,11 +369,26 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
             f"{r.sd_ratio_to_prior:.0%} of the prior's: <b>{report.esc(r.identification)}</b>. "
             f"The targets that move most with it: {report.esc(top_t)}; the parameters it "
             f"trades off against: {report.esc(top_p)}.</p>")
+    bound = params[params["at_prior_bound"] != ""]
+    bound_html = ("<p><b>Posteriors against a prior bound</b> (over 20 % of the draws in the "
+                  "outer 5 % of the range: the box's end, not the data alone, limits them; "
+                  "fine where the end is a natural limit, such as a cost that cannot be "
+                  "negative, a reason to widen the box where the end is a guess): "
+                  + report.esc(", ".join(f"{r.parameter} ({r.at_prior_bound})"
+                                         for r in bound.itertuples())) + ".</p>"
+                  if len(bound) else "")
+    best_misses = joint["best_point_misses"]
+    joint_html = (
+        f"<p><b>Joint fit</b>: of the {joint['points']} simulated points, "
+        f"{joint['all_within']} meet every fitted target within tolerance; the closest one "
+        + ("meets them all" if not best_misses else
+           "still misses " + report.esc(", ".join(best_misses)))
+        + " (fit_joint.csv: per target, the share of points within tolerance).</p>")
     table_t = check[["target", "role", "register", "tolerance", "simulated_mean",
                      "predictive_p5", "predictive_p95", "within_tolerance",
                      "inside_predictive"]]
     table_p = params[["parameter", "unit", "prior_low", "prior_high", "estimate", "p5", "p50",
-                      "p95", "sd_ratio_to_prior", "identification"]]
+                      "p95", "sd_ratio_to_prior", "identification", "at_prior_bound"]]
     sections = [
         ("Summary", f"<p>{n_in} of {len(fitted_rows)} fitted targets are within their "
                     f"tolerance at the posterior mean (mean of fresh replicates, seeds not "
@@ -345,7 +401,7 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
                     " s fitting emulators and sampling.</p>"
          + (f"<p>Outside tolerance:</p><ul>{miss_html}</ul>" if miss_html else "")
          + (f"<p><b>Fits weaker than they look</b>:</p><ul>{caveat_html}</ul>"
-            if caveat_html else "") + rights_html),
+            if caveat_html else "") + joint_html + bound_html + rights_html),
         ("Targets", report.image(figs["targets"], "Each target: simulated minus register, in "
                                  "tolerances.") + report.table(table_t)),
         ("Parameters", "<p>Posterior mean (the point estimate), median and 90 % interval; "
@@ -358,12 +414,12 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
          if "rights" in figs else "<p>rights_cost is not a free parameter here.</p>"),
         ("Waves", "<p>History matching: the share of the prior box not ruled out after each "
                   "wave, and the emulators' largest error.</p>" + report.table(waves)),
-        ("Method", "<p>History matching with quadratic emulators (ridge regression, penalty "
-                   "by leave-one-out cross-validation), then an ensemble MCMC (emcee, "
+        ("Method", "<p>History matching with quadratic emulators (ridge regression, terms "
+                   "and penalty by 5-fold cross-validation), then an ensemble MCMC (emcee, "
                    "differential-evolution moves) on the last emulators. The likelihood of "
                    "each register figure: Gaussian with covariance = replicate noise (Ledoit-"
                    f"Wolf, {spec.posterior.noise_replicates} fresh replicates) x (1 + 1/R), "
-                   "+ the emulator's leave-one-out error, + model discrepancy with sd "
+                   "+ the emulator's cross-validated error, + model discrepancy with sd "
                    f"{spec.posterior.discrepancy:g} x tolerance / sqrt(weight) (an "
                    "ASSUMPTION). Simulated moments are means over "
                    f"{spec.replicates} replicates with the same seeds at every point (common "
