@@ -19,6 +19,7 @@ from pydantic import Field
 
 from simulation.analysis.registry import indicator_keys
 from simulation.analysis.targets import ratio_to_all
+from simulation.engine import RESULTS_VERSION
 from simulation.inputs.defaults import Inputs, default_inputs
 from simulation.inputs.limits import MAX_SEED
 from simulation.inputs.parameters import BY_NAME, ParameterError, Params, suggest
@@ -174,7 +175,8 @@ class Spec:
 
     def digest(self) -> str:
         """Identifies everything that determines an evaluation's result."""
-        text = json.dumps({"seed": self.seed, "R": self.replicates, "start": self.start,
+        text = json.dumps({"engine": RESULTS_VERSION,
+                           "seed": self.seed, "R": self.replicates, "start": self.start,
                            "end": self.end, "base": self.base, "scale": self.scale,
                            "moments": [m.name for m in self.moments + self.holdout]},
                           sort_keys=True)

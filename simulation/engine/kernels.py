@@ -12,7 +12,7 @@ Results stay bit-identical to the numpy version because
   SIMD versions differ from libm's in the last bit for a few percent of arguments, so the
   callers evaluate them with numpy (on the same values, or on a small table that is then
   gathered) and pass the results in;
-* random numbers are drawn by numpy's generators exactly as before and passed in.
+* random numbers are drawn by the named streams (randomness.py) and passed in.
 
 ``cache=True`` keeps the compiled machine code in ``__pycache__`` so that only the first run
 on a machine pays the compilation.

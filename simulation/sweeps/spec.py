@@ -24,6 +24,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from simulation.analysis.registry import indicator_ids
+from simulation.engine import RESULTS_VERSION
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import BY_NAME, Params
 from simulation.inputs.scenario import Scenario, load_scenario
@@ -306,7 +307,8 @@ class Sweep:
         base.pop("name", None), base.pop("description", None)
         blob = json.dumps({"points": np.round(self.points(), 12).tolist(), "names": self.names,
                            "replicates": self.schema.replicates, "seed": self.schema.seed,
-                           "indicators": self.schema.indicators, "base": base},
+                           "indicators": self.schema.indicators, "base": base,
+                           "engine": RESULTS_VERSION},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
