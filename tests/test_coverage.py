@@ -184,3 +184,35 @@ def test_joint_fit_counts_points_meeting_every_target():
     _, summary = joint_fit(SimpleNamespace(moments=moments),
                            SimpleNamespace(posterior=SimpleNamespace(means=means[1:])))
     assert summary == {"points": 2, "all_within": 0, "best_point_misses": ["a"]}
+
+
+COMMITTED = Path(__file__).resolve().parent.parent / "calibration" / "fit" / \
+    "register-2010-2023-coverage"
+
+
+def test_committed_coverage_summary_is_its_tables():
+    """coverage.json (and the README's figures) are recomputed from the per-(truth, parameter)
+    and per-(truth, effect) rows of the committed full check."""
+    import pandas as pd
+
+    summary = json.loads((COMMITTED / "coverage.json").read_text())
+    p = pd.read_csv(COMMITTED / "coverage_parameters.csv")
+    e = pd.read_csv(COMMITTED / "coverage_effects.csv")
+    assert summary["truths"] == p["truth"].nunique() == e["truth"].nunique() >= 20
+    assert summary["pairs"] == len(p) == summary["truths"] * p["parameter"].nunique()
+    covered = (p["p5"] <= p["true"]) & (p["true"] <= p["p95"])
+    assert covered.equals(p["covered"])
+    assert summary["parameter_coverage"] == pytest.approx(covered.mean())
+    for m in ("retention_5y", "moves_per_year"):
+        rows = e[e["measure"] == m]
+        inside = (rows["p5"] <= rows["true_effect"]) & (rows["true_effect"] <= rows["p95"])
+        assert inside.equals(rows["covered"])
+        assert summary[f"effect_coverage.{m}"] == pytest.approx(inside.mean())
+    readme = (COMMITTED.parents[2] / "README.md").read_text(encoding="utf-8")
+    n_cov, n_pairs = int(covered.sum()), len(p)
+    assert f"{n_cov:,} of {n_pairs:,} (truth, parameter) pairs ({covered.mean():.0%})" in readme
+    for m, label in (("retention_5y", "five-year retention"),
+                     ("moves_per_year", "persons moving per year")):
+        rows = e[e["measure"] == m]
+        text = f"{label}: {int(rows['covered'].sum())} of {len(rows)} truths"
+        assert text in readme, text

@@ -59,6 +59,7 @@ def greater(a: int, b: int) -> None:
     assert a - b > 4 * np.sqrt(a + b), (a, b)
 
 
+@pytest.mark.slow  # 4-9 s: kept out of the fast tier (under a minute)
 def test_all_shipped_scenarios_validate():
     names = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
     assert len(names) >= 17

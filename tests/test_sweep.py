@@ -196,6 +196,7 @@ def test_bad_sweep_file_all_problems_at_once_exit_2_nothing_written(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow  # 4-9 s: kept out of the fast tier (under a minute)
 def test_a_changed_sweep_does_not_resume_into_the_old_folder(tmp_path):
     path = make(tmp_path, samples=2, design="morris")
     out = tmp_path / "o"
@@ -212,6 +213,7 @@ def _rows_from(sweep, f) -> pd.DataFrame:
     return rows.assign(retention_3y=f(x), share_in_10_largest=0.1 * f(x) + x.iloc[:, 1])
 
 
+@pytest.mark.slow  # 4-9 s: kept out of the fast tier (under a minute)
 def test_indices_rank_a_known_function_for_each_design(tmp_path):
     """y = 3 a + 0.1 b on the unit-free ranges: every design ranks a above b."""
     for design, samples in (("morris", 20), ("sobol", 256), ("lhs", 300)):
@@ -240,6 +242,7 @@ def test_indices_of_a_stopped_morris_sweep_use_complete_trajectories(tmp_path):
     assert (table["points"] == 15).all()
 
 
+@pytest.mark.slow  # 4-9 s: kept out of the fast tier (under a minute)
 def test_prim_finds_a_known_box(tmp_path):
     sweep = load_sweep(make(tmp_path, samples=600, design="random"))
     a, b = sweep.names
@@ -315,6 +318,7 @@ def test_a_misspelt_design_hides_no_other_problem(tmp_path, capsys):
         assert expect in err, (expect, err)
 
 
+@pytest.mark.slow  # 4-9 s: kept out of the fast tier (under a minute)
 def test_every_sweep_field_says_what_to_write(tmp_path):
     """No raw pydantic wording: a value of the wrong type in any field of SweepSchema or
     Discovery gets 'got ...; allowed: ...' with the field's own text."""

@@ -379,8 +379,8 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
                   if len(bound) else "")
     best_misses = joint["best_point_misses"]
     joint_html = (
-        f"<p><b>Joint fit</b>: of the {joint['points']} simulated points, "
-        f"{joint['all_within']} meet every fitted target within tolerance; the closest one "
+        f"<p><b>Joint fit</b>: of the {joint['points']:,} simulated points, "
+        f"{joint['all_within']:,} meet every fitted target within tolerance; the closest one "
         + ("meets them all" if not best_misses else
            "still misses " + report.esc(", ".join(best_misses)))
         + " (fit_joint.csv: per target, the share of points within tolerance).</p>")
