@@ -135,6 +135,17 @@ def test_coverage_check_end_to_end(tmp_path):
     width = p.groupby("parameter")["interval_share_of_prior"].mean()
     assert width["move_intercept"] < 0.5 and width["dest_same_county_effect"] < 0.5
     assert (out / "coverage.png").stat().st_size > 10_000
+    # each finished truth is recorded: a rerun reuses all five instead of refitting them
+    records = (out / "truths.jsonl").read_text().splitlines()
+    assert [json.loads(r)["truth"] for r in records] == [0, 1, 2, 3, 4]
+    tables = {f: (out / f).read_bytes() for f in ("coverage_parameters.csv",
+                                                  "coverage_effects.csv")}
+    again = subprocess.run([SECMIG, "calibrate", str(path), "--coverage", "5", "--jobs", "1",
+                            "--out", str(out), "--quiet"], capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert {f: (out / f).read_bytes() for f in tables} == tables
+    assert len((out / "truths.jsonl").read_text().splitlines()) == 5  # nothing refitted
 
 
 def test_replicate_covariance_keeps_each_moments_own_scale(tmp_path):
@@ -216,3 +227,19 @@ def test_committed_coverage_summary_is_its_tables():
         rows = e[e["measure"] == m]
         text = f"{label}: {int(rows['covered'].sum())} of {len(rows)} truths"
         assert text in readme, text
+
+
+def test_finished_truths_are_read_under_their_key_only(tmp_path):
+    """A record written under other settings (another budget) is not reused, and a line cut by
+    an interruption is skipped."""
+    from simulation.calibration.sbc import _finished, settings_key
+
+    spec = load_spec(Path(__file__).resolve().parent.parent / "calibration" / "targets.yaml")
+    key = settings_key(spec, 1024, 8, 40)
+    assert key != settings_key(spec, 512, 8, 40) != settings_key(spec, 1024, 4, 40)
+    rec = tmp_path / "truths.jsonl"
+    rec.write_text(json.dumps({"key": key, "truth": 0, "parameters": [], "effects": []}) + "\n"
+                   + json.dumps({"key": "other", "truth": 1, "parameters": [],
+                                 "effects": []}) + "\n" + '{"key": "' + key + '", "tru')
+    assert list(_finished(rec, key)) == [0]
+    assert _finished(tmp_path / "missing.jsonl", key) == {}

@@ -15,8 +15,11 @@ later waves, the noise estimate and the sampler are each truth's own (Talts et a
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -56,16 +59,58 @@ def _effect(evaluator: Evaluator, theta: dict[str, float], stream: str, n: int
             for m in EFFECTS}
 
 
+def settings_key(spec: Spec, budget: int | None, effect_replicates: int, effect_draws: int
+                 ) -> str:
+    """What one truth's rows depend on besides its index: a finished truth is reused only
+    under the same key (the engine, seed, population share, period and moments via the
+    spec's digest; the priors; the posterior settings; the budget; the effect runs)."""
+    text = json.dumps({"digest": spec.digest(), "names": spec.names,
+                       "low": [float(x) for x in spec.low],
+                       "high": [float(x) for x in spec.high],
+                       "discrepancy_of": [[m.tolerance, m.weight] for m in spec.moments],
+                       "posterior": spec.posterior.model_dump(), "budget": budget,
+                       "effects": [effect_replicates, effect_draws]}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _finished(path: Path | None, key: str) -> dict[int, dict]:
+    """Truths already done under ``key`` (the last record of each; a cut line is skipped)."""
+    done: dict[int, dict] = {}
+    if path is None or not path.exists():
+        return done
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by an interruption
+            continue
+        if rec.get("key") == key:
+            done[int(rec["truth"])] = rec
+    return done
+
+
 def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None = None,
              effect_replicates: int = 8, effect_draws: int = 40,
-             on_stage: Callable[[str], None] | None = None) -> Coverage:
-    """Run the check over ``truths`` prior draws (reproducible for the file's seed)."""
+             on_stage: Callable[[str], None] | None = None,
+             record: Path | None = None) -> Coverage:
+    """Run the check over ``truths`` prior draws (reproducible for the file's seed).
+
+    ``record`` (a JSON-lines file) keeps each finished truth's rows: a rerun, or a run with
+    more truths, reuses them instead of refitting (the emulators and the sampler are most of a
+    truth's time once its simulations are in the evaluations log)."""
     say = on_stage or (lambda _s: None)
     low, high = spec.low, spec.high
     disc = np.array([spec.posterior.discrepancy * m.tolerance / np.sqrt(max(m.weight, 1e-12))
                      for m in spec.moments])
+    key = settings_key(spec, budget, effect_replicates, effect_draws)
+    done = _finished(record, key)
     prows, erows = [], []
     for i in range(truths):
+        if i in done:
+            say(f"truth {i + 1} of {truths}: done before")
+            prows += done[i]["parameters"]
+            erows += done[i]["effects"]
+            continue
+        first_p, first_e = len(prows), len(erows)
         rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 20_18, i]))
         z_true = rng.random(len(spec.names))
         theta = spec.theta(z_true)
@@ -94,4 +139,22 @@ def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None =
             erows.append({"truth": i, "measure": m, "true_effect": true[m],
                           "p5": float(elo), "p95": float(ehi), "posterior_mean": float(
                               np.nanmean(vals)), "covered": bool(elo <= true[m] <= ehi)})
+        if record is not None:
+            with record.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"key": key, "truth": i,
+                                     "parameters": _plain(prows[first_p:]),
+                                     "effects": _plain(erows[first_e:])}) + "\n")
     return Coverage(pd.DataFrame(prows), pd.DataFrame(erows))
+
+
+def _plain(rows: list[dict]) -> list[dict]:
+    """Rows as JSON values (numpy scalars to float, bool, int); floats round-trip exactly."""
+    def one(v: object) -> object:
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+        if isinstance(v, (float, np.floating)):
+            return float(v)
+        return v
+    return [{k: one(v) for k, v in r.items()} for r in rows]

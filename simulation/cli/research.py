@@ -50,7 +50,8 @@ def _coverage(args: argparse.Namespace, spec: Any) -> int:
                               scheduler=args.scheduler)
         try:
             cov = coverage(spec, evaluator, args.coverage, budget=args.budget,
-                           on_stage=lambda s: bar.update(task, description=s))
+                           on_stage=lambda s: bar.update(task, description=s),
+                           record=out / "truths.jsonl")
         finally:
             evaluator.close()
         summary = write_coverage(cov, out, {"name": spec.name, "seed": spec.seed,
