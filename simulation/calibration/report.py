@@ -15,6 +15,7 @@ import yaml
 from simulation import __version__
 from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.fit import Fit
+from simulation.calibration.history import discrepancy_sd
 from simulation.calibration.spec import Moment, Spec
 from simulation.inputs.parameters import BY_NAME
 from simulation.reports import html as report
@@ -41,8 +42,7 @@ def fit_check(spec: Spec, fit: Fit, replicates: int, draws: int, jobs: int) -> p
     moments = spec.moments + spec.holdout
     pv = moment_values(point, moments)
     qv = moment_values([r[0] for r in post], moments)
-    disc = np.array([spec.posterior.discrepancy * m.tolerance / np.sqrt(max(m.weight, 1e-12))
-                     for m in moments])
+    disc = discrepancy_sd(moments, spec.posterior.discrepancy)
     noise = np.random.default_rng(check_seed).standard_normal(qv.shape) * disc
     rows = []
     for i, m in enumerate(moments):

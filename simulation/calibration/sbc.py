@@ -26,7 +26,7 @@ import pandas as pd
 
 from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.fit import summarise
-from simulation.calibration.history import history_match
+from simulation.calibration.history import discrepancy_sd, history_match
 from simulation.calibration.spec import Spec
 
 POLICY = {"rights_years": 0.0}  # the no-rule scenario
@@ -99,8 +99,7 @@ def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None =
     truth's time once its simulations are in the evaluations log)."""
     say = on_stage or (lambda _s: None)
     low, high = spec.low, spec.high
-    disc = np.array([spec.posterior.discrepancy * m.tolerance / np.sqrt(max(m.weight, 1e-12))
-                     for m in spec.moments])
+    disc = discrepancy_sd(spec.moments, spec.posterior.discrepancy)
     key = settings_key(spec, budget, effect_replicates, effect_draws)
     done = _finished(record, key)
     prows, erows = [], []
