@@ -23,12 +23,12 @@ import pytest
 import simulation
 from simulation.engine import kernels
 from simulation.engine.model import SecondaryMigrationModel
+from simulation.engine.move_odds import move_logits, rights_costs
 from simulation.engine.observe import employment_chunk, municipal_adults, working_age
 from simulation.engine.randomness import counter_normals
 from simulation.engine.stages.destination import destination_utilities, offset_search
 from simulation.engine.stages.exits import emigration_rates
 from simulation.engine.stages.life_course import household_income, update_work
-from simulation.engine.stages.move_decision import move_logits, rights_costs
 from simulation.engine.terms import employment_logit, holds_rights, in_programme
 
 SEEDS = (1, 2, 3)
@@ -77,7 +77,7 @@ def run_with_spy(monkeypatch: pytest.MonkeyPatch, inputs: simulation.Inputs, nam
 
 
 def test_move_logits_and_rights_costs_are_the_kernels(monkeypatch, inputs):
-    """kernels.move_logits == move_decision.move_logits and rights_costs (with
+    """kernels.move_logits == move_odds.move_logits and rights_costs (with
     terms.in_programme and holds_rights): the log-odds less the rule's costs, the rule-free
     log-odds where the rule costs something, and the rights held, for every row alive (the
     kernel's cache of tie pulls included: the numpy side recomputes every pull)."""

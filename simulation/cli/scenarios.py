@@ -9,7 +9,17 @@ from pathlib import Path
 from simulation.cli.console import USAGE_ERROR, UsageError, console, err_console, lit, progress
 from simulation.cli.places import BUILTIN_BASELINE, check_posterior, load, run_out
 from simulation.cli.tables import compare_tables, headline_table
+from simulation.engine.matching import MatchingError
+from simulation.inputs.schema import problem_at
 from simulation.inputs.yamlsource import InputError
+
+
+def _matching_problem(err: MatchingError, scenarios: list) -> InputError:
+    """A matching setting no assignment can meet, as an input problem of the scenario(s)
+    that place by matching (file, line and key; exit 2, nothing written)."""
+    key = tuple(err.key.split("."))
+    where = [s for s in scenarios if s.inputs.allocation.matching is not None] or scenarios
+    return InputError([problem_at(s.source, key, err.message) for s in where])
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -54,8 +64,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         with progress(sch.name, args.quiet) as bar:
             task = bar.add_task("run", total=total)
-            summaries = run_many([(param_sets, scenario.inputs)], sch.seed, sch.replicates,
-                                 jobs, on_done=lambda n: bar.advance(task, n))[0]
+            try:
+                summaries = run_many([(param_sets, scenario.inputs)], sch.seed,
+                                     sch.replicates, jobs,
+                                     on_done=lambda n: bar.advance(task, n))[0]
+            except MatchingError as err:
+                raise _matching_problem(err, [scenario]) from None
         t_sim = time.perf_counter() - t0
         frame = indicator_frame(summaries)
         what = (f"{args.posterior} posterior draws x {sch.replicates} replicates"
@@ -106,8 +120,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         with progress("compare", args.quiet) as bar:
             task = bar.add_task("run", total=total)
-            results = run_many([(p, s.inputs) for p, s in zip(sets, scenarios, strict=True)],
-                               seed, replicates, jobs, on_done=lambda n: bar.advance(task, n))
+            try:
+                results = run_many([(p, s.inputs) for p, s in zip(sets, scenarios,
+                                                                  strict=True)],
+                                   seed, replicates, jobs,
+                                   on_done=lambda n: bar.advance(task, n))
+            except MatchingError as err:
+                raise _matching_problem(err, scenarios) from None
         for table in compare_tables(_unique_names([s.name for s in scenarios]), results,
                                      replicates):
             console.print(table)

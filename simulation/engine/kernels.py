@@ -44,7 +44,7 @@ def move_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                 neg_job: np.ndarray, neg_general: np.ndarray, job_free: np.ndarray,
                 general_free: np.ndarray, constrained: np.ndarray, rights: np.ndarray
                 ) -> None:
-    """Stage 4's log-odds for the rows alive (move_decision.move_logits and rights_costs):
+    """Stage 4's log-odds for the rows alive (move_odds.move_logits and rights_costs):
     writes -(job - cost) and -(general - cost) (for numpy's exp), the rule-free log-odds,
     whether the rule costs the row anything, and rights held. ``coef`` holds the
     coefficients in the order unpacked below. A tie's pull is gathered from the

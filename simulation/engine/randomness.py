@@ -81,6 +81,8 @@ DRAWS: dict[tuple[str, str], int] = {
     ("moves", "work_after_move_b"): 110,  # as work_after_move, for the second adult (slot b)
     ("life_course", "work_b"): 111,  # as work, for the second adult (slot b)
     ("settlement", "lone_parent_female"): 112,  # a lone parent is a mother (make_cohort)
+    # added for issue 15: placement by matching, the order households fill their slots
+    ("settlement", "matching_slots"): 130,
 }
 if len(set(DRAWS.values())) != len(DRAWS):
     raise RuntimeError("randomness.DRAWS: two draws share an id")

@@ -576,6 +576,7 @@ class ReferenceModel(YearLoop):
         self.background: Stock = np.asarray(inputs.background_stock, dtype=float).tolist()
         self.households: list[HouseholdAgent] = []  # in order of arrival (id = position)
         self.events: list[dict[str, Any]] = []
+        self.matching_log: list[Any] = []  # placement by matching, as the engine's World
         self.plans: list[tuple[HouseholdAgent, MovePlan]] = []  # this year's, stage 4
         self.destinations: list[int] = []  # of the plans, stage 5
 
@@ -614,6 +615,12 @@ class ReferenceModel(YearLoop):
             else:
                 place.quality *= 1.0 - p.quality_decay
 
+    def matching_world(self) -> World:
+        """The world at placement for the matching (a snapshot that logs into the model)."""
+        world = self.world
+        world.matching_log = self.matching_log
+        return world
+
     @property
     def world(self) -> World:
         """The agents and places as an engine World (columns), for the shared observation
@@ -648,7 +655,9 @@ class ReferenceModel(YearLoop):
 def settle(model: ReferenceModel, params: RunParams, year: int, rng: Draws) -> None:
     """Stage 1: this year's cohort arrives, is placed by the municipal quotas (the engine's
     own steps), and the households arriving with a tie get one."""
-    cohort, quotas = place_cohort(model.geography, params, year, rng)
+    matching = params.inputs.allocation.matching is not None
+    cohort, quotas = place_cohort(model.geography, params, year, rng,
+                                  model.matching_world() if matching else None)
     for place in model.places:
         place.settles = bool(quotas[place.index] > 0)
         place.settled = 0.0

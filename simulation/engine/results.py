@@ -7,7 +7,7 @@ Indicators, retention and per-municipality tables are computed from these tables
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,8 @@ class Results:
     municipality_yearly: pd.DataFrame  # per municipality per calendar year
     # adults of working age and employed adults by cohort, group, type and sex, 1 Jan each year
     employment: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # placement by matching, one row per year (empty without it): engine/matching/place.py
+    matching: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -108,12 +110,15 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
                                                     HOUSEHOLD_TYPES)
         employment["country_group"] = _categorical(employment["country_group"].to_numpy(),
                                                    COUNTRY_GROUPS)
+    log = getattr(model, "matching_log", world.matching_log)
+    matching = pd.DataFrame([asdict(y) for y in log])
     for table in (munis, households, moves, panel, cohorts, stocks, residence, yearly,
-                  muni_yearly, employment):
+                  muni_yearly, employment, matching):
         widen(table)
     return Results(
         seed=seed, params=dict(model.params), start=model.inputs.start, end=model.inputs.end,
         municipalities=munis, households=households, moves=moves, retention_panel=panel,
         cohorts=cohorts, stocks=stocks, residence=residence, yearly=yearly,
-        municipality_yearly=muni_yearly, employment=employment, timings=timings,
+        municipality_yearly=muni_yearly, employment=employment, matching=matching,
+        timings=timings,
     )

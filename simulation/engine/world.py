@@ -103,6 +103,8 @@ class World:
     plans: MovePlans | None = None  # this year's moves, between decision and moving
     # the move decision's cache of each row's tie pull, with the (municipality, tie) it was
     # worked out for (kernels.move_logits recomputes a row only when either changed)
+    # what placement by matching did each year (engine/matching; empty without it)
+    matching_log: list = field(default_factory=list)
     tie_pull_seen: tuple[np.ndarray, np.ndarray, np.ndarray] = field(
         default_factory=lambda: (np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16),
                                  np.zeros(0)))

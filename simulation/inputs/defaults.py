@@ -73,6 +73,32 @@ class Composition:
 
 
 @dataclass(frozen=True)
+class MatchingPolicy:
+    """Placement by matching (``settlement.allocation.method: matching``, docs/placement.md):
+    each year's households by agreement are re-assigned to the baseline allocation's
+    municipalities so as to maximise a predicted outcome, within capacities and constraints.
+
+    ``objective`` weighs the two predicted outcomes per household: ``retention`` (persons
+    still in the municipality after ``horizon`` years) and ``employment`` (adults employed
+    after ``horizon`` years); all weights zero keeps the baseline assignment."""
+
+    objective: Mapping[str, float] = field(default_factory=lambda: {"retention": 1.0})
+    horizon: int = 5  # years after settlement the outcomes are predicted for
+    slack: float = 0.0  # capacity = the baseline allocation's persons x (1 + slack)
+    # each municipality takes at least this share of its baseline persons (balance)
+    minimum_fill: float = 0.0
+    upper_secondary_for_youth: bool = False  # households with youth: a school within reach
+    hospital_for_health_needs: bool = False  # households with health needs: a hospital
+    max_group_share: float | None = None  # of one country group in a municipality's capacity
+    group_share_floor: int = 10  # persons of one group always allowed (small intakes)
+    # municipality code -> persons a year it has agreed to take at least (scale 1)
+    minimum_intake: Mapping[str, float] | None = None
+
+    def weight(self, outcome: str) -> float:
+        return float(self.objective.get(outcome, 0.0))
+
+
+@dataclass(frozen=True)
 class AllocationPolicy:
     """Which municipalities may settle refugees, or fixed quotas (scenario levers of 4.1)."""
 
@@ -84,6 +110,8 @@ class AllocationPolicy:
     # place IMDi's observed persons in the years that have them (False: the allocation model
     # in every year, e.g. to validate it)
     observed: bool = True
+    # re-assign each year's households by matching (None: the baseline allocation as is)
+    matching: MatchingPolicy | None = None
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,10 @@ class Scenario:
         if sch.settlement.allocation.quotas:
             files.append(file_path(src, ("settlement", "allocation", "quotas"),
                                sch.settlement.allocation.quotas))
+        intake = sch.settlement.allocation.constraints.minimum_intake
+        if intake:
+            files.append(file_path(src, ("settlement", "allocation", "constraints",
+                                         "minimum_intake"), intake))
         if isinstance(sch.parameters.get("from"), str):
             files.append(file_path(src, ("parameters", "from"), sch.parameters["from"]))
         files.append(Path(str(REGISTER_FILE)))

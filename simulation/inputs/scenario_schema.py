@@ -57,8 +57,34 @@ class VolumesFile(Strict):
     from_: PathStr = Field(alias="from", description="CSV path with columns year, persons")
 
 
+Outcome = Literal["retention", "employment"]
+
+
+class Constraints(Strict):
+    """What placement by matching must respect besides the capacities (docs/placement.md)."""
+
+    upper_secondary_for_youth: bool = Field(
+        False, description="households with youth needing upper-secondary school only where "
+                           "there is one (in the municipality or within reach)")
+    hospital_for_health_needs: bool = Field(
+        False, description="households with a health need only where there is a hospital "
+                           "within reach")
+    max_group_share: float | None = Field(
+        None, gt=0, le=1, description="at most this share of a municipality's capacity from "
+                                      "one country group in a year (e.g. 0.5)")
+    group_share_floor: int = Field(
+        10, ge=0, le=100_000, description="persons of one group a municipality may always "
+                                          "take, whatever the share (small intakes)")
+    minimum_fill: float = Field(
+        0.0, ge=0, le=1, description="balance: every municipality takes at least this share "
+                                     "of its baseline persons (Bansak & Paulson)")
+    minimum_intake: PathStr | None = Field(
+        None, description="CSV with columns municipality, persons: a yearly intake a "
+                          "municipality has agreed to take at least")
+
+
 class Allocation(Strict):
-    """Who may settle refugees (MODEL.md 4.1 scenario levers)."""
+    """Who may settle refugees (MODEL.md 4.1 scenario levers), and how they are placed."""
 
     exclude_below_population: int = Field(
         0, ge=0, le=1_000_000,
@@ -75,6 +101,40 @@ class Allocation(Strict):
         True, description="in the years IMDi's figures cover (2012-2015, 2022-2024), settle "
                           "the observed persons per municipality; false: the allocation model "
                           "in every year")
+    method: Literal["baseline", "matching"] = Field(
+        "baseline", description="'baseline': households go where the allocation above puts "
+                                "them; 'matching': that allocation's persons per municipality "
+                                "become capacities and households are matched to them")
+    objective: Outcome | dict[Outcome, float] = Field(
+        "retention", description="matching: 'retention' (persons still there after `horizon` "
+                                 "years), 'employment' (adults employed then) or weights, e.g. "
+                                 "{retention: 0.5, employment: 0.5}")
+    horizon: int = Field(5, ge=1, le=15, description="matching: years after settlement the "
+                                                     "objective is predicted for")
+    slack: float = Field(0.0, ge=0, le=1, description="matching: capacity = the baseline's "
+                                                      "persons x (1 + slack)")
+    constraints: Constraints = Field(default_factory=Constraints)
+
+    @field_validator("objective")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, w in value.items():
+                if not (isinstance(w, int | float) and not isinstance(w, bool)
+                        and 0 <= w <= 1000 and w == w):
+                    raise ValueError(f"objective weight {name}: got {show(w)}; allowed: a "
+                                     "number from 0 to 1000")
+        return value
+
+    @model_validator(mode="after")
+    def _matching_keys(self) -> Allocation:
+        if self.method != "matching":
+            set_keys = [k for k in ("objective", "horizon", "slack", "constraints")
+                        if k in self.model_fields_set]
+            if set_keys:
+                raise ValueError(f"{', '.join(set_keys)} apply only to placement by matching; "
+                                 "add 'method: matching' or remove them")
+        return self
 
 
 class Settlement(Strict):

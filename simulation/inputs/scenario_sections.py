@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.inputs.defaults import AllocationPolicy, default_volumes
+from simulation.inputs.defaults import AllocationPolicy, MatchingPolicy, default_volumes
 from simulation.inputs.geography import Geography
 from simulation.inputs.geography_csv import GeographyError, load_geography
 from simulation.inputs.parameters import BY_NAME, POLICY_KEYS, ParameterError, suggest
@@ -306,6 +306,70 @@ def _name_hint(text: str, geo: Geography | None) -> str:
     return ""
 
 
+def _municipality_csv(src: Sourced, key: KeyPath, path: Path, column: str,
+                      geo: Geography | None, problems: list[Problem]) -> dict[str, float] | None:
+    """A CSV with columns municipality (4-digit code), ``column`` (a number from 0 to
+    MAX_WEIGHT): code -> number, or None after adding its problems (each with its line)."""
+    before = len(problems)
+    out: dict[str, float] = {}
+    try:
+        first: dict[str, int] = {}
+        for i, row in _read_csv(path, ("municipality", column)):
+            where = f"{path}: line {i}"
+            raw_code, raw_number = _cell(row, "municipality"), _cell(row, column)
+            code = raw_code.zfill(4) if raw_code.isdigit() and len(raw_code) <= 4 else None
+            if code is None:
+                problems.append(problem_at(src, key, (
+                    f"{where}, column 'municipality': got {show(raw_code)}; allowed: a "
+                    f"4-digit municipality code such as '0301'{_name_hint(raw_code, geo)}")))
+            elif geo is not None and code not in set(geo.codes.tolist()):
+                problems.append(problem_at(src, key, (
+                    f"{where}, column 'municipality': unknown municipality code {code!r} "
+                    f"(not in the geography {geo.source})")))
+                code = None
+            elif code in first:
+                problems.append(problem_at(src, key, (
+                    f"{where}, column 'municipality': {code} is given twice (lines "
+                    f"{first[code]} and {i}); give each municipality once")))
+                code = None
+            try:
+                number = float(raw_number) if len(raw_number) < 40 else math.nan
+            except ValueError:
+                number = math.nan
+            if not (math.isfinite(number) and 0 <= number <= MAX_WEIGHT):
+                problems.append(problem_at(src, key, (
+                    f"{where}, column '{column}': got {show(raw_number)}; allowed: a number "
+                    f"from 0 to {MAX_WEIGHT:,.0f}")))
+            elif code is not None:
+                out[code] = number
+                first[code] = i
+    except ValueError as err:
+        problems.append(problem_at(src, key, str(err)))
+    return None if len(problems) > before else out
+
+
+def _matching(schema: ScenarioSchema, src: Sourced, geo: Geography | None,
+              problems: list[Problem]) -> MatchingPolicy | None:
+    """The matching settings of a scenario whose allocation method is 'matching'."""
+    alloc = schema.settlement.allocation
+    if alloc.method != "matching":
+        return None
+    objective = ({alloc.objective: 1.0} if isinstance(alloc.objective, str)
+                 else {k: float(v) for k, v in alloc.objective.items()})
+    c = alloc.constraints
+    intake = None
+    if c.minimum_intake is not None:
+        key: KeyPath = ("settlement", "allocation", "constraints", "minimum_intake")
+        intake = _municipality_csv(src, key, file_path(src, key, c.minimum_intake), "persons",
+                                   geo, problems)
+    return MatchingPolicy(objective=objective, horizon=alloc.horizon, slack=alloc.slack,
+                          minimum_fill=c.minimum_fill,
+                          upper_secondary_for_youth=c.upper_secondary_for_youth,
+                          hospital_for_health_needs=c.hospital_for_health_needs,
+                          max_group_share=c.max_group_share,
+                          group_share_floor=c.group_share_floor, minimum_intake=intake)
+
+
 def resolve_allocation(schema: ScenarioSchema, src: Sourced, geo: Geography | None,
                 problems: list[Problem]) -> AllocationPolicy:
     alloc = schema.settlement.allocation
@@ -314,50 +378,16 @@ def resolve_allocation(schema: ScenarioSchema, src: Sourced, geo: Geography | No
     if alloc.quotas is not None:
         qkey: KeyPath = (*key, "quotas")
         qpath = file_path(src, qkey, alloc.quotas)
-        before = len(problems)
-        try:
-            quotas = {}
-            first: dict[str, int] = {}
-            for i, row in _read_csv(qpath, ("municipality", "weight")):
-                where = f"{qpath}: line {i}"
-                raw_code, raw_weight = _cell(row, "municipality"), _cell(row, "weight")
-                code = raw_code.zfill(4) if raw_code.isdigit() and len(raw_code) <= 4 else None
-                if code is None:
-                    problems.append(problem_at(src, qkey, (
-                        f"{where}, column 'municipality': got {show(raw_code)}; allowed: a "
-                        f"4-digit municipality code such as '0301'{_name_hint(raw_code, geo)}")))
-                elif geo is not None and code not in set(geo.codes.tolist()):
-                    problems.append(problem_at(src, qkey, (
-                        f"{where}, column 'municipality': unknown municipality code {code!r} "
-                        f"(not in the geography {geo.source})")))
-                    code = None
-                elif code in first:
-                    problems.append(problem_at(src, qkey, (
-                        f"{where}, column 'municipality': {code} is given twice (lines "
-                        f"{first[code]} and {i}); give each municipality once")))
-                    code = None
-                try:
-                    weight = float(raw_weight) if len(raw_weight) < 40 else math.nan
-                except ValueError:
-                    weight = math.nan
-                if not (math.isfinite(weight) and 0 <= weight <= MAX_WEIGHT):
-                    problems.append(problem_at(src, qkey, (
-                        f"{where}, column 'weight': got {show(raw_weight)}; allowed: a number "
-                        f"from 0 to {MAX_WEIGHT:,.0f}")))
-                elif code is not None:
-                    quotas[code] = weight
-                    first[code] = i
-            if len(problems) == before and not any(quotas.values()):
-                problems.append(problem_at(src, qkey, f"{qpath}: all weights are zero (or there "
-                                         "are no rows); at least one must be > 0"))
-        except ValueError as err:
-            problems.append(problem_at(src, qkey, str(err)))
-        if len(problems) > before:
+        quotas = _municipality_csv(src, qkey, qpath, "weight", geo, problems)
+        if quotas is not None and not any(quotas.values()):
+            problems.append(problem_at(src, qkey, f"{qpath}: all weights are zero (or there "
+                                     "are no rows); at least one must be > 0"))
             quotas = None
     policy = AllocationPolicy(exclude_below_population=alloc.exclude_below_population,
                               exclude_centrality=tuple(alloc.exclude_centrality), quotas=quotas,
                               continuity_only=alloc.continuity_only,
-                              observed=alloc.observed)
+                              observed=alloc.observed,
+                              matching=_matching(schema, src, geo, problems))
     if geo is not None:
         eligible = (geo.population >= policy.exclude_below_population)
         eligible &= ~np.isin(geo.centrality, policy.exclude_centrality)

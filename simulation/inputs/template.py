@@ -56,6 +56,31 @@ def template_text() -> str:
              "(2012-2015, 2022-2024)",
              "    # quotas: quotas.csv          # fixed shares: CSV with columns municipality "
              "(4-digit code), weight",
+             "    method: baseline              # baseline, or matching: the allocation above "
+             "gives each",
+             "                                  # municipality's capacity (persons); households "
+             "are matched",
+             "                                  # to them by a predicted outcome "
+             "(docs/placement.md)",
+             "    # objective: retention        # matching: retention, employment, or weights "
+             "{retention: 0.5, employment: 0.5}",
+             "    # horizon: 5                  # matching: years after settlement (1-15) the "
+             "outcome is predicted for",
+             "    # slack: 0.0                  # matching: capacity = baseline persons x "
+             "(1 + slack), 0-1",
+             "    # constraints:                # matching: what the assignment must respect",
+             "    #   upper_secondary_for_youth: false  # youth only where an upper-secondary "
+             "school is within reach",
+             "    #   hospital_for_health_needs: false  # health needs only where a hospital is "
+             "within reach",
+             "    #   max_group_share: 0.5      # one country group at most this share of a "
+             "capacity (0-1]",
+             "    #   group_share_floor: 10     # persons of a group always allowed (small "
+             "intakes), >= 0",
+             "    #   minimum_fill: 0.0         # balance: each takes at least this share of its "
+             "baseline persons",
+             "    #   minimum_intake: agreed.csv  # CSV with columns municipality, persons: "
+             "agreed yearly minimum",
              "",
              "policy:                     # the policy levers (registry parameters)"]
     for name in POLICY_KEYS:

@@ -34,6 +34,7 @@ from simulation.engine.households import (
     SINGLE_WOMAN,
     Households,
 )
+from simulation.engine.matching import match_cohort
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
 from simulation.engine.terms import LONE_PARENT_FEMALE_SHARE, draw_ties
@@ -342,7 +343,8 @@ class Placement:
     by_agreement: np.ndarray
 
 
-def place(geo: Geography, params: RunParams, year: int, rng: Draws) -> Placement:
+def place(geo: Geography, params: RunParams, year: int, rng: Draws,
+          world: World | None = None) -> Placement:
     """This year's cohort placed (``settlement`` = ``municipality`` set).
 
     In a year with IMDi's observed settlement (``inputs.observed_settled``) and no custom
@@ -350,7 +352,27 @@ def place(geo: Geography, params: RunParams, year: int, rng: Draws) -> Placement
     ``observed_targets`` for scaled runs and the policy levers), family reunification on
     top. Other years use the allocation model (``settling_municipalities``). With
     ``inputs.scale`` < 1 a fraction of the people is run; which municipalities settle still
-    follows the real (unscaled) national volume, so a scaled run keeps the same pattern."""
+    follows the real (unscaled) national volume, so a scaled run keeps the same pattern.
+
+    With ``allocation.matching`` set, that placement is the baseline whose persons by
+    agreement per municipality are the capacities, and the households by agreement are then
+    re-assigned by matching (engine/matching; it needs the ``world`` at placement)."""
+    placed = _baseline_place(geo, params, year, rng)
+    slots_u = rng.uniform("matching_slots", len(placed.cohort))
+    matching = params.inputs.allocation.matching
+    if matching is None:
+        return placed
+    if world is None:
+        raise ValueError("placement by matching needs the world at placement")
+    cohort, log = match_cohort(world, params, year, placed.cohort, placed.by_agreement,
+                               slots_u)
+    world.matching_log.append(log)
+    weights = np.bincount(cohort.settlement, weights=cohort.size, minlength=geo.n)
+    return Placement(cohort, weights.astype(np.float64), placed.by_agreement)
+
+
+def _baseline_place(geo: Geography, params: RunParams, year: int, rng: Draws) -> Placement:
+    """The placement without matching (see ``place``)."""
     inputs = params.inputs
     volume = inputs.volumes[year]
     history = inputs.settlement_history
@@ -373,10 +395,10 @@ def place(geo: Geography, params: RunParams, year: int, rng: Draws) -> Placement
     return Placement(cohort, weights, np.ones(len(cohort), dtype=bool))
 
 
-def place_cohort(geo: Geography, params: RunParams, year: int, rng: Draws
-                 ) -> tuple[Households, np.ndarray]:
+def place_cohort(geo: Geography, params: RunParams, year: int, rng: Draws,
+                 world: World | None = None) -> tuple[Households, np.ndarray]:
     """This year's placed cohort and the municipalities' settlement weights (see ``place``)."""
-    placed = place(geo, params, year, rng)
+    placed = place(geo, params, year, rng, world)
     return placed.cohort, placed.weights
 
 
@@ -384,7 +406,7 @@ def settle(world: World, params: RunParams, year: int, rng: Draws) -> None:
     """Stage 1: create this year's cohort, allocate it, add it to the households, and draw
     the ties of those arriving with one (where their group lives, the cohort included)."""
     geo = world.geography
-    cohort, weights = place_cohort(geo, params, year, rng)
+    cohort, weights = place_cohort(geo, params, year, rng, world)
     rows = world.settle_households(cohort)
     tied = cohort.tie == TIE_TO_DRAW
     draw_ties(world, rows[tied], rng.uniform("tie_place", len(cohort))[tied])
