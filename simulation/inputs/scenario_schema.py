@@ -9,7 +9,14 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, create_model, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from simulation.inputs.limits import MAX_REPLICATES, MAX_SEED
 from simulation.inputs.parameters import POLICY_KEYS
@@ -126,15 +133,13 @@ class Allocation(Strict):
                                      "number from 0 to 1000")
         return value
 
-    @model_validator(mode="after")
-    def _matching_keys(self) -> Allocation:
-        if self.method != "matching":
-            set_keys = [k for k in ("objective", "horizon", "slack", "constraints")
-                        if k in self.model_fields_set]
-            if set_keys:
-                raise ValueError(f"{', '.join(set_keys)} apply only to placement by matching; "
-                                 "add 'method: matching' or remove them")
-        return self
+    @field_validator("objective", "horizon", "slack", "constraints")
+    @classmethod
+    def _only_with_matching(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("method", "baseline") != "matching":
+            raise ValueError("applies only to placement by matching; add 'method: matching' "
+                             "under settlement.allocation, or remove it")
+        return value
 
 
 class Settlement(Strict):

@@ -196,19 +196,25 @@ def solve(p: Problem) -> Solution:
     budget = relaxed.copy()
     for s in fam[np.lexsort((-size[fam], kind[fam]))]:
         k, n = kind[s], int(p.count[s])
-        # whole households into the budgets, most valuable municipalities first
-        order = np.argsort(-p.value[s], kind="stable")
-        space = room[order] if group_room is None else np.minimum(
-            room[order], group_room[p.group[s], order])
-        fits = np.minimum(budget[k, order], space) // size[s]
-        take = np.minimum(fits, np.maximum(n - (np.cumsum(fits) - fits), 0))
-        x[s, order] = take
-        budget[k, order] -= take * size[s]
-        placed = take * size[s]
-        room[order] -= placed
-        if group_room is not None:
-            group_room[p.group[s], order] -= placed
-        for _ in range(n - int(take.sum())):  # the split ones, one by one
+        # whole households into the budgets: where the baseline had them first (the flow's
+        # tie-break kept them there), then the most valuable municipalities
+        kept = np.zeros(n_m, dtype=np.int64)
+        for first in (True, False):
+            order = np.argsort(-p.value[s], kind="stable")
+            space = room[order] if group_room is None else np.minimum(
+                room[order], group_room[p.group[s], order])
+            fits = np.minimum(budget[k, order], space) // size[s]
+            if first:
+                fits = np.minimum(fits, p.x0[s, order])
+            left = n - int(kept.sum())
+            take = np.minimum(fits, np.maximum(left - (np.cumsum(fits) - fits), 0))
+            kept[order] += take
+            budget[k, order] -= take * size[s]
+            room[order] -= take * size[s]
+            if group_room is not None:
+                group_room[p.group[s], order] -= take * size[s]
+        x[s] = kept
+        for _ in range(n - int(kept.sum())):  # the split ones, one by one
             ok = arcs[s] & (room >= size[s])
             if group_room is not None:
                 ok &= group_room[p.group[s]] >= size[s]

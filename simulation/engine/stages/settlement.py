@@ -367,8 +367,11 @@ def place(geo: Geography, params: RunParams, year: int, rng: Draws,
     cohort, log = match_cohort(world, params, year, placed.cohort, placed.by_agreement,
                                slots_u)
     world.matching_log.append(log)
-    weights = np.bincount(cohort.settlement, weights=cohort.size, minlength=geo.n)
-    return Placement(cohort, weights.astype(np.float64), placed.by_agreement)
+    # settling: asked by the baseline allocation, or given persons by the matching (an agreed
+    # minimum intake, slack), as the integration quality counts it
+    persons = np.bincount(cohort.settlement, weights=cohort.size, minlength=geo.n)
+    weights = np.where(placed.weights > 0, placed.weights, persons).astype(np.float64)
+    return Placement(cohort, weights, placed.by_agreement)
 
 
 def _baseline_place(geo: Geography, params: RunParams, year: int, rng: Draws) -> Placement:
