@@ -397,3 +397,35 @@ def test_infeasible_run_exits_2_and_writes_nothing(tmp_path):
     assert f"{f}:" in err and "settlement.allocation.constraints.max_group_share" in err
     assert "Traceback" not in out.stderr
     assert not out_dir.exists()
+
+
+def test_the_reference_model_matches_as_the_engine_does():
+    """The per-household reference model places by the same matching: in the first year both
+    see the same world (the background stock), so the same seed gives the same assignment;
+    later years keep each municipality's persons as in the reference's own baseline."""
+    from simulation.engine.reference import run_reference
+
+    inputs = matching_inputs(2012, 2013, scale=0.05)
+    base = replace(inputs, allocation=replace(inputs.allocation, matching=None))
+    ref, ref_base = run_reference(None, 1, inputs), run_reference(None, 1, base)
+    engine = simulation.run(seed=1, inputs=inputs)
+    first = ref.households["cohort"] == 2012
+    assert (ref.households.loc[first, "settlement_municipality"].to_numpy()
+            == engine.households.loc[engine.households["cohort"] == 2012,
+                                     "settlement_municipality"].to_numpy()).all()
+    pd.testing.assert_series_equal(ref.municipality_yearly["settled"],
+                                   ref_base.municipality_yearly["settled"])
+    assert len(ref.matching) == 2 and (ref.matching["moved_households"] > 0).all()
+
+
+@pytest.mark.parametrize("objective", ["retention", "employment", "balanced"])
+def test_shipped_projections_restate_the_matching(objective):
+    """A scenario extends one file, so each projection restates its matching settings: they
+    must stay those of the 2010-2023 scenario."""
+    from simulation.inputs.scenario import load_scenario
+
+    a = load_scenario(ROOT / "scenarios" / f"matching-{objective}.yaml")
+    b = load_scenario(ROOT / "scenarios" / f"projection-2035-request-matching-{objective}.yaml")
+    assert a.inputs.allocation.matching is not None
+    assert a.inputs.allocation.matching == b.inputs.allocation.matching
+    assert (a.inputs.end, b.inputs.end) == (2023, 2035)

@@ -199,8 +199,10 @@ def solve(p: Problem) -> Solution:
         # whole households into the budgets: where the baseline had them first (the flow's
         # tie-break kept them there), then the most valuable municipalities
         kept = np.zeros(n_m, dtype=np.int64)
+        order = np.argsort(-p.value[s], kind="stable")
         for first in (True, False):
-            order = np.argsort(-p.value[s], kind="stable")
+            if first and not p.x0[s].any():
+                continue
             space = room[order] if group_room is None else np.minimum(
                 room[order], group_room[p.group[s], order])
             fits = np.minimum(budget[k, order], space) // size[s]
