@@ -26,6 +26,7 @@ _EXPORTS = {
     "Params": "inputs.parameters", "load_scenario": "inputs.scenario",
     "calibrated": "inputs.parameters", "indicators": "analysis.indicators",
     "municipality_indicators": "analysis.indicators", "retention": "analysis.measures",
+    "outcomes_by_subgroup": "analysis.outcomes",
     "indicator_ids": "analysis.registry", "describe": "analysis.registry",
 }
 

@@ -180,36 +180,67 @@ def grant_years_in_settlement(res: Results, years: int = 5) -> float:
     return float(rows["persons_in_settlement"].sum() / alive) if alive else NAN
 
 
+def settled_five_years(res: Results) -> pd.DataFrame:
+    """Households still in Norway at the end that were settled at least five years before it:
+    the population whose employment and income at the end the indicators describe (past the
+    programme and the rights window, so the end state is not the first years' state)."""
+    hh = res.households
+    return hh[hh["alive"] & (hh["cohort"] <= res.end - 4)]
+
+
+def employed_share(households: pd.DataFrame) -> float:
+    """Share of the persons of ``households`` who live in a household with work (at least
+    one adult employed); NaN for no one."""
+    w = households["persons"].sum()
+    return float((households["employed"] * households["persons"]).sum() / w) if w else NAN
+
+
+def mean_income(households: pd.DataFrame) -> float:
+    """Mean income (G) of ``households`` (per household, as the register's household income
+    is); NaN for none."""
+    return float(households["income"].mean()) if len(households) else NAN
+
+
 def movers_and_stayers(res: Results) -> dict[str, float]:
     """Employment and income (G) at the end, of households that moved and that stayed, among
     those settled at least five years before the end and still in Norway (persons-weighted)."""
-    hh = res.households
-    hh = hh[hh["alive"] & (hh["cohort"] <= res.end - 4)]
+    hh = settled_five_years(res)
     out: dict[str, float] = {}
     for label, sel in (("movers", hh["moves"] > 0), ("stayers", hh["moves"] == 0)):
         g = hh[sel]
-        w = g["persons"].sum()
-        out[f"employment_rate_{label}"] = float((g["employed"] * g["persons"]).sum() / w) \
-            if w else NAN
-        out[f"income_{label}"] = float(g["income"].mean()) if len(g) else NAN
+        out[f"employment_rate_{label}"] = employed_share(g)
+        out[f"income_{label}"] = mean_income(g)
     return out
 
 
-def needs_met_share(res: Results) -> float:
-    """Of households still in Norway with an education or health need at the end, the share
-    living where every need is met (upper-secondary school, higher education, hospital)."""
+def households_with_needs(res: Results) -> pd.DataFrame | None:
+    """Households still in Norway at the end with an education or health need, with
+    ``needs_met``: whether they live where every need is met (upper-secondary school, higher
+    education, hospital). None for results without the need columns."""
     hh = res.households
     if "need_school" not in hh:
-        return NAN
+        return None
     hh = hh[hh["alive"] & (hh["need_school"] | hh["need_higher"] | hh["need_health"])]
-    if hh.empty:
-        return NAN
     facts = res.municipalities.set_index("code")
     m = hh["municipality"]
     unmet = ((hh["need_school"] & ~m.map(facts["upper_secondary"]).astype(bool))
              | (hh["need_higher"] & ~m.map(facts["higher_education"]).astype(bool))
              | (hh["need_health"] & ~m.map(facts["hospital"]).astype(bool)))
-    return float((~unmet).mean())
+    return hh.assign(needs_met=(~unmet).to_numpy(dtype=bool))
+
+
+def met_share(households: pd.DataFrame | None) -> float:
+    """Share of ``households`` (from :func:`households_with_needs`) whose needs are met, per
+    household; NaN for none."""
+    if households is None or households.empty:
+        return NAN
+    return float(households["needs_met"].mean())
+
+
+def needs_met_share(res: Results) -> float:
+    """Of households still in Norway with an education or health need at the end, the share
+    living where every need is met (upper-secondary school, higher education, hospital)."""
+    return met_share(households_with_needs(res))
 
 
 def group_concentration(res: Results, threshold: float = GROUP_THRESHOLD) -> dict[str, float]:
@@ -388,8 +419,9 @@ def employment_indicators(res: Results) -> dict[str, Any]:
 
 
 def municipality_indicators(res: Results) -> pd.DataFrame:
-    """Per municipality: persons settled, out-migration share (cohorts 2010-2016), net secondary
-    migration, and the welfare-pressure proxy of MODEL.md 7 (per 1,000 inhabitants).
+    """Per municipality: persons and households settled, out-migration share (cohorts
+    2010-2016), net secondary migration, and the welfare-pressure proxy of MODEL.md 7 (per
+    1,000 inhabitants).
 
     Args:
         res: a run's results (``simulation.run(...)``).
@@ -397,8 +429,8 @@ def municipality_indicators(res: Results) -> pd.DataFrame:
     Returns:
         One row per municipality of the run's geography: ``municipality`` (code), ``name``,
         ``county``, ``centrality``, ``population``, ``persons_settled``,
-        ``out_migration_share_2010_2016``, ``net_secondary_migration`` (persons),
-        ``net_secondary_migration_per_1000``,
+        ``households_settled``, ``out_migration_share_2010_2016``,
+        ``net_secondary_migration`` (persons), ``net_secondary_migration_per_1000``,
         ``net_without_work_or_with_health_needs_per_1000`` and ``end_stock``.
 
     Example:
@@ -425,6 +457,8 @@ def municipality_indicators(res: Results) -> pd.DataFrame:
     out["centrality"] = munis["centrality"].astype(np.int64)
     out["population"] = munis["population"].astype(np.int64)
     out["persons_settled"] = persons_by(res.households, "settlement_municipality")
+    out["households_settled"] = (res.households["settlement_municipality"].value_counts()
+                                 .reindex(codes, fill_value=0).astype(np.int64))
     out["out_migration_share_2010_2016"] = out_migration_shares(res).reindex(codes)
     out["net_secondary_migration"] = net
     out["net_secondary_migration_per_1000"] = 1000.0 * net.astype(np.float64) / population

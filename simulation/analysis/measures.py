@@ -67,8 +67,12 @@ def retention(res: Results, by: str = "all", cohorts: Iterable[int] | None = Non
         panel = panel[panel["cohort"].isin(list(cohorts))]
     panel = _with_years_since(panel)
     if by in ("centrality", "county"):
+        # sum by settlement municipality first and map its fact onto those sums: the same
+        # whole numbers, without a string lookup for every row of the panel
         facts = res.municipalities.set_index("code")[by]
-        panel = panel.assign(**{by: panel["settlement_municipality"].map(facts).to_numpy()})
+        panel = retention_sums(panel, ["settlement_municipality", "years_since_settlement"]
+                               ).reset_index()
+        panel[by] = panel["settlement_municipality"].map(facts).to_numpy()
     keys = ["years_since_settlement"] if by == "all" else [by, "years_since_settlement"]
     out = retention_sums(panel, keys).reset_index()
     out["share"] = out["persons_in_settlement"] / out["persons_alive"]

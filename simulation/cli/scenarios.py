@@ -124,7 +124,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 results = run_many([(p, s.inputs) for p, s in zip(sets, scenarios,
                                                                   strict=True)],
                                    seed, replicates, jobs,
-                                   on_done=lambda n: bar.advance(task, n))
+                                   on_done=lambda n: bar.advance(task, n), outcomes=True)
             except MatchingError as err:
                 raise _matching_problem(err, scenarios) from None
         for table in compare_tables(_unique_names([s.name for s in scenarios]), results,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.indicators import count_at_least
+from simulation.analysis.outcomes import DIMENSION_WORDS, DIMENSIONS, MEASURE_WORDS, subgroup_words
 from simulation.analysis.registry import OUT_SHARE_CUTS
 from simulation.inputs.defaults import register
 
@@ -179,6 +180,56 @@ def concentration_figure(yearly: dict[str, pd.DataFrame], path: Path) -> Path:
         ax.set_xlabel("end of year")
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def who_gains_figure(tables: dict[str, pd.DataFrame], path: Path, reference: str,
+                     measure: str = "retention_5y") -> Path:
+    """Who gains and who pays: the paired difference of one outcome (scenario minus
+    ``reference``) for every subgroup, a dot at the mean and a bar over the 5-95 % interval
+    of the replicate pairs, grouped by dimension; one colour per scenario.
+
+    ``tables``: scenario -> its who-gains table (``dimension``, ``subgroup``, ``measure``,
+    ``difference_mean``, ``difference_p5``, ``difference_p95``), as
+    ``runs.compare.who_gains`` makes it. A subgroup that one run has no one in shows no dot.
+    """
+    words = MEASURE_WORDS[measure]
+    scale, unit = (100.0, "percentage points") if words.kind == "share" else (1.0, "G")
+    labels: list[str] = []
+    keys: list[tuple[str, str] | None] = []
+    for dim, groups in DIMENSIONS.items():
+        if keys:
+            labels.append("")
+            keys.append(None)
+        labels.append(DIMENSION_WORDS[dim])
+        keys.append(None)
+        labels.extend(f"  {subgroup_words(dim, g, short=True)}" for g in groups)
+        keys.extend((dim, g) for g in groups)
+    y = {k: -i for i, k in enumerate(keys) if k is not None}
+    fig, ax = plt.subplots(figsize=(7.5, 0.26 * len(labels) + 1.4), dpi=120)
+    offsets = np.linspace(-0.2, 0.2, len(tables)) if len(tables) > 1 else [0.0]
+    for (label, table), colour, dy in zip(tables.items(), COLOURS, offsets, strict=False):
+        t = table[(table["measure"] == measure) & table["dimension"].isin(list(DIMENSIONS))]
+        t = t[t["difference_mean"].notna()]
+        pos = np.array([y[(d, g)] for d, g in zip(t["dimension"], t["subgroup"], strict=True)],
+                       dtype=np.float64) + dy
+        mean = scale * t["difference_mean"].to_numpy(np.float64)
+        lo = mean - scale * t["difference_p5"].to_numpy(np.float64)
+        hi = scale * t["difference_p95"].to_numpy(np.float64) - mean
+        ax.errorbar(mean, pos, xerr=[np.maximum(lo, 0), np.maximum(hi, 0)], fmt="o", ms=4,
+                    color=colour, capsize=2, lw=1, label=f"{label} minus {reference}")
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks([-i for i in range(len(labels))], labels, fontsize=7)
+    for tick, key in zip(ax.get_yticklabels(), keys, strict=True):
+        if key is None:
+            tick.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(-len(labels) + 0.4, 0.6)
+    ax.set_xlabel(f"difference in {words.title} ({unit})")
+    ax.set_title(f"Who gains and who pays: {words.title} by subgroup\n(dot: mean over pairs "
+                 "of runs with the same seed; bar: 5-95 %)", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,23 @@ from typing import Any
 import pandas as pd
 
 from simulation.analysis.indicators import count_at_least
-from simulation.analysis.registry import BRIEF_IDS, OUT_SHARE_CUTS, describe, headline_ids
+from simulation.analysis.outcomes import (
+    DIMENSION_WORDS,
+    DIMENSIONS,
+    MEASURE_WORDS,
+    MEASURES,
+    subgroup_words,
+)
+from simulation.analysis.registry import (
+    BRIEF_IDS,
+    GROUP_THRESHOLD,
+    OUT_SHARE_CUTS,
+    describe,
+    group_keys,
+    headline_ids,
+)
 from simulation.analysis.targets import departures
+from simulation.inputs.defaults import AllocationPolicy
 from simulation.inputs.scenario import Scenario
 from simulation.reports import figures
 from simulation.reports import html as report
@@ -175,12 +191,15 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
     Returns:
         ``out``: with differences.csv, indicators_by_replicate.csv (the pairs behind each
         difference), municipality_differences.csv, retention.csv,
-        municipalities.csv, yearly.csv, summary.json, manifest.json, figures/ and report.html.
+        municipalities.csv, yearly.csv, summary.json, manifest.json, figures/ and report.html;
+        when a scenario's allocation differs from the reference's, also who_gains.csv and
+        who_gains_by_replicate.csv (:func:`who_gains`) and the report's "Who gains and who
+        pays".
 
     Example:
         >>> scenarios = [load_scenario(f"scenarios/{n}.yaml") for n in ("baseline", "no-rule")]
         >>> results = run_many([(s.params, s.inputs) for s in scenarios], seed=1,
-        ...                    replicates=4)                                 # doctest: +SKIP
+        ...                    replicates=4, outcomes=True)                  # doctest: +SKIP
         >>> write_comparison(scenarios, results, Path("outputs/rule"), force=True, jobs=1,
         ...                  seed=1, replicates=4, timings={})               # doctest: +SKIP
     """
@@ -194,6 +213,14 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
     munis = {n: aggregate_municipalities(r) for n, r in zip(names, results, strict=True)}
     yearly = {n: aggregate_yearly(r) for n, r in zip(names, results, strict=True)}
     geo = scenarios[0].inputs.geography.table
+    changes = _municipality_changes(munis, names)
+    # who gains and who pays: only for the scenarios whose allocation is not the reference's
+    # (and summaries that carry the outcome tables, as run_replicate's do)
+    reallocated = [n for n, sc, r in zip(names[1:], scenarios[1:], results[1:], strict=True)
+                   if allocation_changes(scenarios[0].inputs.allocation, sc.inputs.allocation)
+                   and not any(s.outcomes.empty for s in (*results[0], *r))]
+    gains = {n: who_gains(results[0], results[names.index(n)], frames[ref_name], frames[n],
+                          changes[changes["scenario"] == n]) for n in reallocated}
     with atomic_directory(out, force=force) as tmp:
         figs = tmp / "figures"
         figs.mkdir()
@@ -254,22 +281,39 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                for n, s, r in zip(names, scenarios, results, strict=True)}
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
-        changes = _municipality_changes(munis, names)
         changes.to_csv(tmp / "municipality_differences.csv", index=False)
+        who_html = ""
+        if gains:
+            pd.concat([t.assign(scenario=n) for n, (t, _) in gains.items()],
+                      ignore_index=True)[WHO_GAINS_COLUMNS].to_csv(
+                tmp / "who_gains.csv", index=False)
+            pd.concat([p.assign(scenario=n) for n, (_, p) in gains.items()],
+                      ignore_index=True).pipe(lambda f: f[["scenario", *f.columns[:-1]]]).to_csv(
+                tmp / "who_gains_by_replicate.csv", index=False)
+            who_fig = figures.who_gains_figure({n: t for n, (t, _) in gains.items()},
+                                               figs / "who_gains_retention.png", ref_name)
+            who_html = "".join(
+                _who_gains_section(n, ref_name, scenarios[0].inputs.allocation,
+                                   scenarios[names.index(n)].inputs.allocation, t,
+                                   changes[changes["scenario"] == n],
+                                   who_fig if i == 0 else None)
+                for i, (n, (t, _)) in enumerate(gains.items()))
         (tmp / "report.html").write_text(
-            _report(scenarios, names, diffs, fig, maps, seed, replicates, changes, posterior),
-
+            _report(scenarios, names, diffs, fig, maps, seed, replicates, changes, posterior,
+                    who_html),
             encoding="utf-8")
     return Path(out)
 
 
 def _municipality_changes(munis: dict[str, pd.DataFrame], names: list[str]) -> pd.DataFrame:
-    """Per municipality and scenario: change against the reference in persons settled, net
-    secondary migration and the welfare-pressure proxy (per 1,000 inhabitants)."""
+    """Per municipality and scenario: change against the reference in persons and households
+    settled, net secondary migration (persons and per 1,000 inhabitants), the welfare-pressure
+    proxy (per 1,000 inhabitants), the out-migration share and the end stock (means over
+    runs)."""
     ref = munis[names[0]].set_index("municipality")
-    cols = ["persons_settled", "net_secondary_migration_per_1000",
-            "net_without_work_or_with_health_needs_per_1000", "out_migration_share_2010_2016",
-            "end_stock"]
+    cols = ["persons_settled", "households_settled", "net_secondary_migration",
+            "net_secondary_migration_per_1000", "net_without_work_or_with_health_needs_per_1000",
+            "out_migration_share_2010_2016", "end_stock"]
     rows = []
     for n in names[1:]:
         other = munis[n].set_index("municipality").reindex(ref.index)
@@ -280,6 +324,393 @@ def _municipality_changes(munis: dict[str, pd.DataFrame], names: list[str]) -> p
         d.insert(3, "population", ref["population"])
         rows.append(d.reset_index())
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+# --- who gains and who pays: for every scenario that changes the allocation -----------------
+
+KEYS = ["dimension", "subgroup", "measure"]
+#: the columns of who_gains.csv (``persons``: mean over the reference's runs of the persons
+#: a subgroup's value describes; ``persons_other``: the same in the other scenario)
+WHO_GAINS_COLUMNS = ["scenario", *KEYS, "reference", "other", "difference_mean",
+                     "difference_p5", "difference_p95", "persons", "persons_other"]
+_OVER = f"municipalities_over_{GROUP_THRESHOLD:.0%}"
+#: concentration rows (subgroup, measure) -> the indicator whose paired difference they are
+CONCENTRATION = {("all", "hoover_index"): "hoover_index",
+                 ("all", "share_in_10_largest"): "share_in_10_largest",
+                 **{(key.removesuffix(f"_{_OVER}"), _OVER): f"group_concentration.{key}"
+                    for key in group_keys() if key.endswith(_OVER)}}
+SETTLING = "settling_municipalities"
+SETTLING_CLASSES = ("fewer", "same", "more")
+#: measure -> (kind, words) of the municipality classes' rows
+SETTLING_MEASURES = {
+    "households_settled": ("count", "households settled"),
+    "persons_settled": ("count", "persons settled"),
+    "net_secondary_migration": ("count", "net secondary migration (persons)"),
+    "net_secondary_migration_per_1000": ("per1000", "net secondary migration per 1,000 "
+                                                    "inhabitants"),
+}
+#: a subgroup smaller than this share of its dimension (in either scenario) is left out of
+#: the sentences (its difference is in the tables and the CSV): a few hundred persons make
+#: no headline
+MIN_SENTENCE_SHARE = 0.02
+
+
+def allocation_changes(reference: AllocationPolicy, other: AllocationPolicy) -> list[str]:
+    """The fields of two allocation policies that differ: a comparison shows who gains and
+    who pays for every scenario whose allocation is not the reference's (matching,
+    exclusions, quotas, continuity).
+
+    >>> allocation_changes(AllocationPolicy(), AllocationPolicy(exclude_below_population=5000))
+    ['exclude_below_population']
+    """
+    return [f.name for f in fields(AllocationPolicy)
+            if getattr(reference, f.name) != getattr(other, f.name)]
+
+
+def outcome_frame(summaries: list[ReplicateSummary], column: str = "value") -> pd.DataFrame:
+    """One row per run, one column per (dimension, subgroup, measure) of the runs' outcome
+    tables (``analysis.outcomes``): the shape :func:`paired_differences` pairs."""
+    return pd.DataFrame([s.outcomes.set_index(KEYS)[column] for s in summaries],
+                        index=pd.Index([s.replicate for s in summaries], name="replicate"))
+
+
+def settling_classes(change: pd.DataFrame) -> dict[str, pd.Index]:
+    """Municipalities by how the other scenario changes the households settled there (the
+    mean change over the pairs of runs, ``change_households_settled`` of
+    :func:`_municipality_changes` for one scenario): at least half a household ``fewer``,
+    at least half a household ``more``, or the ``same``."""
+    by = change.set_index("municipality")["change_households_settled"]
+    return {"fewer": by.index[by <= -0.5], "same": by.index[(by > -0.5) & (by < 0.5)],
+            "more": by.index[by >= 0.5]}
+
+
+def _settling_frame(summaries: list[ReplicateSummary], classes: dict[str, pd.Index]
+                    ) -> pd.DataFrame:
+    """Per run, per class of municipalities together: households and persons settled, net
+    secondary migration in persons and per 1,000 inhabitants (sums of the per-municipality
+    table the summaries carry)."""
+    rows = []
+    for s in summaries:
+        munis = s.municipalities.set_index("municipality")
+        row: dict[tuple[str, str, str], float] = {}
+        for cls, codes in classes.items():
+            part = munis.reindex(codes)
+            net = float(part["net_secondary_migration"].sum())
+            pop = float(part["population"].sum())
+            row[(SETTLING, cls, "households_settled")] = float(part["households_settled"].sum())
+            row[(SETTLING, cls, "persons_settled")] = float(part["persons_settled"].sum())
+            row[(SETTLING, cls, "net_secondary_migration")] = net
+            row[(SETTLING, cls, "net_secondary_migration_per_1000")] = (
+                1000.0 * net / pop if pop else float("nan"))
+        rows.append(row)
+    return pd.DataFrame(rows, index=pd.Index([s.replicate for s in summaries],
+                                             name="replicate"))
+
+
+def _who_gains_frame(summaries: list[ReplicateSummary], indicators: pd.DataFrame,
+                     classes: dict[str, pd.Index]) -> pd.DataFrame:
+    """Every number of the section per run: subgroup outcomes, concentration indicators and
+    the municipality classes' sums, columns (dimension, subgroup, measure)."""
+    conc = {k: i for k, i in CONCENTRATION.items() if i in indicators}
+    concentration = indicators[list(conc.values())].set_axis(
+        pd.MultiIndex.from_tuples([("concentration", *k) for k in conc]), axis=1)
+    frame = pd.concat([outcome_frame(summaries), concentration,
+                       _settling_frame(summaries, classes)], axis=1)
+    return frame.astype(float)
+
+
+def who_gains(ref_runs: list[ReplicateSummary], other_runs: list[ReplicateSummary],
+              reference: pd.DataFrame, other: pd.DataFrame, change: pd.DataFrame
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Who gains and who pays when the other scenario changes the allocation: the paired
+    differences (other minus reference, per pair of runs with the same seed, then mean and
+    5-95 % over pairs, by :func:`paired_differences`) of every subgroup outcome, of the
+    concentration indicators and of the municipalities settling more, as many or fewer
+    households.
+
+    Args:
+        ref_runs, other_runs: the two scenarios' summaries in run order (the same seeds).
+        reference, other: their indicator frames (``runs.ensemble.indicator_frame``).
+        change: :func:`_municipality_changes` rows of the other scenario (classes the
+            municipalities by the mean change in households settled).
+
+    Returns:
+        ``(table, pairs)``. ``table``: one row per (dimension, subgroup, measure) with
+        ``reference``, ``other`` (means over runs), ``difference_mean``, ``difference_p5``,
+        ``difference_p95``, ``within_noise``, ``persons``, ``persons_other`` (subgroup
+        outcomes only; NaN for the concentration and municipality rows). ``pairs``: the
+        pairs behind it, one row per pair of runs and row of ``table``.
+    """
+    classes = settling_classes(change)
+    a = _who_gains_frame(ref_runs, reference, classes)
+    b = _who_gains_frame(other_runs, other, classes)
+    d = paired_differences(a, b)
+    order = {k: i for i, k in enumerate(a.columns)}  # the tables' order, not the pairing's
+    d = d.assign(order=[order[k] for k in d["indicator"]]).sort_values("order")
+    pa, pb = outcome_frame(ref_runs, "persons"), outcome_frame(other_runs, "persons")
+    table = pd.DataFrame(d["indicator"].tolist(), columns=KEYS)
+    table["reference"] = d["reference_mean"].to_numpy()
+    table["other"] = d["scenario_mean"].to_numpy()
+    table["difference_mean"] = d["difference"].to_numpy()
+    table["difference_p5"] = d["p5"].to_numpy()
+    table["difference_p95"] = d["p95"].to_numpy()
+    table["within_noise"] = d["within_noise"].to_numpy()
+    table["persons"] = [float(pa[k].mean()) if k in pa else float("nan")
+                        for k in d["indicator"]]
+    table["persons_other"] = [float(pb[k].mean()) if k in pb else float("nan")
+                              for k in d["indicator"]]
+    pairs = pd.concat([pd.DataFrame({
+        "replicate": a.index.to_numpy(), "dimension": k[0], "subgroup": k[1], "measure": k[2],
+        "reference": a[k].to_numpy(float), "other": b[k].to_numpy(float),
+        "difference": b[k].to_numpy(float) - a[k].to_numpy(float),
+        "persons": pa[k].to_numpy(float) if k in pa else float("nan"),
+        "persons_other": pb[k].to_numpy(float) if k in pb else float("nan")})
+        for k in table[KEYS].itertuples(index=False, name=None)], ignore_index=True)
+    return table, pairs
+
+
+def _unit(kind: str) -> str:
+    return {"share": " points", "amount": " G"}.get(kind, "")
+
+
+def _difference(row: Any, kind: str, unit: bool = True) -> str:
+    """'+2.3 points [1.0, 3.4]': a paired difference with its 5-95 % interval, in words
+    (without the unit for a table whose header names it)."""
+    d, lo, hi = (number(row[c], kind, signed=True)
+                 for c in ("difference_mean", "difference_p5", "difference_p95"))
+    return f"{d}{_unit(kind) if unit else ''} [{lo}, {hi}]"
+
+
+def _difference_cell(row: Any, kind: str, unit: bool = True, of: bool = True) -> str:
+    """A table cell: the paired difference and interval (grey within noise), over the
+    reference's value unless the table has a column for it."""
+    if row["difference_mean"] != row["difference_mean"]:
+        return report.Raw("<span class='noise'>–</span>")
+    cls = "noise" if row["within_noise"] else ""
+    base = (f"<br><span class='small'>of {report.value(row['reference'], kind)}"
+            f"{_unit(kind) if kind == 'amount' else ''}</span>" if of else "")
+    return report.Raw(f"<span class='{cls}'>{report.esc(_difference(row, kind, unit))}</span>"
+                      + base)
+
+
+def _allocation_words(ref: AllocationPolicy, other: AllocationPolicy) -> str:
+    """What the other allocation changes, field by field, in a few words."""
+    def show(field: str, value: Any) -> str:
+        if field == "matching":
+            if value is None:
+                return "no matching"
+            goal = ", ".join(f"{k} {v:g}" for k, v in value.objective.items())
+            return f"matching ({goal})"
+        if field == "quotas":
+            return "no quotas" if value is None else f"quotas for {len(value)} municipalities"
+        if isinstance(value, tuple):
+            return "[" + ", ".join(str(v) for v in value) + "]"
+        return str(value)
+
+    parts = []
+    for f in allocation_changes(ref, other):
+        a, b = getattr(ref, f), getattr(other, f)
+        if f in ("matching", "quotas"):
+            parts.append(f"{show(f, a)} → {show(f, b)}")
+        else:
+            parts.append(f"{f.replace('_', ' ')}: {show(f, a)} → {show(f, b)}")
+    return "; ".join(parts)
+
+
+#: the dimensions whose subgroups are the same people in both scenarios (a centrality class
+#: of the settlement municipality is whoever each scenario settles there)
+PEOPLE = ("household_type", "country_group")
+
+
+def _extremes(table: pd.DataFrame, measure: str, dimensions: tuple[str, ...]
+              ) -> tuple[Any, Any] | None:
+    """The rows of the largest rise and the largest fall of one outcome among the subgroups
+    of ``dimensions`` that hold at least MIN_SENTENCE_SHARE of their dimension in both
+    scenarios (a class one of them hardly settles in is no headline)."""
+    t = table[(table["measure"] == measure) & table["dimension"].isin(list(dimensions))
+              & table["difference_mean"].notna()]
+    small = t[["persons", "persons_other"]].min(axis=1)
+    size = t.groupby("dimension")["persons"].transform("sum")
+    t = t[small >= MIN_SENTENCE_SHARE * size]
+    if t.empty:
+        return None
+    return t.loc[t["difference_mean"].idxmax()], t.loc[t["difference_mean"].idxmin()]
+
+
+def _measure_sentence(name: str, table: pd.DataFrame, measure: str) -> str:
+    """One outcome in words: the people (household type, country group) the change helps
+    most and those it costs most, then the same among centrality classes of the settlement
+    municipality, each with its paired interval; changes within noise are not headlines."""
+    words = MEASURE_WORDS[measure]
+    kind = words.kind
+
+    def who(row: Any) -> str:
+        return subgroup_words(row["dimension"], row["subgroup"])
+
+    def rise(row: Any) -> bool:
+        return bool(row["difference_mean"] > 0 and not row["within_noise"])
+
+    def fall(row: Any) -> bool:
+        return bool(row["difference_mean"] < 0 and not row["within_noise"])
+
+    text = ""
+    people = _extremes(table, measure, PEOPLE)
+    if people is not None:
+        up, down = people
+        parts = []
+        if rise(up):
+            parts.append(f"raises {words.phrase} most for {who(up)} ({_difference(up, kind)})")
+        if fall(down):
+            verb = "lowers it" if parts else f"lowers {words.phrase}"
+            parts.append(f"{verb} most for {who(down)} ({_difference(down, kind)})")
+        text = (f"{name} " + " and ".join(parts) if parts else
+                f"{words.phrase[:1].upper()}{words.phrase[1:]}: no household type's or "
+                "country group's change can be told apart from noise")
+    places = _extremes(table, measure, ("settlement_centrality",))
+    if places is not None:
+        up, down = places
+
+        def where(row: Any) -> str:  # "class 6 (least central)"
+            return subgroup_words(row["dimension"], row["subgroup"], short=True).replace(
+                "centrality", "class", 1)
+
+        parts = []
+        if rise(up):
+            parts.append(f"rises most in {where(up)} ({_difference(up, kind)})")
+        if fall(down):
+            parts.append(f"falls most in {where(down)} ({_difference(down, kind)})")
+        if parts:
+            text += ("; " if text else f"{words.phrase[:1].upper()}{words.phrase[1:]}: ")
+            text += ("by centrality of the settlement municipality (whoever each scenario "
+                     "settles there) it " + " and ".join(parts))
+    return f"<li>{report.esc(text)}.</li>" if text else ""
+
+
+def _concentration_rows(table: pd.DataFrame, name: str, ref_name: str) -> pd.DataFrame:
+    rows = []
+    for r in table[table["dimension"] == "concentration"].to_dict(orient="records"):
+        words = describe(CONCENTRATION[(r["subgroup"], r["measure"])])
+        rows.append({"measure": words.title,
+                     f"{ref_name} (reference)": report.value(r["reference"], words.kind),
+                     name: report.value(r["other"], words.kind),
+                     "difference [5-95 %]": _difference_cell(r, words.kind, of=False)})
+    return pd.DataFrame(rows)
+
+
+def _concentration_sentence(table: pd.DataFrame) -> str:
+    """The national concentration measures, reference to other, with paired intervals."""
+    t = table[(table["dimension"] == "concentration")
+              & ((table["subgroup"] == "all") | (table["subgroup"] == "any_group"))]
+    parts = []
+    for r in t.to_dict(orient="records"):
+        words = describe(CONCENTRATION[(r["subgroup"], r["measure"])])
+        parts.append(f"{words.label}: {report.value(r['reference'], words.kind)} → "
+                     f"{report.value(r['other'], words.kind)} "
+                     f"({_difference(r, words.kind)})")
+    return ("<li>Concentration at the end: " + report.esc("; ".join(parts)) + ".</li>"
+            if parts else "")
+
+
+def _settling_rows(table: pd.DataFrame, classes: dict[str, pd.Index]) -> pd.DataFrame:
+    t = table[table["dimension"] == SETTLING].set_index(["subgroup", "measure"])
+    names = {"fewer": "settle fewer households", "same": "settle as many",
+             "more": "settle more households"}
+    rows = []
+    for cls in SETTLING_CLASSES:
+        row: dict[str, Any] = {"municipalities that": names[cls],
+                               "number": report.value(len(classes[cls]), "count")}
+        for measure, (kind, words) in SETTLING_MEASURES.items():
+            row[f"change in {words}"] = (_difference_cell(t.loc[(cls, measure)], kind)
+                                         if (cls, measure) in t.index else "–")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _settling_sentence(name: str, table: pd.DataFrame, classes: dict[str, pd.Index]) -> str:
+    t = table[table["dimension"] == SETTLING].set_index(["subgroup", "measure"])
+    parts = []
+    for cls, verb in (("fewer", "fewer"), ("more", "more")):
+        n = len(classes[cls])
+        if not n:
+            continue
+        hh = t.loc[(cls, "households_settled")]
+        net = t.loc[(cls, "net_secondary_migration")]
+        per = t.loc[(cls, "net_secondary_migration_per_1000")]
+        parts.append(
+            f"the {n} municipalities that settle {verb} households "
+            f"({number(hh['difference_mean'], 'count', signed=True)} households in all) see "
+            f"their net secondary migration change by "
+            f"{_difference(net, 'count')} persons "
+            f"({number(per['difference_mean'], 'per1000')} per 1,000 inhabitants)")
+    if not parts:
+        return (f"<li>{report.esc(name)} settles as many households as the reference in "
+                "every municipality.</li>")
+    text = "; ".join(parts)
+    return "<li>" + report.esc(text[:1].upper() + text[1:]) + ".</li>"
+
+
+def _who_gains_section(name: str, ref_name: str, ref: AllocationPolicy,
+                       other: AllocationPolicy, table: pd.DataFrame, change: pd.DataFrame,
+                       fig: Path | None) -> str:
+    """The report's "Who gains and who pays" for one scenario: sentences, then the tables."""
+    classes = settling_classes(change)
+    html = [f"<h3>{report.esc(name)} against {report.esc(ref_name)}</h3>",
+            f"<p>The allocation changes: {report.esc(_allocation_words(ref, other))}. "
+            "Differences are paired (the same seeds), with the 5-95 % interval over the pairs "
+            "of runs; grey: within noise.</p><ul>"]
+    html.extend(_measure_sentence(name, table, m) for m in MEASURES)
+    html.append(_concentration_sentence(table))
+    html.append(_settling_sentence(name, table, classes) + "</ul>")
+    if fig is not None:
+        html.append(report.image(fig, "Difference in five-year retention by subgroup "
+                                      "(dot: mean over pairs of runs; bar: 5-95 %)."))
+    for dim in DIMENSIONS:
+        part = table[table["dimension"] == dim]
+        rows = []
+        for group in DIMENSIONS[dim]:
+            g = part[part["subgroup"] == group].set_index("measure")
+            if g.empty:
+                continue
+            row: dict[str, Any] = {DIMENSION_WORDS[dim]: subgroup_words(dim, group, True),
+                                   "persons (5-year retention)": report.value(
+                                       g.loc["retention_5y", "persons"], "count")}
+            for m in MEASURES:
+                words = MEASURE_WORDS[m]
+                unit = "G" if words.kind == "amount" else "points"
+                row[f"{words.title}, difference in {unit}"] = _difference_cell(
+                    g.loc[m], words.kind, unit=False)
+            rows.append(row)
+        html.append(report.table(pd.DataFrame(rows)))
+    html.append("<p class='small'>Five-year retention: of the persons settled in the cohorts "
+                "with five years in the run and still in Norway then, the share living in "
+                "their settlement municipality; work and income: households settled at least "
+                "five years before the end and still in Norway (share of persons in a "
+                "household with an employed adult; mean household income in G); needs met: "
+                "households with an education or health need at the end, the share living "
+                "where every need is met. Persons: the reference's, mean over runs. "
+                "Country groups and household types are the same people in both scenarios; "
+                "a centrality class is whoever each scenario settles there (the class of the "
+                "settlement municipality), so when the allocation moves people between "
+                "classes its difference also reflects who is settled there.</p>")
+    html.append("<p>Concentration at the end of the run:</p>"
+                + report.table(_concentration_rows(table, name, ref_name)))
+    html.append("<p>Municipalities by the change in households settled there (mean over "
+                "pairs of runs), and how their net secondary migration changes (sums over "
+                "the municipalities of each class):</p>"
+                + report.table(_settling_rows(table, classes)))
+    top = change.reindex(change["change_households_settled"].abs()
+                         .sort_values(ascending=False).index).head(10).copy()
+    for col in ("change_households_settled", "change_persons_settled"):
+        top[col] = [number(v, "count", signed=True) for v in top[col]]
+    cols = {"name": "municipality", "county": "county", "population": "population",
+            "change_households_settled": "change in households settled",
+            "change_persons_settled": "change in persons settled",
+            "change_net_secondary_migration_per_1000": "change in net in-migration per 1,000"}
+    kinds = {"municipality": "text", "county": "text", "population": "count",
+             "change in net in-migration per 1,000": "per1000"}
+    html.append("<p>The 10 municipalities whose households settled change most (means over "
+                "runs):</p>" + report.table(top[list(cols)].rename(columns=cols), kinds=kinds))
+    return "".join(html)
 
 
 def _in_words(name: str, d: pd.DataFrame) -> str:
@@ -384,7 +815,7 @@ def _change_tables(changes: pd.DataFrame) -> str:
 
 def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.DataFrame],
             fig: dict[str, Path], maps: list[Path], seed: int, replicates: int,
-            changes: pd.DataFrame, posterior: int = 0) -> str:
+            changes: pd.DataFrame, posterior: int = 0, who_gains_html: str = "") -> str:
     ref = names[0]
     runs = (f"{posterior * replicates} times ({posterior} posterior parameter draws x "
             f"{replicates} replicates)" if posterior else f"{replicates} times")
@@ -410,6 +841,7 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
               "somewhere does not lower the count merely by leaving it out.</p>"
             + rule_band_note(scenarios)
             + _context_note(scenarios, names))),
+        *([("Who gains and who pays", who_gains_html)] if who_gains_html else []),
         ("Timing of moves", report.image(
             fig["hazard"], "Yearly share leaving the settlement municipality, by year since "
             "settlement; the rights window ends at the dotted line.")),
@@ -427,7 +859,10 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
         ("Files", "<p class='small'>differences.csv (all indicators, paired and unpaired "
                   "spread), municipality_differences.csv (every municipality), retention.csv, "
                   "municipalities.csv, yearly.csv (per scenario), summary.json, "
-                  "manifest.json.</p>"),
+                  "manifest.json"
+                  + (", who_gains.csv (every subgroup, concentration measure and class of "
+                     "municipalities) and who_gains_by_replicate.csv (the pairs of runs behind "
+                     "it)" if who_gains_html else "") + ".</p>"),
     ]
     return report.page("secmig comparison: " + " vs ".join(names),
                        "Secondary migration of refugees in Norway: scenarios against "

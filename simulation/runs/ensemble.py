@@ -8,7 +8,7 @@ in replicate order, so the output is identical for any number of worker processe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 
 from simulation.analysis.indicators import concentration_series, indicators, municipality_indicators
 from simulation.analysis.measures import retention_table
+from simulation.analysis.outcomes import outcomes_by_subgroup
 from simulation.engine.driver import run
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
@@ -34,6 +35,10 @@ class ReplicateSummary:
     flows: pd.DataFrame  # origin, destination, persons
     yearly: pd.DataFrame  # national series per year (incl. concentration)
     simulate_s: float
+    # dimension, subgroup, measure, value, persons (analysis.outcomes): who gains and who pays
+    # when a comparison changes the allocation (~70 rows, made here as the run's tables are
+    # not kept)
+    outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def flatten(indicators: dict[str, Any]) -> dict[str, float]:
@@ -48,8 +53,9 @@ def flatten(indicators: dict[str, Any]) -> dict[str, float]:
 
 
 def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
-                  replicate: int) -> ReplicateSummary:
-    """One replicate, reduced (this runs in a worker process)."""
+                  replicate: int, outcomes: bool = False) -> ReplicateSummary:
+    """One replicate, reduced (this runs in a worker process); ``outcomes``: also the
+    outcomes by subgroup (about 0.15 s a run: only comparisons read them)."""
     res = run(params, seed, inputs)
     flows = (res.moves.groupby(["origin", "destination"])["persons"].sum().reset_index())
     yearly = res.yearly.merge(concentration_series(res).drop(columns="hoover_index"),
@@ -57,12 +63,13 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
     ret = retention_table(res)[["dimension", "group", "years_since_settlement", "share",
                                 "persons_alive"]]
     return ReplicateSummary(replicate, indicators(res), ret, municipality_indicators(res),
-                            flows, yearly, res.timings["simulate_s"])
+                            flows, yearly, res.timings["simulate_s"],
+                            outcomes=outcomes_by_subgroup(res) if outcomes else pd.DataFrame())
 
 
 def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int,
-             replicates: int, jobs: int = 1, on_done: Callable[[int], None] | None = None
-             ) -> list[list[ReplicateSummary]]:
+             replicates: int, jobs: int = 1, on_done: Callable[[int], None] | None = None,
+             outcomes: bool = False) -> list[list[ReplicateSummary]]:
     """Replicates of several scenarios with the same replicate seeds (common random numbers),
     reduced to small summaries, in the same order for any number of worker processes.
 
@@ -75,6 +82,8 @@ def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int
         replicates: runs per parameter set.
         jobs: worker processes (1: in this process).
         on_done: called with 1 after each finished run (progress display).
+        outcomes: keep each run's outcomes by subgroup (``analysis.outcomes``; a comparison
+            of allocations reads them, "who gains and who pays").
 
     Returns:
         Per scenario, its :class:`ReplicateSummary` list in run order.
@@ -91,7 +100,7 @@ def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int
     """
     seeds = replicate_seeds(seed, replicates)
     sets = [[p] if isinstance(p, Params) else list(p) for p, _ in runs]
-    tasks = [(sets[s][k], runs[s][1], seeds[r], k * replicates + r)
+    tasks = [(sets[s][k], runs[s][1], seeds[r], k * replicates + r, outcomes)
              for s in range(len(runs)) for k in range(len(sets[s])) for r in range(replicates)]
     done = iter(parallel_map(run_replicate, tasks, jobs, on_done))
     return [[next(done) for _ in range(len(sets[s]) * replicates)] for s in range(len(runs))]
