@@ -356,21 +356,26 @@ def _scenario(tmp_path: Path, allocation: str, name: str = "m") -> Path:
     return f
 
 
+def problems(path: Path) -> str:
+    """The problems ``secmig validate`` lists for a scenario file, one per line."""
+    from simulation.inputs.scenario import load_scenario
+    from simulation.inputs.yamlsource import InputError
+
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    return "\n".join(str(p) for p in err.value.problems)
+
+
 def test_matching_keys_need_the_method(tmp_path):
     f = _scenario(tmp_path, "    objective: retention\n")
-    out = secmig("validate", f)
-    assert out.returncode == 2
-    err = out.stderr.replace("\n", "")
-    assert f"{f}:7: settlement.allocation.objective: applies only to placement by matching" \
-        in err
+    assert (f"{f}:7: settlement.allocation.objective: applies only to placement by matching"
+            in problems(f))
 
 
 def test_bad_matching_values_are_named(tmp_path):
     f = _scenario(tmp_path, "    method: matching\n    objective: stay\n    horizon: 40\n"
                   "    constraints: {max_group_share: 2}\n")
-    out = secmig("validate", f)
-    assert out.returncode == 2
-    err = out.stderr.replace("\n", " ")
+    err = problems(f)
     for key in ("settlement.allocation.objective", "settlement.allocation.horizon",
                 "settlement.allocation.constraints.max_group_share"):
         assert key in err
@@ -380,13 +385,12 @@ def test_minimum_intake_file_is_checked(tmp_path):
     (tmp_path / "agreed.csv").write_text("municipality,persons\n0301,50\nOslo,3\n9999,1\n")
     f = _scenario(tmp_path, "    method: matching\n"
                   "    constraints: {minimum_intake: agreed.csv}\n")
-    out = secmig("validate", f)
-    assert out.returncode == 2
-    err = out.stderr.replace("\n", " ")
+    err = problems(f)
     assert "line 3" in err and "'Oslo' is 0301" in err
     assert "line 4" in err and "unknown municipality code '9999'" in err
 
 
+@pytest.mark.slow
 def test_infeasible_run_exits_2_and_writes_nothing(tmp_path):
     f = _scenario(tmp_path, "    method: matching\n"
                   "    constraints: {max_group_share: 0.05, group_share_floor: 0}\n")
@@ -429,3 +433,30 @@ def test_shipped_projections_restate_the_matching(objective):
     assert a.inputs.allocation.matching is not None
     assert a.inputs.allocation.matching == b.inputs.allocation.matching
     assert (a.inputs.end, b.inputs.end) == (2023, 2035)
+
+
+def test_predicted_gain_and_matching_table_are_their_raw_rows():
+    """The published predicted gain (indicator) and matching.csv are recomputed from each
+    run's matching rows."""
+    from simulation.engine.randomness import replicate_seeds
+    from simulation.runs.ensemble import aggregate_matching, run_replicate
+
+    inputs = matching_inputs(2010, 2016, scale=0.2)
+    runs = [run_replicate(Params(), inputs, s, i)
+            for i, s in enumerate(replicate_seeds(5, 2))]
+    for r in runs:
+        m = r.matching
+        rows = m[m["year"] + 5 <= 2017]  # five years by 1 January 2017 (the end)
+        expected = ((rows["persons"] * (rows["predicted_retention_matched"]
+                                        - rows["predicted_retention_baseline"])).sum()
+                    / rows["cohort_persons"].sum())
+        assert r.indicators["matching_predicted_retention_gain"] == pytest.approx(expected,
+                                                                                  rel=1e-12)
+        assert (m["cohort_persons"] >= m["persons"]).all()
+    table = aggregate_matching(runs)
+    both = pd.concat([r.matching for r in runs])
+    assert list(table["year"]) == list(range(2010, 2017))
+    for col in ("moved_households", "predicted_retention_matched"):
+        mean = both.groupby("year")[col].mean().to_numpy()
+        assert np.allclose(table[col].to_numpy(), mean, rtol=1e-12)
+        assert (table[f"{col}_p5"] <= table[col] + 1e-12).all()

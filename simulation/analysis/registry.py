@@ -312,6 +312,10 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("needs_met_share", "households with education or health needs living where "
               "they are met", "needs met", "share of households", "share",
               "higher_is_better"),
+    Indicator("matching_predicted_retention_gain", "predicted gain in retention from "
+              "placement by matching, at its horizon, as predicted at placement (cohorts with "
+              "five years in the run; NaN without matching)", "predicted gain",
+              "share of persons", "share", "higher_is_better"),
     Indicator("group_concentration", "concentration of country groups", "group concentration",
               "municipalities", "count", keys=lambda start, end: group_keys(),
               words=_group_words),

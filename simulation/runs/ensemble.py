@@ -39,6 +39,8 @@ class ReplicateSummary:
     # when a comparison changes the allocation (~70 rows, made here as the run's tables are
     # not kept)
     outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # placement by matching, one row per year (engine/matching; empty without it)
+    matching: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def flatten(indicators: dict[str, Any]) -> dict[str, float]:
@@ -64,7 +66,8 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
                                 "persons_alive"]]
     return ReplicateSummary(replicate, indicators(res), ret, municipality_indicators(res),
                             flows, yearly, res.timings["simulate_s"],
-                            outcomes=outcomes_by_subgroup(res) if outcomes else pd.DataFrame())
+                            outcomes=outcomes_by_subgroup(res) if outcomes else pd.DataFrame(),
+                            matching=res.matching)
 
 
 def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int,
@@ -163,7 +166,20 @@ def aggregate_flows(summaries: list[ReplicateSummary]) -> pd.DataFrame:
 
 def aggregate_yearly(summaries: list[ReplicateSummary]) -> pd.DataFrame:
     """National yearly series: mean and 5-95 % interval of every measure."""
-    ally = pd.concat([s.yearly.assign(replicate=s.replicate) for s in summaries])
+    return _by_year([s.yearly.assign(replicate=s.replicate) for s in summaries])
+
+
+def aggregate_matching(summaries: list[ReplicateSummary]) -> pd.DataFrame:
+    """What placement by matching did each year: mean and 5-95 % interval of every measure
+    (empty without matching)."""
+    frames = [s.matching.assign(replicate=s.replicate) for s in summaries
+              if not s.matching.empty]
+    return _by_year(frames) if frames else pd.DataFrame()
+
+
+def _by_year(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per year: the mean of every measure over the frames (replicates), with p5 and p95."""
+    ally = pd.concat(frames)
     measures = [c for c in ally.columns if c not in ("year", "replicate")]
     g = ally.groupby("year")[measures]
     out = g.mean()

@@ -51,8 +51,9 @@ class MatchingYear:
     """What one year's matching did, for the results (``matching.csv``)."""
 
     year: int
-    households: int
-    persons: int
+    households: int  # by agreement (matched)
+    persons: int  # by agreement (matched)
+    cohort_persons: int  # the whole cohort, family reunification included
     moved_households: int
     moved_persons: int
     predicted_retention_baseline: float
@@ -161,6 +162,7 @@ def match_cohort(world: World, params: RunParams, year: int, cohort: Households,
 
     log = MatchingYear(
         year=year, households=len(rows), persons=int(size.sum()),
+        cohort_persons=int(cohort.size.astype(np.int64).sum()),
         moved_households=int(moved.sum()), moved_persons=int(size[moved].sum()),
         predicted_retention_baseline=mean_stay(base),
         predicted_retention_matched=mean_stay(municipality),
