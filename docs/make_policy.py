@@ -19,13 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulation.analysis.registry import POLICY_IDS, describe
+from simulation.analysis.outcomes import subgroup_words
+from simulation.analysis.registry import POLICY_IDS, describe, group_keys
 from simulation.calibration.rule_band import ratio_reachable, rule_effect_across_band
 from simulation.cli import main as secmig
 from simulation.inputs.scenario import load_scenario
 from simulation.reports.numbers import number
 
 ROOT = Path(__file__).resolve().parent.parent
+GROUP_KEY = group_keys()[-1]  # municipalities where some group is at least 2 % of the people
 SC = ROOT / "scenarios"
 OUT = ROOT / "outputs" / "policy"
 FIGS = ROOT / "docs" / "policy"
@@ -56,6 +58,11 @@ FAMILIES = {
     "projections": ["projection-2035-request", "projection-2035-request-no-rule",
                     "projection-2035-request-no-settlement-under-5000", "projection-2035-low",
                     "projection-2035-peak"],
+    "placement": ["baseline", "matching-retention", "matching-employment", "matching-balanced"],
+    "placement-projections": ["projection-2035-request",
+                              "projection-2035-request-matching-retention",
+                              "projection-2035-request-matching-employment",
+                              "projection-2035-request-matching-balanced"],
 }
 
 
@@ -83,6 +90,37 @@ OUT_SHARE_NOTE = ("The counts of municipalities that lost at least 80 %, 90 % or
                   "they settled are the reference's own in its column; the differences are "
                   "over the municipalities that settle in both scenarios, so a scenario that "
                   "stops settling somewhere does not lower the count merely by leaving it out.")
+
+
+def scenario_mean(family: str, scenario: str, key: str) -> float:
+    """A scenario's own mean of an indicator in a family's comparison (its summary.json)."""
+    summary = json.loads((OUT / family / "summary.json").read_text(encoding="utf-8"))
+    return float(summary["scenarios"][scenario][key]["mean"])
+
+
+def predicted_and_simulated(diffs: pd.DataFrame, family: str, scenario: str) -> str:
+    """The gain in retention predicted at placement beside the simulated paired one."""
+    predicted = scenario_mean(family, scenario, "matching_predicted_retention_gain")
+    simulated = lookup(diffs, scenario, "retention_5y")["difference"]
+    return (f"predicted at placement {fmt(predicted, 'share', True)} points, simulated "
+            f"{fmt(simulated, 'share', True)} points")
+
+
+def who_gains_extremes(family: str, scenario: str, dimension: str) -> str:
+    """The subgroups of ``dimension`` whose five-year retention gains most and least."""
+    table = pd.read_csv(OUT / family / "who_gains.csv", dtype={"subgroup": str})
+    rows = table[(table["scenario"] == scenario) & (table["dimension"] == dimension)
+                 & (table["measure"] == "retention_5y") & (table["persons"] > 0)]
+    rows = rows.dropna(subset=["difference_mean"]).sort_values("difference_mean")
+    if rows.empty:
+        return "–"
+
+    def one(r: pd.Series) -> str:
+        return (f"{subgroup_words(dimension, str(r['subgroup']))} "
+                f"{fmt(r['difference_mean'], 'share', True)} points "
+                f"[{fmt(r['difference_p5'], 'share', True)}, "
+                f"{fmt(r['difference_p95'], 'share', True)}]")
+    return f"most for {one(rows.iloc[-1])}, least for {one(rows.iloc[0])}"
 
 
 def family_table(diffs: pd.DataFrame, names: list[str], family: str) -> str:
@@ -188,8 +226,9 @@ def rule_band(args: argparse.Namespace) -> pd.DataFrame:
     """The no-rule effect at the fitted cost and at the costs that put the year-6/year-5
     hazard ratio at the band's edges and centre; saved to docs/policy/rule_band.csv."""
     path = FIGS / "rule_band.csv"
-    if args.from_existing and path.exists():
-        return pd.read_csv(path)
+    if (args.from_existing or (args.families and "rights-rule" not in args.families)) \
+            and path.exists():
+        return pd.read_csv(path)  # the band belongs to the rights-rule family
     base = load_scenario(SC / "baseline.yaml")
     t0 = time.perf_counter()
     table = rule_effect_across_band(base.params, base.inputs, seed=base.schema.seed,
@@ -215,7 +254,8 @@ def run_family(family: str, names: list[str], args: argparse.Namespace) -> pd.Da
     FIGS.mkdir(parents=True, exist_ok=True)
     for fig in ("timing_of_moves", "retention", "concentration", "out_migration_shares"):
         shutil.copy(out / "figures" / f"{fig}.png", FIGS / f"{family}_{fig}.png")
-    for png in (out / "figures").glob("map_difference_*.png"):
+    for png in (*(out / "figures").glob("map_difference_*.png"),
+                *(out / "figures").glob("who_gains_*.png")):
         shutil.copy(png, FIGS / f"{family}_{png.name}")
     return pd.read_csv(out / "differences.csv")
 
@@ -229,11 +269,17 @@ def main() -> None:
                         help="replicates per point of the rule-band search")
     parser.add_argument("--from-existing", action="store_true",
                         help="only rewrite docs/policy.md from outputs/policy/ (no runs)")
+    parser.add_argument("--families", nargs="+", choices=list(FAMILIES), default=None,
+                        help="run only these families; the others are read from "
+                             "outputs/policy/ (run there before, with the same settings)")
     args = parser.parse_args()
-    d = {f: (pd.read_csv(OUT / f / "differences.csv") if args.from_existing
+    rerun = set(FAMILIES) if args.families is None else set(args.families)
+    d = {f: (pd.read_csv(OUT / f / "differences.csv")
+             if args.from_existing or (f not in rerun and (OUT / f).exists())
              else run_family(f, names, args)) for f, names in FAMILIES.items()}
     runs = args.replicates * args.posterior
     r, s, c, p = d["rights-rule"], d["settlement"], d["combined"], d["projections"]
+    pl, pp = d["placement"], d["placement-projections"]
     band = rule_band(args)
     base = load_scenario(SC / "baseline.yaml").params
     fitted_cost, delay_share = float(base.rights_cost), float(base.rights_delay_share)
@@ -347,6 +393,70 @@ Stated volume assumptions, not forecasts (see each file's header): the request l
 {family_table(p, FAMILIES["projections"], "projections")}
 
 ![Projections: concentration](policy/projections_concentration.png)
+
+## 5. Placement: matching households to the municipalities they would stay in
+
+The report this project starts from recommends *treffsikker bosetting*: settling refugees in
+municipalities they will not need to leave. The scenarios keep each year's baseline
+allocation as capacities, so every municipality settles exactly the persons it settles in
+the baseline, and change only who goes where: each household to the place where the
+calibrated model predicts it is most likely still to live after five years
+(`matching-retention`), most likely to be in work then (`matching-employment`, the objective of
+GeoMatch and Annie MOORE), or half each with schools for youth, hospitals for health needs and
+90-110 % of each municipality's persons (`matching-balanced`). Method and simplifications:
+[placement.md](placement.md).
+
+{family_table(pl, FAMILIES["placement"], "placement")}
+
+- **Matching on retention** changes 5-year retention by
+  {say(pl, "matching-retention", "retention_5y", "share")} and the number of persons moving
+  each year by {say(pl, "matching-retention", "moves_per_year", "count")}. The count of
+  municipalities losing at least 80 % of those they settle changes by
+  {say(pl, "matching-retention", "municipalities_by_out_share.at_least_80pct", "count")}.
+- **Predicted against simulated.** The matching predicts each household's chance of staying
+  with every municipality's state frozen at arrival; the simulation then lets the cohort's
+  own network, later arrivals and later moves play out. For the cohorts with five years in
+  the window: {predicted_and_simulated(pl, "placement", "matching-retention")} (matching on
+  retention); {predicted_and_simulated(pl, "placement", "matching-employment")} (on
+  employment); {predicted_and_simulated(pl, "placement", "matching-balanced")} (balanced). The
+  difference is what network feedback and the prediction's simplifications do to the static
+  answer a deployed tool would give.
+- **Where the two objectives disagree.** Matching on employment changes the share of adults
+  in work seven years after settlement by
+  {say(pl, "matching-employment", "resettled_refugees_employed_after_7_years", "share")} and
+  5-year retention by {say(pl, "matching-employment", "retention_5y", "share")}; matching on
+  retention changes the same employment share by
+  {say(pl, "matching-retention", "resettled_refugees_employed_after_7_years", "share")}. The
+  share living in the least central municipalities (classes 5-6) changes by
+  {say(pl, "matching-retention", "share_centrality_5_6", "share")} under retention matching and
+  {say(pl, "matching-employment", "share_centrality_5_6", "share")} under employment matching.
+- **Who gains** (five-year retention, by household type, retention matching):
+  {who_gains_extremes("placement", "matching-retention", "household_type")}; by country group:
+  {who_gains_extremes("placement", "matching-retention", "country_group")}. Full tables by
+  country group, household type and centrality class, with the municipalities that take more
+  or fewer households: `outputs/policy/placement/report.html` ("Who gains and who pays") and
+  `who_gains.csv`.
+- **Concentration**: under retention matching the share living in the 10 largest
+  municipalities changes by {say(pl, "matching-retention", "share_in_10_largest", "share")}, the
+  Hoover index by {say(pl, "matching-retention", "hoover_index", "index")}, and the number of
+  municipalities where one country group is at least 2 % of the population by
+  {say(pl, "matching-retention", f"group_concentration.{GROUP_KEY}", "count")}: households are
+  matched to where their group already lives, so the same networks that make them stay
+  concentrate them.
+
+![Who gains: five-year retention by subgroup](policy/placement_who_gains_retention.png)
+
+### To 2035
+
+The same three placements on the request-level projection (reference: the request level with
+the baseline allocation):
+
+{family_table(pp, FAMILIES["placement-projections"], "placement-projections")}
+
+Matching on retention changes 5-year retention by
+{say(pp, "projection-2035-request-matching-retention", "retention_5y", "share")} and the share
+in the 10 largest municipalities by
+{say(pp, "projection-2035-request-matching-retention", "share_in_10_largest", "share")}.
 
 ## What changed with the posterior (issue 14)
 

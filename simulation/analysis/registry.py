@@ -476,4 +476,5 @@ POLICY_IDS = ("retention_3y", "retention_5y", "retention_7y_all_cohorts", "moves
               f"group_concentration.{group_keys()[-1]}",
               *(f"municipalities_by_out_share.{k}" for k in OUT_SHARE_CUTS),
               "grant_years_in_settlement_municipality", "employment_rate_movers",
-              "employment_rate_stayers", "income_movers", "income_stayers", "needs_met_share")
+              "employment_rate_stayers", "income_movers", "income_stayers", "needs_met_share",
+              "resettled_refugees_employed_after_7_years")
