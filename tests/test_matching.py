@@ -460,3 +460,19 @@ def test_predicted_gain_and_matching_table_are_their_raw_rows():
         mean = both.groupby("year")[col].mean().to_numpy()
         assert np.allclose(table[col].to_numpy(), mean, rtol=1e-12)
         assert (table[f"{col}_p5"] <= table[col] + 1e-12).all()
+
+
+def test_quota_capacities():
+    """With a quota file the capacities are the quotas' allocation: every municipality
+    settles what the quotas give it, and only quota municipalities settle."""
+    inputs = matching_inputs(2016, 2017, scale=0.2)
+    geo = inputs.geography
+    codes = [str(c) for c in geo.codes[:40]]
+    quotas = {c: float(i + 1) for i, c in enumerate(codes)}
+    inputs = replace(inputs, allocation=replace(inputs.allocation, quotas=quotas))
+    base = replace(inputs, allocation=replace(inputs.allocation, matching=None))
+    a, b = simulation.run(seed=2, inputs=base), simulation.run(seed=2, inputs=inputs)
+    pd.testing.assert_series_equal(a.municipality_yearly["settled"],
+                                   b.municipality_yearly["settled"])
+    assert set(b.households["settlement_municipality"]) <= set(codes)
+    assert (b.matching["moved_households"] > 0).all()

@@ -229,8 +229,14 @@ def who_gains_figure(tables: dict[str, pd.DataFrame], path: Path, reference: str
     ax.set_title(f"Who gains and who pays: {words.title} by subgroup\n(dot: mean over pairs "
                  "of runs with the same seed; bar: 5-95 %)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    return _save(fig, path)
+    # below the axes (the saved figure grows to hold it): inside, it hid the points of the
+    # last rows, where the gains are largest
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.5 / len(labels) - 0.07),
+              ncol=1, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 #: municipalities labelled on the maps when there is room (largest first, then the north)
