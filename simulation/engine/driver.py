@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from simulation.engine.loop import YearLoop
 from simulation.engine.model import SecondaryMigrationModel
@@ -102,10 +103,13 @@ def simulate(model_class: type[YearLoop], params: Params, seed: int | np.random.
     t0 = time.perf_counter()
     model = model_class(params, inputs, seed)
     t1 = time.perf_counter()
-    while model.running:
-        model.step()
-        if on_year is not None:
-            on_year(model.year - 1)
+    # one BLAS thread: the model's matrix products are small (groups x municipalities), and
+    # a run then computes them the same way in any process, alone or beside other workers
+    with threadpool_limits(1):
+        while model.running:
+            model.step()
+            if on_year is not None:
+                on_year(model.year - 1)
     t2 = time.perf_counter()
     seed_value = int(seed) if not isinstance(seed, np.random.SeedSequence) else None
     res = build_results(model, seed_value, {})

@@ -35,6 +35,12 @@ def _quiet_worker(parent: int | None = None, pdeathsig: bool = False) -> None:
     the parent cleans up and stops the workers) and exit when the parent dies, also by
     SIGKILL, so no worker keeps computing for nobody."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # one BLAS thread per worker: the parallelism is the workers. With OpenBLAS's default
+    # (a thread per core in every worker) the small matrix products of a run spun against
+    # the other workers: placement by matching, which has many, ran 45 % slower.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     if parent is None:
         return
     if pdeathsig:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.engine.households import ADULTS_BY_TYPE, Households
+from simulation.inputs.categories import COUNTRY_GROUPS
 
 # head's age bands by the programme's age limits: under 18 (unaccompanied minors), 18-55,
 # 56 and over. Within a band the prediction uses the kind's mean age: age's own effect on
@@ -26,7 +27,7 @@ AGE_BAND_EDGES = np.array([18, 56])
 class Kinds:
     """The kinds and slot kinds of a set of households (rows of a cohort)."""
 
-    # per kind: htype, group, need_school, need_health, age band, mean head's age
+    # per kind: htype, group, need_school, need_health, mean head's age
     htype: np.ndarray
     group: np.ndarray
     need_school: np.ndarray
@@ -56,19 +57,25 @@ class Kinds:
 def household_kinds(hh: Households, rows: np.ndarray) -> Kinds:
     """The kinds of households ``rows`` of ``hh``."""
     band = np.searchsorted(AGE_BAND_EDGES, hh.age0[rows], side="right")
-    kind_key = np.stack([hh.htype[rows].astype(np.int64), hh.group[rows].astype(np.int64),
-                         hh.need_school[rows].astype(np.int64),
-                         hh.need_health[rows].astype(np.int64), band], axis=1)
-    kinds, kind_of = np.unique(kind_key, axis=0, return_inverse=True)
+    n_groups = len(COUNTRY_GROUPS)
+    n_bands = len(AGE_BAND_EDGES) + 1
+    # one integer per kind (np.unique on a 1-d key is ~20x faster than on rows)
+    key = ((((hh.htype[rows].astype(np.int64) * n_groups + hh.group[rows]) * 2
+             + hh.need_school[rows]) * 2 + hh.need_health[rows]) * n_bands + band)
+    kinds, kind_of = np.unique(key, return_inverse=True)
     kind_of = kind_of.ravel()
+    rest = kinds // n_bands
+    rest, health = np.divmod(rest, 2)
+    rest, school = np.divmod(rest, 2)
+    htype, group = np.divmod(rest, n_groups)
     mean_age = (np.bincount(kind_of, weights=hh.age0[rows].astype(np.float64),
                             minlength=len(kinds))
                 / np.maximum(np.bincount(kind_of, minlength=len(kinds)), 1))
     size = hh.size[rows].astype(np.int64)
-    slot_key = np.stack([kind_of, size], axis=1)
-    slots, slot_of, counts = np.unique(slot_key, axis=0, return_inverse=True,
-                                       return_counts=True)
-    return Kinds(htype=kinds[:, 0].astype(np.int8), group=kinds[:, 1].astype(np.int8),
-                 need_school=kinds[:, 2].astype(bool), need_health=kinds[:, 3].astype(bool),
-                 age=mean_age, slot_kind=slots[:, 0], slot_size=slots[:, 1],
+    slots, slot_of, counts = np.unique(kind_of * (int(size.max(initial=1)) + 1) + size,
+                                       return_inverse=True, return_counts=True)
+    slot_kind, slot_size = np.divmod(slots, int(size.max(initial=1)) + 1)
+    return Kinds(htype=htype.astype(np.int8), group=group.astype(np.int8),
+                 need_school=school.astype(bool), need_health=health.astype(bool),
+                 age=mean_age, slot_kind=slot_kind, slot_size=slot_size,
                  slot_count=counts.astype(np.int64), of_household=slot_of.ravel())

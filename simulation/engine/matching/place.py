@@ -131,8 +131,10 @@ def match_cohort(world: World, params: RunParams, year: int, cohort: Households,
     # slot kinds whose value per person is the same pool their persons in the flow: all
     # sizes of a kind when only retention counts (adults per person differ by size)
     if policy.weight("employment") > 0:
-        ratio = kinds.adults[slot_kind] / kinds.slot_size
-        flow_kind = np.unique(np.stack([slot_kind, ratio]), axis=1, return_inverse=True)[1]
+        # adults per person: 1 or 2 adults over at most a few hundred persons
+        code = slot_kind * 1_000_000 + np.rint(
+            1e5 * kinds.adults[slot_kind] / kinds.slot_size).astype(np.int64)
+        flow_kind = np.unique(code, return_inverse=True)[1]
     else:
         flow_kind = slot_kind
     problem = Problem(size=kinds.slot_size, count=kinds.slot_count,

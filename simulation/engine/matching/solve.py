@@ -194,12 +194,15 @@ def solve(p: Problem) -> Solution:
                               np.iinfo(np.int64).max // 4).astype(np.int64)
     fam = np.flatnonzero(size >= 2)
     budget = relaxed.copy()
+    by_value = np.argsort(-p.value[fam], axis=1, kind="stable")  # each kind's best first
+    row_of = np.full(n_s, -1, dtype=np.int64)
+    row_of[fam] = np.arange(len(fam))
     for s in fam[np.lexsort((-size[fam], kind[fam]))]:
         k, n = kind[s], int(p.count[s])
         # whole households into the budgets: where the baseline had them first (the flow's
         # tie-break kept them there), then the most valuable municipalities
         kept = np.zeros(n_m, dtype=np.int64)
-        order = np.argsort(-p.value[s], kind="stable")
+        order = by_value[row_of[s]]
         for first in (True, False):
             if first and not p.x0[s].any():
                 continue
