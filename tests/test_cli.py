@@ -45,6 +45,7 @@ def test_unknown_command_exits_2_without_traceback():
     assert "Traceback" not in out.stderr and "invalid choice" in out.stderr
 
 
+@pytest.mark.slow
 def test_params_lists_the_registry():
     out = secmig("params")
     assert out.returncode == 0

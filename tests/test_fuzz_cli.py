@@ -87,6 +87,7 @@ def test_out_must_name_a_folder(cmd, value, capsys):
     assert exc.value.code == 2 and "argument --out: got " in err and "allowed" in err
 
 
+@pytest.mark.slow
 def test_option_errors_are_not_blamed_on_the_file(tmp_path):
     """A value from the command line is checked before the scenario file is read: the
     message names the option, not a line of the file (real subprocess, as a user runs it)."""

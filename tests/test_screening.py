@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from simulation.calibration.screening import (
@@ -111,6 +112,7 @@ def test_every_prior_is_inside_the_registry_range_and_holds_the_default():
     assert BY_NAME["rights_cost"].prior is not None
 
 
+@pytest.mark.slow
 def test_screen_command_refuses_bad_options(tmp_path):
     from tests.test_cli import secmig
 

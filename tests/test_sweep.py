@@ -176,6 +176,7 @@ def test_bad_parameters_name_file_line_key_and_allowed(tmp_path, text, expect):
     assert f"{path}:8: parameters." in msg and expect in msg, msg
 
 
+@pytest.mark.slow
 def test_bad_sweep_file_all_problems_at_once_exit_2_nothing_written(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nbase: nothere.yaml\ndesign: morriss\nsamples: 2\n"
@@ -367,6 +368,7 @@ def test_a_design_too_small_for_its_analysis_is_refused(tmp_path, capsys, design
     assert f"{tmp_path / 'sweep.yaml'}:" in err and expect in err, err
 
 
+@pytest.mark.slow
 def test_the_smallest_allowed_designs_load(tmp_path):
     for design, samples in (("lhs", 100), ("random", 100), ("grid", 10), ("sobol", 8),
                             ("morris", 2)):
