@@ -476,3 +476,28 @@ def test_quota_capacities():
                                    b.municipality_yearly["settled"])
     assert set(b.households["settlement_municipality"]) <= set(codes)
     assert (b.matching["moved_households"] > 0).all()
+
+
+@pytest.mark.slow
+def test_compare_against_the_baseline_as_an_analyst_does(tmp_path):
+    """`secmig compare` of the baseline and a matching scenario: the paired differences, the
+    matching table per year and who gains and who pays, where the municipalities keep their
+    persons (slack 0) while their households change."""
+    base = tmp_path / "base.yaml"
+    base.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\nname: base\n"
+                    "replicates: 2\nperiod: {start: 2010, end: 2016}\n", encoding="utf-8")
+    f = tmp_path / "m.yaml"
+    f.write_text("extends: base.yaml\nname: matched\nsettlement:\n  allocation:\n"
+                 "    method: matching\n    objective: retention\n", encoding="utf-8")
+    out = tmp_path / "cmp"
+    run = secmig("compare", base, f, "--out", out, "--quiet")
+    assert run.returncode == 0, run.stderr
+    diffs = pd.read_csv(out / "differences.csv")
+    gain = diffs[(diffs["scenario"] == "matched") & (diffs["indicator"] == "retention_5y")]
+    assert gain["difference"].iloc[0] > 0
+    matching = pd.read_csv(out / "matching.csv")
+    assert set(matching["scenario"]) == {"matched"}
+    assert list(matching["year"]) == list(range(2010, 2017))
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Who gains and who pays" in report and "+0 persons in all" in report
+    assert (out / "who_gains.csv").exists()

@@ -42,6 +42,7 @@ from simulation.reports.atomic import atomic_directory
 from simulation.reports.numbers import number
 from simulation.runs.ensemble import (
     ReplicateSummary,
+    aggregate_matching,
     aggregate_municipalities,
     aggregate_retention,
     aggregate_yearly,
@@ -282,6 +283,13 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
         changes.to_csv(tmp / "municipality_differences.csv", index=False)
+        # what placement by matching did each year, for the scenarios that match
+        matched = [aggregate_matching(r).assign(scenario=n)
+                   for n, r in zip(names, results, strict=True)
+                   if not aggregate_matching(r).empty]
+        if matched:
+            table = pd.concat(matched, ignore_index=True)
+            table[["scenario", *table.columns[:-1]]].to_csv(tmp / "matching.csv", index=False)
         who_html = ""
         if gains:
             pd.concat([t.assign(scenario=n) for n, (t, _) in gains.items()],
@@ -634,11 +642,15 @@ def _settling_sentence(name: str, table: pd.DataFrame, classes: dict[str, pd.Ind
         if not n:
             continue
         hh = t.loc[(cls, "households_settled")]
+        persons = t.loc[(cls, "persons_settled")]
         net = t.loc[(cls, "net_secondary_migration")]
         per = t.loc[(cls, "net_secondary_migration_per_1000")]
+        # households and persons: a matching that keeps each municipality's persons swaps
+        # families for single persons, so the households change while the persons do not
         parts.append(
             f"the {n} municipalities that settle {verb} households "
-            f"({number(hh['difference_mean'], 'count', signed=True)} households in all) see "
+            f"({number(hh['difference_mean'], 'count', signed=True)} households, "
+            f"{number(persons['difference_mean'], 'count', signed=True)} persons in all) see "
             f"their net secondary migration change by "
             f"{_difference(net, 'count')} persons "
             f"({number(per['difference_mean'], 'per1000')} per 1,000 inhabitants)")
