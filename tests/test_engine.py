@@ -162,6 +162,7 @@ def test_replicate_seeds_are_reproducible_and_distinct():
     assert not r[0].moves.equals(r[1].moves)
 
 
+@pytest.mark.slow
 def test_common_random_numbers_across_policies(baseline):
     """A policy change leaves the arriving cohorts untouched and keeps draws aligned."""
     no_rule = simulation.run({"rights_years": 0}, seed=1)

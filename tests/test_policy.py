@@ -72,6 +72,7 @@ def test_removing_the_rule_raises_moves_in_years_1_to_5(runs):
     greater(moves_in_window(runs["no-rule"], 5), moves_in_window(runs["baseline"], 5))
 
 
+@pytest.mark.slow
 def test_a_longer_rule_lowers_them(runs):
     """Years 6-7 are inside a 7-year window only: benefit-dependent households move less."""
     def late(res: simulation.Results) -> int:
@@ -81,6 +82,7 @@ def test_a_longer_rule_lowers_them(runs):
     greater(late(runs["baseline"]), late(runs["rights-7-years"]))
 
 
+@pytest.mark.slow
 def test_no_settlement_under_5000(runs):
     res = runs["no-settlement-under-5000"]
     pop = res.municipalities.set_index("code")["population"]
@@ -91,6 +93,7 @@ def test_no_settlement_under_5000(runs):
     assert new < base / 2, (new, base)
 
 
+@pytest.mark.slow
 def test_exemption_raises_moves_into_work(strong_rule):
     base, ex = strong_rule["baseline"], strong_rule["job-move-exemption"]
     greater(moves_in_window(ex, 5, job_move=True, employed_before=False),
@@ -136,12 +139,14 @@ def test_exemption_raises_moves_into_work_only(paired):
         0.01 * np.mean(no_work["baseline"]))
 
 
+@pytest.mark.slow
 def test_self_sufficiency_keeps_rights_for_the_employed(strong_rule):
     base, ss = strong_rule["baseline"], strong_rule["self-sufficiency"]
     greater(moves_in_window(ss, 5, job_move=True, employed_before=False),
             moves_in_window(base, 5, job_move=True, employed_before=False))
 
 
+@pytest.mark.slow
 def test_continuity_only_settles_in_fewer_places(runs):
     base = runs["baseline"].households["settlement_municipality"].nunique()
     cont = runs["continuity-only"].households["settlement_municipality"].nunique()
@@ -171,6 +176,7 @@ def test_common_random_numbers_tighten_differences_several_times():
     assert min(ratios) > 1.5, ratios
 
 
+@pytest.mark.slow
 def test_out_share_counts_compare_only_municipalities_settling_in_both(runs):
     """A scenario that settles nowhere under 5,000 would "lose" fewer municipalities by
     construction; the comparison counts both over the municipalities settling in both."""

@@ -399,6 +399,7 @@ def test_a_huge_sweep_is_refused_quickly_without_drawing_it(tmp_path, capsys, mo
     assert runs in err and "at most 1,000,000 runs are allowed" in err, err
 
 
+@pytest.mark.slow
 def test_points_are_counted_as_drawn(tmp_path):
     for design, samples in (("morris", 3), ("sobol", 8), ("grid", 10), ("lhs", 100)):
         sweep = load_sweep(make(tmp_path, design=design, samples=samples))
