@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from simulation.engine.ledger import Ledger
 from simulation.engine.loop import YearLoop
 from simulation.engine.model import SecondaryMigrationModel
 from simulation.engine.results import Results, build_results
 from simulation.inputs.defaults import Inputs, default_inputs
+from simulation.inputs.ledger_rates import ledger_rates
 from simulation.inputs.limits import MAX_SEED
 from simulation.inputs.parameters import Params
 
@@ -53,7 +55,7 @@ def check_seed(seed: Any) -> int | np.random.SeedSequence:
 
 def run(params: Params | Mapping[str, Any] | None = None,
         seed: int | np.random.SeedSequence = 0, inputs: Inputs | None = None, *,
-        on_year: Callable[[int], None] | None = None) -> Results:
+        on_year: Callable[[int], None] | None = None, ledger: bool = False) -> Results:
     """Run one replicate of the engine and return its Results (small and picklable).
 
     Args:
@@ -65,6 +67,8 @@ def run(params: Params | Mapping[str, Any] | None = None,
         inputs: None (the built-in 2010-2023 baseline) or an Inputs from
             ``default_inputs()``, a loaded scenario or ``inputs.scaled(...)``.
         on_year: called with each simulated year after it ends (for progress bars).
+        ledger: also keep the municipal ledger in NOK (``Results.ledger``; engine/ledger.py),
+            about a quarter more simulation time; ``secmig run`` and ``compare`` keep it.
 
     Returns:
         Results: tables (households, moves, retention panel, cohorts, stocks, yearly series,
@@ -93,15 +97,18 @@ def run(params: Params | Mapping[str, Any] | None = None,
         raise TypeError(f"run: on_year: got {on_year!r:.60}; allowed: None or a function "
                         "of the year")
     return simulate(SecondaryMigrationModel, params, seed,
-                    inputs if inputs is not None else default_inputs(), on_year)
+                    inputs if inputs is not None else default_inputs(), on_year, ledger)
 
 
 def simulate(model_class: type[YearLoop], params: Params, seed: int | np.random.SeedSequence,
-             inputs: Inputs, on_year: Callable[[int], None] | None = None) -> Results:
+             inputs: Inputs, on_year: Callable[[int], None] | None = None,
+             ledger: bool = False) -> Results:
     """Build a model of ``model_class`` (the engine or the reference), run every year, and
     turn it into Results; the one driver both models share (arguments already checked)."""
     t0 = time.perf_counter()
     model = model_class(params, inputs, seed)
+    if ledger:
+        model.ledger = Ledger(ledger_rates())
     t1 = time.perf_counter()
     # one BLAS thread: the model's matrix products are small (groups x municipalities), and
     # a run then computes them the same way in any process, alone or beside other workers

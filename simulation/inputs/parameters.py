@@ -304,6 +304,17 @@ _ENTRIES: tuple[Parameter, ...] = (
        "estimates its size, the fit does", "destination"),
     _p("dest_tie_effect", 3.0, 0.0, 8.0, "utility", "The municipality of the household's tie",
        "destination"),
+    # --- the municipal ledger (engine/ledger.py): accounting, no effect on behaviour ---
+    _p("grant_split_origin_share", 0.5, 0.0, 1.0, "share",
+       "Share of a moving year's integration grant kept by the municipality moved from "
+       "(ASSUMPTION: moves fall mid-year on average; IMDi splits by quarter or month)", "ledger"),
+    _p("social_assistance_take_up", 0.5, 0.0, 1.0, "share",
+       "Share of the guideline social assistance that households without work after the "
+       "programme draw from the municipality (ASSUMPTION; the rest is state benefits)",
+       "ledger"),
+    _p("health_need_cost", 40_000, 0.0, 500_000, "NOK a year (2024)",
+       "Extra municipal cost of a household with a health need, per year (ASSUMPTION: no "
+       "published figure found)", "ledger"),
 )
 
 #: Calibration priors: the box a parameter may take in calibration and screening
@@ -408,6 +419,9 @@ NO_PRIOR: dict[str, str] = {
     "job_move_exemption": "policy lever",
     "rights_self_sufficiency": "policy lever",
     "programme_years": "policy lever (the law: 2 years)",
+    "grant_split_origin_share": "ledger input: accounting, no effect on behaviour",
+    "social_assistance_take_up": "ledger input: accounting, no effect on behaviour",
+    "health_need_cost": "ledger input: accounting, no effect on behaviour",
 }
 
 REGISTRY: tuple[Parameter, ...] = tuple(replace(p, prior=PRIORS.get(p.name)) for p in _ENTRIES)

@@ -18,6 +18,7 @@ from simulation.analysis.indicators import concentration_series, indicators, mun
 from simulation.analysis.measures import retention_table
 from simulation.analysis.outcomes import outcomes_by_subgroup
 from simulation.engine.driver import run
+from simulation.engine.ledger import COSTS, RECEIPTS
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import Params
@@ -41,6 +42,8 @@ class ReplicateSummary:
     outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)
     # placement by matching, one row per year (engine/matching; empty without it)
     matching: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the municipal ledger: year, municipality, item, nok, nok_<price year> (engine/ledger.py)
+    ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def flatten(indicators: dict[str, Any]) -> dict[str, float]:
@@ -58,7 +61,7 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
                   replicate: int, outcomes: bool = False) -> ReplicateSummary:
     """One replicate, reduced (this runs in a worker process); ``outcomes``: also the
     outcomes by subgroup (about 0.15 s a run: only comparisons read them)."""
-    res = run(params, seed, inputs)
+    res = run(params, seed, inputs, ledger=True)
     flows = (res.moves.groupby(["origin", "destination"])["persons"].sum().reset_index())
     yearly = res.yearly.merge(concentration_series(res).drop(columns="hoover_index"),
                               on="year", how="left")
@@ -67,7 +70,7 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
     return ReplicateSummary(replicate, indicators(res), ret, municipality_indicators(res),
                             flows, yearly, res.timings["simulate_s"],
                             outcomes=outcomes_by_subgroup(res) if outcomes else pd.DataFrame(),
-                            matching=res.matching)
+                            matching=res.matching, ledger=res.ledger)
 
 
 def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int,
@@ -167,6 +170,29 @@ def aggregate_flows(summaries: list[ReplicateSummary]) -> pd.DataFrame:
 def aggregate_yearly(summaries: list[ReplicateSummary]) -> pd.DataFrame:
     """National yearly series: mean and 5-95 % interval of every measure."""
     return _by_year([s.yearly.assign(replicate=s.replicate) for s in summaries])
+
+
+def aggregate_ledger(summaries: list[ReplicateSummary]) -> pd.DataFrame:
+    """The municipal ledger per (year, municipality, item), with ``net`` (receipts minus
+    costs) added per run: the mean over runs of the nominal NOK and of the price year's NOK,
+    and the 5-95 % interval of the latter (empty if the runs kept no ledger)."""
+    frames = [s.ledger.assign(replicate=s.replicate) for s in summaries if not s.ledger.empty]
+    if not frames:
+        return pd.DataFrame()
+    runs = pd.concat(frames, ignore_index=True)
+    runs["item"] = runs["item"].astype(str)
+    real = next(c for c in runs.columns if c.startswith("nok_"))
+    keys = ["replicate", "year", "municipality"]
+    wide = runs.pivot_table(index=keys, columns="item", values=["nok", real], aggfunc="sum")
+    for column in ("nok", real):
+        wide[(column, "net")] = (wide[column][list(RECEIPTS)].sum(axis=1)
+                                 - wide[column][list(COSTS)].sum(axis=1))
+    long = wide.stack(level="item", future_stack=True).reset_index()
+    g = long.groupby(["year", "municipality", "item"], sort=True)
+    out = g[["nok", real]].mean()
+    out[f"{real}_p5"] = g[real].quantile(0.05)
+    out[f"{real}_p95"] = g[real].quantile(0.95)
+    return out.reset_index()
 
 
 def aggregate_matching(summaries: list[ReplicateSummary]) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from simulation.reports.numbers import number
 from simulation.runs.ensemble import (
     ReplicateSummary,
     aggregate_flows,
+    aggregate_ledger,
     aggregate_matching,
     aggregate_municipalities,
     aggregate_retention,
@@ -284,6 +285,9 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
                   "indicators_by_replicate": by_replicate(frame, sch.replicates, posterior)}
         if not matching.empty:
             tables["matching"] = matching
+        ledger = aggregate_ledger(summaries)
+        if not ledger.empty:
+            tables["ledger"] = ledger
         for name, t in tables.items():
             if "csv" in sch.outputs.formats:
                 t.to_csv(tmp / f"{name}.csv", index=False)

@@ -1,0 +1,185 @@
+"""The municipal ledger (engine/ledger.py): every krone of the integration grant recomputed
+person by person from a run's own tables (households and moves), grant years conserved
+through moves, costs only where their rule says, and the rates' estimation rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulation
+from simulation.engine.ledger import ITEMS, RECEIPTS
+from simulation.inputs.categories import HOUSEHOLD_TYPES
+from simulation.inputs.defaults import default_inputs
+from simulation.inputs.ledger_rates import CATEGORIES, ledger_rates
+from simulation.inputs.parameters import Params
+
+ADULTS = {"single_man": 1, "single_woman": 1, "couple_no_children": 2,
+          "couple_with_children": 2, "lone_parent": 1}
+
+
+@pytest.fixture(scope="module")
+def run() -> simulation.Results:
+    return simulation.run(seed=7, inputs=default_inputs(2010, 2017).scaled(0.2), ledger=True)
+
+
+def where_each_lives(res: simulation.Results) -> pd.DataFrame:
+    """(household, year) -> municipality at the end of the year, moved-from this year, alive:
+    rebuilt from the households table (settlement, exits) and the move events."""
+    hh = res.households
+    rows = []
+    moves = res.moves.sort_values(["household", "year"])
+    by_household = {h: g for h, g in moves.groupby("household")}
+    for h, c, m0, exit_year in zip(hh["household"], hh["cohort"], hh["settlement_municipality"],
+                                   hh["exit_year"], strict=True):
+        here = m0
+        events = by_household.get(h)
+        for year in range(int(c), res.end + 1):
+            origin = None
+            if events is not None:
+                this = events[events["year"] == year]
+                if len(this):
+                    origin = this["origin"].iloc[0]
+                    here = this["destination"].iloc[-1]
+            alive = exit_year < 0 or exit_year > year
+            rows.append((h, year, here, origin, alive))
+    return pd.DataFrame(rows, columns=["household", "year", "municipality", "origin", "alive"])
+
+
+def test_every_grant_krone_is_traceable(run):
+    """The grant receipts per municipality and year equal the sum over persons, each person
+    paid by its category and grant year where it lives (the moving year split), computed here
+    from the run's tables without the engine's code."""
+    rates = ledger_rates()
+    share = Params().grant_split_origin_share
+    hh = run.households.set_index("household")
+    lives = where_each_lives(run)
+    lives = lives[lives["alive"]]
+    lives["grant_year"] = lives["year"] - hh.loc[lives["household"], "cohort"].to_numpy() + 1
+    lives = lives[lives["grant_year"] <= 5]
+    h = hh.loc[lives["household"]]
+    single = h["household_type"].isin(["single_man", "single_woman"]).to_numpy()
+    minor = single & (h["age_of_head_at_settlement"].to_numpy() < 18)
+    adults = np.where(single, 0, h["household_type"].map(ADULTS).to_numpy())
+    persons = h["persons"].to_numpy()
+    expected: dict[tuple[int, str, str], float] = {}
+    for (year, gy, m, origin, s, mi, a, n) in zip(
+            lives["year"], lives["grant_year"], lives["municipality"], lives["origin"],
+            single, minor, adults, persons, strict=True):
+        if gy == 1:
+            r = rates.year_1(int(year))
+            by_cat = {"single_adult": s and not mi, "unaccompanied_minor": mi,
+                      "other_adult": a, "child": 0 if s else n - a}
+            amount = sum(float(r[CATEGORIES.index(k)]) * v for k, v in by_cat.items())
+            item = "grant_year_1"
+        else:
+            amount = n * float(rates.years_2_5(int(year))[gy - 2])
+            item = "grant_years_2_5"
+        if pd.isna(origin):
+            expected[(year, m, item)] = expected.get((year, m, item), 0.0) + amount
+        else:
+            expected[(year, m, item)] = expected.get((year, m, item), 0.0) + (1 - share) * amount
+            expected[(year, origin, item)] = expected.get((year, origin, item), 0.0) + \
+                share * amount
+    ledger = run.ledger[run.ledger["item"].isin(RECEIPTS)]
+    got = {(y, m, str(i)): v for y, m, i, v in zip(ledger["year"], ledger["municipality"],
+                                                    ledger["item"], ledger["nok"], strict=True)
+           if v != 0}
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-6), key
+
+
+def test_grant_years_are_conserved_through_moves(run):
+    """A person's grant is paid for at most five years from the first settlement, once a year
+    whatever the moves: the receipts of all municipalities together equal the persons in
+    their grant years times the rates (no krone created or lost by a split), and nothing is
+    paid for the settlement cohorts after their fifth year."""
+    rates = ledger_rates()
+    hh = run.households
+    ledger = run.ledger
+    for year in range(run.start, run.end + 1):
+        alive = hh[(hh["exit_year"] < 0) | (hh["exit_year"] > year)]
+        later = alive[(year - alive["cohort"] >= 1) & (year - alive["cohort"] <= 4)]
+        want = float((later["persons"].astype(np.int64)
+                      * rates.years_2_5(year)[(year - later["cohort"] - 1).to_numpy()]).sum())
+        paid = ledger[(ledger["year"] == year) & (ledger["item"] == "grant_years_2_5")]["nok"]
+        assert paid.sum() == pytest.approx(want, rel=1e-12)
+    # a year-1 grant only where a household was settled that year or moved to or from
+    first = ledger[(ledger["item"] == "grant_year_1") & (ledger["nok"] > 0)]
+    settled = set(zip(hh["cohort"], hh["settlement_municipality"], strict=True))
+    moved = set(zip(run.moves["year"], run.moves["origin"], strict=True)) | set(
+        zip(run.moves["year"], run.moves["destination"], strict=True))
+    for year, m in zip(first["year"], first["municipality"], strict=True):
+        assert (year, m) in settled or (year, m) in moved
+
+
+def test_costs_follow_their_rules(run):
+    """No stipend outside the programme years, no services after the grant years, and every
+    item is a number for every municipality and year."""
+    ledger = run.ledger
+    assert set(ledger["item"].astype(str)) == set(ITEMS)
+    assert len(ledger) == len(ITEMS) * run.municipalities.shape[0] * (run.end - run.start + 1)
+    assert (ledger["nok"] >= 0).all() and ledger["nok"].notna().all()
+    programme_years = Params().programme_years
+    hh = run.households
+    for year in (run.start, run.end):
+        stipend = ledger[(ledger["year"] == year)
+                         & (ledger["item"] == "introduction_stipend")]["nok"].sum()
+        in_window = hh[(year - hh["cohort"] < programme_years) & (hh["cohort"] <= year)]
+        assert (stipend > 0) == (len(in_window) > 0)
+    price = ledger_rates().price_year
+    ratio = ledger[f"nok_{price}"] / ledger["nok"].where(ledger["nok"] > 0)
+    by_year = ratio.groupby(ledger["year"]).agg(["min", "max"]).dropna()
+    assert np.allclose(by_year["min"], by_year["max"])  # one index per year
+
+
+def test_rates_follow_their_anchors():
+    """The estimation rules reproduce the figures they rest on: the 2014 five-year total and
+    single-adult difference, the 2024 year-1 rates, the child gap before 2014, the 2021 rates
+    for 2022-2023 (inputs/ledger_rates.py)."""
+    r = ledger_rates()
+    five = r.year_1(2014)[CATEGORIES.index("other_adult")] + r.years_2_5(2014).sum()
+    assert five == pytest.approx(669_600)
+    single = r.year_1(2014)[CATEGORIES.index("single_adult")] + r.years_2_5(2014).sum()
+    assert single == pytest.approx(717_600)
+    assert r.year_1(2024)[CATEGORIES.index("single_adult")] == pytest.approx(241_100)
+    assert r.year_1(2024)[CATEGORIES.index("other_adult")] == pytest.approx(194_400)
+    y13 = r.year_1(2013)
+    assert y13[CATEGORIES.index("other_adult")] - y13[CATEGORIES.index("child")] == 20_000
+    assert (r.year_1(2023) == r.year_1(2021)).all()
+    assert r.guideline(2014) == {"single": 5600.0, "couple": 9300.0,
+                                 "child": pytest.approx((2150 + 2850 + 3600) / 3)}
+    assert r.status(2014, "social_assistance") == "read"
+    assert r.status(2016, "social_assistance") == "estimate"
+    assert len(HOUSEHOLD_TYPES) == len(ADULTS)
+
+
+def test_the_ledger_is_kept_on_request():
+    inputs = default_inputs(2010, 2011).scaled(0.05)
+    assert simulation.run(seed=1, inputs=inputs).ledger.empty
+    assert not simulation.run(seed=1, inputs=inputs, ledger=True).ledger.empty
+
+
+def test_ledger_csv_is_the_runs_ledgers():
+    """ledger.csv (runs.ensemble.aggregate_ledger): per (year, municipality, item) the mean
+    over runs, and ``net`` = receipts - costs, recomputed from the runs' own ledgers."""
+    from simulation.engine.ledger import COSTS
+    from simulation.engine.randomness import replicate_seeds
+    from simulation.runs.ensemble import aggregate_ledger, run_replicate
+
+    inputs = default_inputs(2010, 2012).scaled(0.1)
+    runs = [run_replicate(Params(), inputs, s, i) for i, s in enumerate(replicate_seeds(3, 2))]
+    table = aggregate_ledger(runs).set_index(["year", "municipality", "item"])
+    a, b = (r.ledger.set_index(["year", "municipality", "item"]).sort_index() for r in runs)
+    for key in [(2011, "0301", "grant_years_2_5"), (2012, "4601", "social_assistance")]:
+        assert table.loc[key, "nok"] == pytest.approx((a.loc[key, "nok"] + b.loc[key, "nok"]) / 2)
+    year, code = 2012, "0301"
+
+    def net(frame: pd.DataFrame) -> float:
+        rows = frame.loc[(year, code)]["nok_2024"]
+        return float(sum(rows[i] for i in RECEIPTS) - sum(rows[i] for i in COSTS))
+    assert table.loc[(year, code, "net"), "nok_2024"] == pytest.approx((net(a) + net(b)) / 2)
+    assert table.loc[(year, code, "net"), "nok_2024_p5"] <= table.loc[(year, code, "net"),
+                                                                      "nok_2024"]
