@@ -183,3 +183,29 @@ def test_ledger_csv_is_the_runs_ledgers():
     assert table.loc[(year, code, "net"), "nok_2024"] == pytest.approx((net(a) + net(b)) / 2)
     assert table.loc[(year, code, "net"), "nok_2024_p5"] <= table.loc[(year, code, "net"),
                                                                       "nok_2024"]
+
+
+def test_docs_ledger_table_is_its_csv():
+    """docs/ledger.md's table is docs/ledger/validation.csv (written by docs/make_ledger.py),
+    whose IMDi column is the vendored file's and whose ratio is model / IMDi."""
+    from pathlib import Path
+
+    from simulation.analysis.ledger import imdi_grant_totals
+    from simulation.reports.numbers import number
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    v = pd.read_csv(docs / "ledger" / "validation.csv")
+    imdi = imdi_grant_totals().set_index(["year", "item"])["imdi_nok"]
+    assert (v.set_index(["year", "item"])["imdi_nok"] == imdi.loc[list(zip(
+        v["year"], v["item"], strict=True))].to_numpy()).all()
+    assert np.allclose(v["ratio"], v["model_nok"] / v["imdi_nok"])
+    rows = [line for line in (docs / "ledger.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| 20")]
+    assert len(rows) == len(v)
+    words = {"grant_year_1": "year 1", "grant_years_2_5": "years 2-5"}
+    for line, r in zip(rows, v.itertuples(), strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[:6] == [str(r.year), words[r.item], number(r.model_nok / 1e6, "count"),
+                             f"{number(r.model_p5 / 1e6, 'count')}-"
+                             f"{number(r.model_p95 / 1e6, 'count')}",
+                             number(r.imdi_nok / 1e6, "count"), f"{r.ratio:.2f}"]
