@@ -209,3 +209,36 @@ def test_docs_ledger_table_is_its_csv():
                              f"{number(r.model_p5 / 1e6, 'count')}-"
                              f"{number(r.model_p95 / 1e6, 'count')}",
                              number(r.imdi_nok / 1e6, "count"), f"{r.ratio:.2f}"]
+
+
+def test_fiscal_differences_are_paired_sums_of_the_ledgers():
+    """What a comparison says a scenario moves in kroner (runs/fiscal.py): per type of
+    municipality, the mean over seed pairs of the summed change of yearly net positions,
+    recomputed here from the runs' ledgers."""
+    from simulation.engine.ledger import COSTS
+    from simulation.runs.ensemble import run_many
+    from simulation.runs.fiscal import fiscal_differences, size_class
+
+    inputs = default_inputs(2012, 2014).scaled(0.1)
+    p = Params()
+    a, b = run_many([(p, inputs), (p.replace(rights_years=0), inputs)], seed=4,
+                    replicates=2, jobs=1)
+    geo = inputs.geography.table[["code", "name", "centrality", "population"]]
+    by_muni, by_type = fiscal_differences(a, b, geo)
+
+    def net(summary) -> pd.Series:
+        led = summary.ledger
+        sign = np.where(led["item"].astype(str).isin(RECEIPTS), 1.0,
+                        np.where(led["item"].astype(str).isin(COSTS), -1.0, 0.0))
+        return (led["nok_2024"] * sign).groupby(led["municipality"]).sum() / 3
+
+    small = geo.loc[size_class(geo.set_index("code")["population"]).to_numpy()
+                    == "under 5,000", "code"]
+    pairs = [(net(y) - net(x)).reindex(small).fillna(0).sum() for x, y in zip(a, b,
+                                                                               strict=True)]
+    row = by_type[(by_type["grouping"] == "size") & (by_type["group"] == "under 5,000")]
+    assert row["change_net"].iloc[0] == pytest.approx(np.mean(pairs), rel=1e-9, abs=1e-3)
+    oslo = by_muni.set_index("municipality").loc["0301", "change_net"]
+    assert oslo == pytest.approx(np.mean([(net(y) - net(x)).get("0301", 0.0)
+                                          for x, y in zip(a, b, strict=True)]), abs=1e-3)
+    assert by_type.groupby("grouping")["municipalities"].sum().eq(len(geo)).all()

@@ -49,6 +49,7 @@ from simulation.runs.ensemble import (
     indicator_frame,
     interval,
 )
+from simulation.runs.fiscal import fiscal_differences, moves_money
 from simulation.runs.output import _json_safe, by_replicate, drawn_parameters, manifest, summary
 
 
@@ -306,11 +307,63 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                                    changes[changes["scenario"] == n],
                                    who_fig if i == 0 else None)
                 for i, (n, (t, _)) in enumerate(gains.items()))
+        fiscal_html = _fiscal(names, results, geo, tmp)
         (tmp / "report.html").write_text(
             _report(scenarios, names, diffs, fig, maps, seed, replicates, changes, posterior,
-                    who_html),
+                    who_html, fiscal_html),
             encoding="utf-8")
     return Path(out)
+
+
+def _millions(nok: pd.Series) -> list[str]:
+    return [f"{v / 1e6:+,.1f}" for v in nok]
+
+
+def _fiscal(names: list[str], results: list[list[ReplicateSummary]], geo: pd.DataFrame,
+            tmp: Path) -> str:
+    """The ledger in kroner (runs/fiscal.py): fiscal_by_municipality.csv,
+    fiscal_by_type.csv and the report's section ('' if the runs kept no ledger)."""
+    if any(r.ledger.empty for runs in results for r in runs):
+        return ""
+    facts = geo[["code", "name", "centrality", "population"]]
+    by_muni, by_type, html = [], [], []
+    for n, runs in zip(names[1:], results[1:], strict=True):
+        m, t = fiscal_differences(results[0], runs, facts)
+        by_muni.append(m.assign(scenario=n))
+        by_type.append(t.assign(scenario=n))
+        top = m.reindex(m["change_net"].abs().sort_values(ascending=False).index).head(10)
+        html.append(
+            f"<h3>{report.esc(n)} against {report.esc(names[0])}</h3><ul>"
+            f"<li>{report.esc(moves_money(n, t, 'size'))}.</li>"
+            f"<li>{report.esc(moves_money(n, t, 'centrality'))}.</li></ul>"
+            + report.table(pd.DataFrame({
+                "municipalities": [f"{'centrality ' if r.grouping == 'centrality' else ''}"
+                                   f"{r.group}" for r in t.itertuples()],
+                "number": t["municipalities"].to_numpy(),
+                "grants, NOK million a year": _millions(t["change_receipts"]),
+                "costs, NOK million a year": _millions(t["change_costs"]),
+                "net, NOK million a year": _millions(t["change_net"]),
+                "5-95 %": [f"{lo / 1e6:+,.1f} to {hi / 1e6:+,.1f}" for lo, hi in
+                           zip(t["change_net_p5"], t["change_net_p95"], strict=True)]}),
+                kinds={"municipalities": "text", "number": "count", "5-95 %": "text",
+                       "grants, NOK million a year": "text",
+                       "costs, NOK million a year": "text", "net, NOK million a year": "text"})
+            + "<p>The ten municipalities whose net position changes most:</p>"
+            + report.table(pd.DataFrame({
+                "municipality": top["name"].to_numpy(),
+                "net, NOK million a year": _millions(top["change_net"]),
+                "grants": _millions(top["change_receipts"]),
+                "costs": _millions(top["change_costs"])}),
+                kinds={"municipality": "text", "net, NOK million a year": "text",
+                       "grants": "text", "costs": "text"}))
+    pd.concat(by_muni, ignore_index=True).to_csv(tmp / "fiscal_by_municipality.csv",
+                                                 index=False)
+    pd.concat(by_type, ignore_index=True).to_csv(tmp / "fiscal_by_type.csv", index=False)
+    return ("<p>The municipal ledger (docs/ledger.md): integration grants received, and the "
+            "costs of the introduction stipend, social assistance, integration services and "
+            "health needs, as yearly averages over the window in 2024 kroner; differences "
+            "paired by seed. The grant rates are mostly estimated (docs/ledger.md).</p>"
+            + "".join(html))
 
 
 def _municipality_changes(munis: dict[str, pd.DataFrame], names: list[str]) -> pd.DataFrame:
@@ -827,7 +880,8 @@ def _change_tables(changes: pd.DataFrame) -> str:
 
 def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.DataFrame],
             fig: dict[str, Path], maps: list[Path], seed: int, replicates: int,
-            changes: pd.DataFrame, posterior: int = 0, who_gains_html: str = "") -> str:
+            changes: pd.DataFrame, posterior: int = 0, who_gains_html: str = "",
+            fiscal_html: str = "") -> str:
     ref = names[0]
     runs = (f"{posterior * replicates} times ({posterior} posterior parameter draws x "
             f"{replicates} replicates)" if posterior else f"{replicates} times")
@@ -854,6 +908,8 @@ def _report(scenarios: list[Scenario], names: list[str], diffs: dict[str, pd.Dat
             + rule_band_note(scenarios)
             + _context_note(scenarios, names))),
         *([("Who gains and who pays", who_gains_html)] if who_gains_html else []),
+        *([("Kroner: what it moves between municipalities", fiscal_html)]
+          if fiscal_html else []),
         ("Timing of moves", report.image(
             fig["hazard"], "Yearly share leaving the settlement municipality, by year since "
             "settlement; the rights window ends at the dotted line.")),

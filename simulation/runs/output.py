@@ -288,6 +288,13 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
         ledger = aggregate_ledger(summaries)
         if not ledger.empty:
             tables["ledger"] = ledger
+            net = _net_per_inhabitant(ledger, municipalities)
+            fig_ledger = figures.map_figure(
+                net, geo, figs / "map_net_position.png", "net_per_inhabitant",
+                f"Municipal net position from refugees (grants - costs), NOK per inhabitant a "
+                f"year, {sch.period.start}-{sch.period.end} average, 2024 kroner",
+                "NOK per inhabitant a year", note="red: grants exceed costs\nblue: costs "
+                "exceed grants\ncircle area: population")
         for name, t in tables.items():
             if "csv" in sch.outputs.formats:
                 t.to_csv(tmp / f"{name}.csv", index=False)
@@ -317,11 +324,50 @@ def write_ensemble(scenario: Scenario, summaries: list[ReplicateSummary], out: P
         man["posterior_parameters"] = drawn_parameters(scenario, posterior)
         (tmp / "manifest.json").write_text(json.dumps(_json_safe(man), indent=2),
                                            encoding="utf-8")
+        if not ledger.empty:
+            fig_paths["ledger"] = fig_ledger
         (tmp / "report.html").write_text(
             run_report(scenario, frame, summ, municipalities, flows, fig_paths, man,
-                       departs, matching),
+                       departs, matching, ledger),
             encoding="utf-8")
     return Path(out)
+
+
+def _net_per_inhabitant(ledger: pd.DataFrame, municipalities: pd.DataFrame) -> pd.DataFrame:
+    """Per municipality: the yearly average net position (2024 kroner) and per inhabitant."""
+    net = ledger[ledger["item"] == "net"].groupby("municipality")["nok_2024"].mean()
+    out = municipalities[["municipality", "name", "population"]].copy()
+    out["net_per_year"] = out["municipality"].map(net).fillna(0.0).to_numpy()
+    out["net_per_inhabitant"] = out["net_per_year"] / out["population"].astype(np.float64)
+    return out
+
+
+def _ledger_section(ledger: pd.DataFrame, municipalities: pd.DataFrame, fig: Path) -> str:
+    """National totals per item and year, and who gains and loses most, in kroner."""
+    national = (ledger.groupby(["year", "item"])["nok_2024"].sum().unstack("item") / 1e6)
+    items = [c for c in ("grant_year_1", "grant_years_2_5", "introduction_stipend",
+                         "social_assistance", "integration_services", "health_needs", "net")
+             if c in national]
+    table = national[items].reset_index()
+    table["year"] = table["year"].astype(str)
+    per = _net_per_inhabitant(ledger, municipalities).sort_values("net_per_year")
+    ends = pd.concat([per.head(5), per.tail(5)])
+    return (
+        "<p>What each municipality receives in integration grants and pays for the refugees "
+        "living there (introduction stipend, social assistance, integration services, health "
+        "needs), in million 2024 kroner (deflated by G), summed over Norway; means over runs "
+        "(per municipality, with intervals, in ledger.csv). <b>The grant rates are mostly "
+        "estimated</b> (docs/ledger.md sets the totals against IMDi's payouts).</p>"
+        + report.table(table, kinds={"year": "code", **{c: "count" for c in items}})
+        + report.image(fig, "Net position (grants minus costs) per inhabitant and year.")
+        + "<p>The municipalities with the lowest and highest net position (NOK million a "
+          "year, 2024 kroner):</p>"
+        + report.table(pd.DataFrame({
+            "municipality": ends["name"].to_numpy(),
+            "net, NOK million a year": [f"{v / 1e6:+,.1f}" for v in ends["net_per_year"]],
+            "per inhabitant, NOK": [f"{v:+,.0f}" for v in ends["net_per_inhabitant"]]}),
+            kinds={"municipality": "text", "net, NOK million a year": "text",
+                   "per inhabitant, NOK": "text"}))
 
 
 def _matching_section(scenario: Scenario, matching: pd.DataFrame,
@@ -406,7 +452,8 @@ def _provenance(man: dict[str, Any]) -> str:
 def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
                municipalities: pd.DataFrame, flows: pd.DataFrame,
                fig_paths: dict[str, Path], man: dict[str, Any],
-               departs: list[str] | None = None, matching: pd.DataFrame | None = None) -> str:
+               departs: list[str] | None = None, matching: pd.DataFrame | None = None,
+               ledger: pd.DataFrame | None = None) -> str:
     sch = scenario.schema
     departs = departs or []
     r7 = summ.get("retention_7y", {})
@@ -480,6 +527,9 @@ def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
     if matching is not None and not matching.empty:
         sections.insert(2, ("Placement by matching", _matching_section(scenario, matching,
                                                                       summ)))
+    if ledger is not None and not ledger.empty:
+        sections.insert(-1, ("Kroner: the municipal ledger", _ledger_section(
+            ledger, municipalities, fig_paths["ledger"])))
     return report.page(f"secmig: {sch.name}",
                        f"Secondary migration of refugees in Norway, {sch.period.start}-"
                        f"{sch.period.end}, {sch.replicates} replicates", sections)
