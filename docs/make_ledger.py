@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from simulation.analysis.ledger import TOLERANCE, grant_validation
+from simulation.engine.ledger import COSTS, RECEIPTS
 from simulation.inputs.scenario import load_scenario
 from simulation.reports.numbers import number
 from simulation.runs.ensemble import run_many
@@ -46,6 +47,33 @@ def table(v: pd.DataFrame) -> str:
                      f"{number(r.model_p5 / 1e6, 'count')}-{number(r.model_p95 / 1e6, 'count')}"
                      f" | {number(r.imdi_nok / 1e6, 'count')} | {r.ratio:.2f} | "
                      f"{'; '.join(notes)} |")
+    return "\n".join(lines)
+
+
+#: the calculation committee's coverage of municipal costs by the grant (data/ledger_rates.yaml)
+COMMITTEE = {2016: 0.923, 2017: 0.949, 2018: 0.996, 2019: 1.017, 2020: 1.059, 2021: 0.973,
+             2022: 0.973}
+
+
+def coverage(ledgers: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per year: the grants over the costs the ledger counts, nationally (mean over runs)."""
+    rows = []
+    for led in ledgers:
+        item = led["item"].astype(str)
+        grants = led[item.isin(RECEIPTS)].groupby("year")["nok"].sum()
+        costs = led[item.isin(COSTS)].groupby("year")["nok"].sum()
+        rows.append(grants / costs)
+    ratio = pd.concat(rows, axis=1).mean(axis=1)
+    return pd.DataFrame({"year": ratio.index, "coverage": ratio.to_numpy(),
+                         "committee": [COMMITTEE.get(int(y)) for y in ratio.index]})
+
+
+def coverage_table(c: pd.DataFrame) -> str:
+    rows = c[c["committee"].notna()]
+    lines = ["| year | grants / counted costs (model) | grant coverage (calculation committee) |",
+             "|---|---|---|"]
+    lines += [f"| {int(r.year)} | {r.coverage:.2f} | {r.committee:.3f} |"
+              for r in rows.itertuples()]
     return "\n".join(lines)
 
 
@@ -79,6 +107,8 @@ def main() -> None:
     runs = run_many([(base.params, base.inputs)], base.schema.seed, args.replicates,
                     args.jobs)[0]
     v = grant_validation([r.ledger for r in runs], base.inputs.start)
+    cover = coverage([r.ledger for r in runs])
+    cover.to_csv(OUT / "coverage.csv", index=False)
     OUT.mkdir(parents=True, exist_ok=True)
     v.to_csv(OUT / "validation.csv", index=False)
     figure(v, OUT / "grants.png")
@@ -120,9 +150,20 @@ Of the {len(checked)} comparisons that are complete and not lower bounds, {insid
 - **2022-2023**: IMDi's totals are lower bounds (anonymised cells), and the 2022-2023 rates
   are the 2021 ones (the cut of 2022 is not quantified).
 
-What is not here yet (issue 16): the ledger sections of the run report and of `secmig
-compare` (who gains and who loses in kroner, maps), the fiscal view of each policy family in
-docs/policy.md, and the calculation committee's cost per refugee as a check on the cost side.
+**The cost side.** The ledger counts the introduction stipend, social assistance, the
+municipality's integration services and administration (the calculation committee's 453,700
+NOK per refugee over five years in 2016, indexed by G) and health needs. Nationally, the
+grants cover this share of those costs (model, mean of runs), beside the grant's coverage of
+the municipalities' costs that the committee reports (which counts more services, and only
+persons in their grant years, while the ledger's social assistance and health costs run on
+after the fifth year):
+
+{coverage_table(cover)}
+
+Where to read it: the "Kroner" sections of every run report (national totals per item, a
+map of the net position per inhabitant) and of every `secmig compare` brief (what a scenario
+moves between municipalities by size and centrality, with intervals), and the fiscal view of
+each policy family in [policy.md](policy.md).
 `ledger.csv` in every run's output folder has the yearly ledger per municipality and item,
 nominal and in 2024 NOK (deflated by G), with 5-95 % intervals.
 """

@@ -124,6 +124,32 @@ def who_gains_extremes(family: str, scenario: str, dimension: str) -> str:
     return f"most for {one(rows.iloc[-1])}, least for {one(rows.iloc[0])}"
 
 
+def fiscal_table() -> str:
+    """Every scenario's paired change in the yearly net position (grants minus costs, 2024
+    kroner) of the municipalities by size, from each family's fiscal_by_type.csv."""
+    head = ("| family | scenario | under 5,000 | 5,000-20,000 | 20,000-100,000 | 100,000 and "
+            "more | all |")
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for family, names in FAMILIES.items():
+        path = OUT / family / "fiscal_by_type.csv"
+        if not path.exists():
+            continue
+        t = pd.read_csv(path)
+        t = t[t["grouping"] == "size"]
+        for n in names[1:]:
+            rows = t[t["scenario"] == n].set_index("group")
+            if rows.empty:
+                continue
+            cells = [f"{rows.loc[g, 'change_net'] / 1e6:+,.0f} "
+                     f"[{rows.loc[g, 'change_net_p5'] / 1e6:+,.0f}, "
+                     f"{rows.loc[g, 'change_net_p95'] / 1e6:+,.0f}]"
+                     for g in ("under 5,000", "5,000-20,000", "20,000-100,000",
+                               "100,000 and more")]
+            total = rows["change_net"].sum() / 1e6
+            lines.append(f"| {family} | {n} | " + " | ".join(cells) + f" | {total:+,.0f} |")
+    return "\n".join(lines)
+
+
 def family_table(diffs: pd.DataFrame, names: list[str], family: str) -> str:
     ref = names[0]
     means = own_means(family)
@@ -462,6 +488,28 @@ Matching on retention changes 5-year retention by
 {say(pp, "projection-2035-request-matching-retention", "retention_5y", "share")} and the share
 in the 10 largest municipalities by
 {say(pp, "projection-2035-request-matching-retention", "share_in_10_largest", "share")}.
+
+## 6. The fiscal view: what each policy moves between municipalities, in kroner
+
+The municipal ledger ([ledger.md](ledger.md)) gives each municipality's yearly grants
+received (integration grant, year 1 and years 2-5, following the person when they move) and
+costs (introduction stipend, social assistance, integration services, health needs). The
+table is the paired change of the net position (grants minus costs), summed over the
+municipalities of each size and averaged over the years of the window, in NOK million a year
+(2024 kroner), with the 5-95 % interval over the runs. **The grant rates are mostly estimated**
+(IMDi's rate tables for 2010-2023 were not found; ledger.md says how they are estimated and
+how the totals compare with IMDi's payouts), so read the direction and the relative sizes
+rather than the last million. Per municipality and by centrality class:
+`outputs/policy/<family>/fiscal_by_municipality.csv`, `fiscal_by_type.csv` and the
+"Kroner" section of each brief.
+
+{fiscal_table()}
+
+A positive number: the municipalities of that size come out better (their grants grow more,
+or fall less, than their costs). A settlement lever moves both: a municipality that stops
+settling loses grants and costs together, and in the model the costs it counts exceed the
+grants (the grants' coverage of the counted costs by year is in ledger.md, beside the
+calculation committee's), so it comes out ahead.
 
 ## What changed with the posterior (issue 14)
 

@@ -199,9 +199,14 @@ def test_docs_ledger_table_is_its_csv():
     assert (v.set_index(["year", "item"])["imdi_nok"] == imdi.loc[list(zip(
         v["year"], v["item"], strict=True))].to_numpy()).all()
     assert np.allclose(v["ratio"], v["model_nok"] / v["imdi_nok"])
-    rows = [line for line in (docs / "ledger.md").read_text(encoding="utf-8").splitlines()
-            if line.startswith("| 20")]
+    lines = (docs / "ledger.md").read_text(encoding="utf-8").splitlines()
+    rows = [line for line in lines if line.startswith("| 20") and "| year" in line]
     assert len(rows) == len(v)
+    cover = pd.read_csv(docs / "ledger" / "coverage.csv").dropna()
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines
+             if line.startswith("| 20") and "| year" not in line]
+    assert cells == [[str(int(r.year)), f"{r.coverage:.2f}", f"{r.committee:.3f}"]
+                     for r in cover.itertuples()]
     words = {"grant_year_1": "year 1", "grant_years_2_5": "years 2-5"}
     for line, r in zip(rows, v.itertuples(), strict=True):
         cells = [c.strip() for c in line.strip("|").split("|")]
