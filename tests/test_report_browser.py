@@ -43,10 +43,10 @@ def test_run_report_renders(browser, tmp_path):
     assert main(["run", str(scen), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
     info = _check_page(browser, out / "report.html", tmp_path / "report.png")
     assert info["title"] == "secmig: browser"
-    assert {"What was run", "Headline numbers", "Municipalities", "Files and provenance"} <= set(
-        info["headings"])
+    assert {"What was run", "Headline numbers", "Municipalities",
+            "Kroner: the municipal ledger", "Files and provenance"} <= set(info["headings"])
     assert "Still living in the settlement municipality after 7 years" in info["text"]
-    assert len(info["images"]) == 6 and info["rows"] > 30
+    assert len(info["images"]) == 7 and info["rows"] > 30  # six figures and the ledger's map
 
 
 def test_comparison_report_renders(browser, tmp_path):
@@ -60,6 +60,7 @@ def test_comparison_report_renders(browser, tmp_path):
                  "--jobs", "1"]) == 0
     info = _check_page(browser, out / "report.html", tmp_path / "compare.png")
     assert "b minus a" in info["text"] and "The answer in short" in info["headings"]
+    assert "Kroner: what it moves between municipalities" in info["headings"]
 
 
 def test_sweep_report_renders(browser, tmp_path):
