@@ -28,7 +28,7 @@ import pandas as pd
 
 from simulation.engine.households import ADULTS_BY_TYPE, SINGLE_MAN, SINGLE_WOMAN
 from simulation.engine.runparams import RunParams
-from simulation.engine.terms import in_programme
+from simulation.engine.terms import in_programme, stipend_per_adult
 from simulation.engine.world import World
 from simulation.inputs.ledger_rates import CATEGORIES, GRANT_YEARS, LedgerRates
 
@@ -94,8 +94,7 @@ def payments(world: World, params: RunParams, year: int, rates: LedgerRates) -> 
         hh.has_b[rows] & ~hh.employed_b[rows]).astype(np.float64)
     g = rates.g(year)
     age = age0 + (year - hh.cohort[rows].astype(np.int64))
-    stipend = np.where(programme, idle * params.stipend_level * g
-                       * np.where(age < 25, 2 / 3, 1.0), 0.0)
+    stipend = np.where(programme, idle * stipend_per_adult(params, age) * g, 0.0)
     dependent = ~programme & ~hh.employed[rows]
     single = (htype == SINGLE_MAN) | (htype == SINGLE_WOMAN)
     adults = ADULTS_BY_TYPE[htype].astype(np.float64)

@@ -48,6 +48,17 @@ def logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+#: participants under this age get two thirds of the introduction stipend (the law)
+STIPEND_FULL_AGE = 25
+
+
+def stipend_per_adult(params: Params, age: np.ndarray) -> np.ndarray:
+    """The introduction stipend of a participant of ``age``, in G a year: ``stipend_level``,
+    two thirds under 25 (the household's income in the programme, and the municipality's
+    cost in the ledger)."""
+    return params.stipend_level * np.where(age < STIPEND_FULL_AGE, 2 / 3, 1.0)
+
+
 def in_programme(world: World, params: Params, year: int) -> np.ndarray:
     """Households in the introduction programme: first years, adult head, never moved away."""
     hh = world.households

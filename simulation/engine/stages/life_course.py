@@ -16,6 +16,7 @@ from simulation.engine.terms import (
     draw_ties,
     employment_logit,
     logistic,
+    stipend_per_adult,
 )
 from simulation.engine.world import World, size_score
 from simulation.inputs.parameters import Params
@@ -34,7 +35,7 @@ def household_income(world: World, params: Params, year: int, programme: np.ndar
     local_wage = params.wage_level * (1 + params.wage_labour_effect
                                       * (world.geography.labour_market - 0.5))
     wage = local_wage[hh.municipality] * hh.productivity
-    stipend = params.stipend_level * np.where(hh.age(year) < 25, 2 / 3, 1.0)
+    stipend = stipend_per_adult(params, hh.age(year))
     not_working = np.where(programme, stipend, params.benefit_level)
     income_a = np.where(hh.employed_a, wage, not_working)
     income_b = np.where(hh.has_b, np.where(hh.employed_b, wage, not_working), 0.0)
