@@ -285,9 +285,8 @@ def write_comparison(scenarios: list[Scenario], results: list[list[ReplicateSumm
                                            encoding="utf-8")
         changes.to_csv(tmp / "municipality_differences.csv", index=False)
         # what placement by matching did each year, for the scenarios that match
-        matched = [aggregate_matching(r).assign(scenario=n)
-                   for n, r in zip(names, results, strict=True)
-                   if not aggregate_matching(r).empty]
+        per_scenario = {n: aggregate_matching(r) for n, r in zip(names, results, strict=True)}
+        matched = [t.assign(scenario=n) for n, t in per_scenario.items() if not t.empty]
         if matched:
             table = pd.concat(matched, ignore_index=True)
             table[["scenario", *table.columns[:-1]]].to_csv(tmp / "matching.csv", index=False)
