@@ -135,6 +135,50 @@ def test_costs_follow_their_rules(run):
     assert np.allclose(by_year["min"], by_year["max"])  # one index per year
 
 
+def test_grant_period_is_the_ledgers_persons_in_their_grant_years(run):
+    """Results.ledger_grant_period: its persons are those alive at the year's end in their
+    first five years (recomputed from the households table); its grants, stipend and
+    services are all of the municipal ledger's (they are paid only in grant years); its social
+    assistance and health needs are at most the ledger's."""
+    hh = run.households
+    g = run.ledger_grant_period.set_index("year")
+    national = run.ledger.groupby(["year", run.ledger["item"].astype(str)])["nok"].sum()
+    assert list(g.index) == list(range(run.start, run.end + 1))
+    for year in g.index:
+        alive = hh[((hh["exit_year"] < 0) | (hh["exit_year"] > year)) & (hh["cohort"] <= year)
+                   & (year - hh["cohort"] <= 4)]
+        assert g.loc[year, "persons_in_grant_years"] == alive["persons"].astype(np.int64).sum()
+        for item in ("grant_year_1", "grant_years_2_5", "introduction_stipend",
+                     "integration_services"):
+            assert g.loc[year, item] == pytest.approx(national[(year, item)], rel=1e-12)
+        for item in ("social_assistance", "health_needs"):
+            assert g.loc[year, item] <= national[(year, item)] * (1 + 1e-12)
+
+
+def test_cost_per_refugee_is_five_times_the_yearly_cost_per_person(run):
+    """cost_per_refugee and committee_comparison recomputed by hand from the grant-period
+    table of two runs and the committee's figures in the data file."""
+    from simulation.analysis.ledger import committee_comparison, cost_per_refugee
+    from simulation.engine.ledger import COSTS
+
+    other = simulation.run(seed=8, inputs=default_inputs(2010, 2017).scaled(0.2), ledger=True)
+    frames = [run.ledger_grant_period, other.ledger_grant_period]
+    per = cost_per_refugee(frames).set_index(["year", "item"])
+    for year in (2012, 2016):
+        values = [f.set_index("year").loc[year] for f in frames]
+        each = [5 * sum(v[c] for c in COSTS) / v["persons_in_grant_years"] for v in values]
+        assert per.loc[(year, "costs"), "nok"] == pytest.approx(np.mean(each), rel=1e-12)
+        rest = [5 * (v["social_assistance"] + v["health_needs"]) / v["persons_in_grant_years"]
+                for v in values]
+        assert per.loc[(year, "rest"), "nok"] == pytest.approx(np.mean(rest), rel=1e-12)
+    rates = ledger_rates()
+    cmp = committee_comparison(per.reset_index(), rates).set_index(["year", "item"])
+    assert cmp.loc[(2016, "costs"), "committee_nok"] == 797_800
+    assert cmp.loc[(2016, "rest"), "committee_nok"] == 797_800 - 453_700 - 219_500
+    assert cmp.loc[(2016, "integration_services"), "ratio"] == pytest.approx(1.0, rel=1e-12)
+    assert np.allclose(cmp["ratio"], cmp["model_nok"] / cmp["committee_nok"])
+
+
 def test_rates_follow_their_anchors():
     """The estimation rules reproduce the figures they rest on: the 2014 five-year total and
     single-adult difference, the 2024 year-1 rates, the child gap before 2014, the 2021 rates
@@ -185,6 +229,17 @@ def test_ledger_csv_is_the_runs_ledgers():
                                                                       "nok_2024"]
 
 
+def table_rows(lines: list[str], header: str) -> list[list[str]]:
+    """The cells of the markdown table whose header line starts with ``header``."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
 def test_docs_ledger_table_is_its_csv():
     """docs/ledger.md's table is docs/ledger/validation.csv (written by docs/make_ledger.py),
     whose IMDi column is the vendored file's and whose ratio is model / IMDi."""
@@ -203,10 +258,16 @@ def test_docs_ledger_table_is_its_csv():
     rows = [line for line in lines if line.startswith("| 20") and "| year" in line]
     assert len(rows) == len(v)
     cover = pd.read_csv(docs / "ledger" / "coverage.csv").dropna()
-    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines
-             if line.startswith("| 20") and "| year" not in line]
-    assert cells == [[str(int(r.year)), f"{r.coverage:.2f}", f"{r.committee:.3f}"]
-                     for r in cover.itertuples()]
+    assert table_rows(lines, "| year | grants / counted costs") == [
+        [str(int(r.year)), f"{r.coverage:.2f}", f"{r.committee:.3f}"] for r in cover.itertuples()]
+    cost = pd.read_csv(docs / "ledger" / "cost_per_refugee.csv")
+    assert np.allclose(cost["ratio"], cost["model_nok"] / cost["committee_nok"])
+    cells = table_rows(lines, "| year | item | model, NOK per refugee")
+    assert [c[0] for c in cells] == [str(int(y)) for y in cost["year"]]
+    assert [c[2:] for c in cells] == [
+        [number(r.model_nok, "count"), f"{number(r.model_p5, 'count')}-"
+         f"{number(r.model_p95, 'count')}", number(r.committee_nok, "count"), f"{r.ratio:.2f}"]
+        for r in cost.itertuples()]
     words = {"grant_year_1": "year 1", "grant_years_2_5": "years 2-5"}
     for line, r in zip(rows, v.itertuples(), strict=True):
         cells = [c.strip() for c in line.strip("|").split("|")]

@@ -65,6 +65,7 @@ class Payments:
     amounts: dict[str, np.ndarray]  # item -> per row
     grant_year: np.ndarray  # 1..5 for rows in their grant years, else 0
     origin_share: float
+    persons: np.ndarray  # persons per row (household size)
 
 
 def movers_of(world: World, year: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +115,8 @@ def payments(world: World, params: RunParams, year: int, rates: LedgerRates) -> 
         amounts={"grant_year_1": first, "grant_years_2_5": later,
                  "introduction_stipend": stipend, "social_assistance": assistance,
                  "integration_services": services, "health_needs": health},
-        grant_year=np.where(in_grant, grant_year, 0), origin_share=params.grant_split_origin_share)
+        grant_year=np.where(in_grant, grant_year, 0), origin_share=params.grant_split_origin_share,
+        persons=size)
 
 
 def by_municipality(p: Payments, n: int) -> dict[str, np.ndarray]:
@@ -135,16 +137,30 @@ def by_municipality(p: Payments, n: int) -> dict[str, np.ndarray]:
     return out
 
 
+def grant_period(p: Payments) -> dict[str, float]:
+    """The year's national amounts of each item for the persons in their five grant years,
+    and those persons: the population the calculation committee's cost per refugee is
+    measured on (its yearly cost per person in the grant period, times five)."""
+    inside = p.grant_year > 0
+    out = {item: float(amount[inside].sum()) for item, amount in p.amounts.items()}
+    out["persons"] = float(p.persons[inside].sum())
+    return out
+
+
 @dataclass
 class Ledger:
-    """The yearly ledger of a run, per municipality (index) and item, nominal NOK."""
+    """The yearly ledger of a run, per municipality (index) and item, nominal NOK, and the
+    national amounts for persons in their grant years (:func:`grant_period`)."""
 
     rates: LedgerRates
     chunks: list[dict[str, np.ndarray]] = field(default_factory=list)
+    grant_period_rows: list[dict[str, float]] = field(default_factory=list)
 
     def observe(self, world: World, params: RunParams, year: int) -> None:
         n = world.geography.n
-        totals = by_municipality(payments(world, params, year, self.rates), n)
+        paid = payments(world, params, year, self.rates)
+        self.grant_period_rows.append({"year": year, **grant_period(paid)})
+        totals = by_municipality(paid, n)
         for item in ITEMS:
             self.chunks.append({"year": np.full(n, year, dtype=np.int16),
                                 "municipality_index": np.arange(n, dtype=np.int16),
@@ -166,3 +182,9 @@ class Ledger:
         index = factor[np.searchsorted(years, cols["year"])]
         out[f"nok_{self.rates.price_year}"] = out["nok"].to_numpy() * index
         return out
+
+    def grant_period_frame(self) -> pd.DataFrame:
+        """year, persons_in_grant_years, and per item the nominal NOK paid for them."""
+        out = pd.DataFrame(self.grant_period_rows, columns=["year", *ITEMS, "persons"])
+        out["year"] = out["year"].astype(np.int64)
+        return out.rename(columns={"persons": "persons_in_grant_years"})

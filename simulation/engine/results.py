@@ -60,6 +60,9 @@ class Results:
     # the municipal ledger: year, municipality, item, nok (nominal) and nok_<price year>
     # (engine/ledger.py); empty if not kept
     ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the national amounts per item for persons in their five grant years, and those
+    # persons, per year (engine/ledger.grant_period): the cost per refugee's population
+    ledger_grant_period: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -113,17 +116,19 @@ def build_results(model: Any, seed: int | None, timings: dict[str, float]) -> Re
                                                     HOUSEHOLD_TYPES)
         employment["country_group"] = _categorical(employment["country_group"].to_numpy(),
                                                    COUNTRY_GROUPS)
-    ledger = model.ledger.frame(code_of) if getattr(model, "ledger", None) else pd.DataFrame()
+    kept = getattr(model, "ledger", None)
+    ledger = kept.frame(code_of) if kept else pd.DataFrame()
+    grant_period = kept.grant_period_frame() if kept else pd.DataFrame()
     log = getattr(model, "matching_log", world.matching_log)
     matching = pd.DataFrame([asdict(y) for y in log])
     for table in (munis, households, moves, panel, cohorts, stocks, residence, yearly,
-                  muni_yearly, employment, matching, ledger):
+                  muni_yearly, employment, matching, ledger, grant_period):
         widen(table)
     return Results(
         seed=seed, params=dict(model.params), start=model.inputs.start, end=model.inputs.end,
         municipalities=munis, households=households, moves=moves, retention_panel=panel,
         cohorts=cohorts, stocks=stocks, residence=residence, yearly=yearly,
         municipality_yearly=muni_yearly, employment=employment, matching=matching,
-        ledger=ledger,
+        ledger=ledger, ledger_grant_period=grant_period,
         timings=timings,
     )

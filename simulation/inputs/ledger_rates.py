@@ -61,6 +61,13 @@ class LedgerRates:
     g_avg: dict[int, float]
     guideline_read: dict[int, dict[str, float]]
     price_year: int = PRICE_YEAR
+    #: the calculation committee's municipal cost per refugee over five years, by year
+    #: (nominal NOK; the anchor the ledger's costs are checked against, not an input)
+    committee_cost_5y: dict[int, float] | None = None
+    #: its components where published: year -> {item: NOK per refugee over five years}
+    committee_components: dict[int, dict[str, float]] | None = None
+    #: persons triggering the grant (in their five grant years) by year, as it reports them
+    committee_persons: dict[int, float] | None = None
 
     def g(self, year: int) -> float:
         """G, yearly average (read 2010-2024; other years: the nearest, an estimate)."""
@@ -147,5 +154,14 @@ def ledger_rates() -> LedgerRates:
     """The vendored rates (data/ledger_rates.yaml), loaded safely once."""
     data = safe_load(RATES_FILE.read_text(encoding="utf-8"))
     g = {y: float(v["g_avg"]) for y, v in data["grunnbelop"].items() if isinstance(y, int)}
+    committee = data["calculation_committee"]
+    cost = {int(y): float(v["value"]) for y, v in committee["cost_per_refugee_5y"].items()}
+    parts = {int(y): {"integration_services": float(v["integration_measures_and_admin"]),
+                      **({"introduction_stipend": float(v["introduction_stipend"])}
+                         if "introduction_stipend" in v else {})}
+             for y, v in committee["cost_components_per_refugee_5y"].items()}
     return LedgerRates(g_avg=g, guideline_read=_guideline(
-        data["social_assistance_guideline_monthly"]))
+        data["social_assistance_guideline_monthly"]), committee_cost_5y=cost,
+        committee_components=parts, committee_persons={
+            int(k.rsplit("_", 1)[1]): float(v) for k, v in committee["context"].items()
+            if k.startswith("persons_triggering_grant_")})

@@ -44,6 +44,8 @@ class ReplicateSummary:
     matching: pd.DataFrame = field(default_factory=pd.DataFrame)
     # the municipal ledger: year, municipality, item, nok, nok_<price year> (engine/ledger.py)
     ledger: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # national amounts for persons in their grant years (Results.ledger_grant_period)
+    ledger_grant_period: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def flatten(indicators: dict[str, Any]) -> dict[str, float]:
@@ -70,7 +72,8 @@ def run_replicate(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
     return ReplicateSummary(replicate, indicators(res), ret, municipality_indicators(res),
                             flows, yearly, res.timings["simulate_s"],
                             outcomes=outcomes_by_subgroup(res) if outcomes else pd.DataFrame(),
-                            matching=res.matching, ledger=res.ledger)
+                            matching=res.matching, ledger=res.ledger,
+                            ledger_grant_period=res.ledger_grant_period)
 
 
 def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int,
