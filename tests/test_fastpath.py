@@ -16,7 +16,8 @@ from simulation.inputs.parameters import Params
 from simulation.runs.ensemble import flatten
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = ("calibration/targets.yaml", "calibration/targets_2010_2013.yaml")
+SPECS = ("calibration/targets.yaml", "calibration/targets_2010_2013.yaml",
+         "calibration/targets_emigrants_leave.yaml")
 
 
 def spec_names(path: str) -> tuple[list[str], object]:

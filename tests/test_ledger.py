@@ -4,6 +4,8 @@ through moves, costs only where their rule says, and the rates' estimation rules
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -180,19 +182,31 @@ def test_cost_per_refugee_is_five_times_the_yearly_cost_per_person(run):
 
 
 def test_rates_follow_their_anchors():
-    """The estimation rules reproduce the figures they rest on: the 2014 five-year total and
-    single-adult difference, the 2024 year-1 rates, the child gap before 2014, the 2021 rates
-    for 2022-2023 (inputs/ledger_rates.py)."""
+    """The estimation rules reproduce the figures they rest on (inputs/ledger_rates.py): IMDi's
+    2017 table exactly, the five-year totals of 2010 (adults, children) and 2014 (single
+    adults, others), the 2024 year-1 rates, the child gap before 2014, and 2023 = 2022."""
     r = ledger_rates()
-    five = r.year_1(2014)[CATEGORIES.index("other_adult")] + r.years_2_5(2014).sum()
-    assert five == pytest.approx(669_600)
-    single = r.year_1(2014)[CATEGORIES.index("single_adult")] + r.years_2_5(2014).sum()
-    assert single == pytest.approx(717_600)
-    assert r.year_1(2024)[CATEGORIES.index("single_adult")] == pytest.approx(241_100)
-    assert r.year_1(2024)[CATEGORIES.index("other_adult")] == pytest.approx(194_400)
+    adult, single, child, minor = (CATEGORIES.index(c) for c in (
+        "other_adult", "single_adult", "child", "unaccompanied_minor"))
+    assert r.year_1(2017).tolist() == [235_000, 185_000, 185_000, 185_000]
+    assert r.years_2_5(2017) == pytest.approx([230_000, 167_000, 84_000, 70_500], rel=1e-12)
+    assert r.status(2017, "grant_year_1") == "read" and r.status(2016, "grant_year_1") == \
+        "estimate"
+    for year, category, total in ((2010, adult, 574_300), (2010, child, 554_300),
+                                  (2014, adult, 669_600), (2014, single, 717_600),
+                                  (2014, child, 669_600)):
+        assert r.year_1(year)[category] + r.years_2_5(year).sum() == pytest.approx(total)
+    assert r.year_1(2010)[minor] == r.year_1(2010)[adult]  # revised budget 2010
+    assert r.year_1(2010)[single] == r.year_1(2010)[adult]  # no single-adult rate before 2011
+    assert r.year_1(2024)[single] == pytest.approx(241_100)
+    assert r.year_1(2024)[adult] == pytest.approx(194_400)
     y13 = r.year_1(2013)
-    assert y13[CATEGORIES.index("other_adult")] - y13[CATEGORIES.index("child")] == 20_000
-    assert (r.year_1(2023) == r.year_1(2021)).all()
+    assert y13[adult] - y13[child] == pytest.approx(20_000)
+    assert (r.year_1(2023) == r.year_1(2022)).all()
+    assert (r.years_2_5(2023) == r.years_2_5(2022)).all()
+    # between anchors the total moves monotonically (geometric interpolation)
+    totals = [r.five_year_total(y) for y in range(2010, 2025)]
+    assert all(b >= a for a, b in itertools.pairwise(totals))
     assert r.guideline(2014) == {"single": 5600.0, "couple": 9300.0,
                                  "child": pytest.approx((2150 + 2850 + 3600) / 3)}
     assert r.status(2014, "social_assistance") == "read"
@@ -221,12 +235,21 @@ def test_ledger_csv_is_the_runs_ledgers():
         assert table.loc[key, "nok"] == pytest.approx((a.loc[key, "nok"] + b.loc[key, "nok"]) / 2)
     year, code = 2012, "0301"
 
-    def net(frame: pd.DataFrame) -> float:
-        rows = frame.loc[(year, code)]["nok_2024"]
+    def net_of(frame: pd.DataFrame, y: int) -> float:
+        rows = frame.loc[(y, code)]["nok_2024"]
         return float(sum(rows[i] for i in RECEIPTS) - sum(rows[i] for i in COSTS))
+
+    def net(frame: pd.DataFrame) -> float:
+        return net_of(frame, year)
     assert table.loc[(year, code, "net"), "nok_2024"] == pytest.approx((net(a) + net(b)) / 2)
     assert table.loc[(year, code, "net"), "nok_2024_p5"] <= table.loc[(year, code, "net"),
                                                                       "nok_2024"]
+    # net accumulated: each run's net summed over the years so far, then the mean over runs
+    acc = [sum(net_of(frame, y) for y in (2010, 2011, 2012)) for frame in (a, b)]
+    assert table.loc[(2012, code, "net_accumulated"), "nok_2024"] == pytest.approx(
+        sum(acc) / 2)
+    assert table.loc[(2010, code, "net_accumulated"), "nok_2024"] == pytest.approx(
+        table.loc[(2010, code, "net"), "nok_2024"])
 
 
 def table_rows(lines: list[str], header: str) -> list[list[str]]:
@@ -308,3 +331,30 @@ def test_fiscal_differences_are_paired_sums_of_the_ledgers():
     assert oslo == pytest.approx(np.mean([(net(y) - net(x)).get("0301", 0.0)
                                           for x, y in zip(a, b, strict=True)]), abs=1e-3)
     assert by_type.groupby("grouping")["municipalities"].sum().eq(len(geo)).all()
+
+
+def test_report_table_of_every_municipality_is_ledger_csv():
+    """The run report's table of every municipality (runs/output._ledger_by_municipality):
+    grants, costs and net a year are the means over the window's years of ledger.csv's items,
+    the accumulated net its last year's ``net_accumulated``."""
+    from simulation.engine.ledger import COSTS
+    from simulation.engine.randomness import replicate_seeds
+    from simulation.runs.ensemble import aggregate_ledger, aggregate_municipalities, run_replicate
+    from simulation.runs.output import _ledger_by_municipality
+
+    inputs = default_inputs(2010, 2012).scaled(0.1)
+    runs = [run_replicate(Params(), inputs, s, i) for i, s in enumerate(replicate_seeds(5, 2))]
+    ledger = aggregate_ledger(runs)
+    munis = aggregate_municipalities(runs)
+    table = _ledger_by_municipality(ledger, munis).set_index("code")
+    assert len(table) == len(munis) and table.index.is_unique
+    code = "0301"
+    rows = ledger[ledger["municipality"] == code]
+    per_year = rows.pivot_table(index="year", columns=rows["item"].astype(str),
+                                values="nok_2024", aggfunc="sum", observed=True)
+    grants = per_year[list(RECEIPTS)].sum(axis=1).mean()
+    costs = per_year[list(COSTS)].sum(axis=1).mean()
+    assert table.loc[code, "grants"] == f"{grants / 1e6:,.1f}"
+    assert table.loc[code, "costs"] == f"{costs / 1e6:,.1f}"
+    assert table.loc[code, "net a year"] == f"{per_year['net'].mean() / 1e6:+,.1f}"
+    assert table.loc[code, "net accumulated"] == f"{per_year['net'].sum() / 1e6:+,.1f}"

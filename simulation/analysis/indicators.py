@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simulation.analysis.measures import PooledRetention, area_shares, retention, retention_sums
+from simulation.analysis.measures import (
+    PooledRetention,
+    area_shares,
+    counting_emigrants,
+    out_shares_counting_emigrants,
+    retention,
+    retention_sums,
+)
 from simulation.analysis.regional import regional_indicators
 from simulation.analysis.registry import (
     EMPLOYMENT_SEX_YEAR,
@@ -27,6 +34,7 @@ from simulation.analysis.registry import (
     employment_years,
 )
 from simulation.analysis.settlement_pattern import settling_municipalities
+from simulation.engine.households import EXIT_EMIGRATION
 from simulation.engine.observe import hoover_index
 from simulation.inputs.categories import HOUSEHOLD_TYPES
 
@@ -90,6 +98,25 @@ def out_migration_shares(res: Results, first: int = 2010, last: int = 2016,
     sums = retention_sums(rows, ["settlement_municipality"])
     sums = sums[sums["persons_alive"] > 0]
     return 1.0 - sums["persons_in_settlement"] / sums["persons_alive"]
+
+
+def out_migration_shares_counting_emigrants(res: Results, first: int = 2010, last: int = 2016,
+                                            observed: int = 2024) -> np.ndarray:
+    """As :func:`out_migration_shares`, with the persons of those cohorts who emigrated before
+    the observation counted as having left (measures.out_shares_counting_emigrants)."""
+    panel = res.retention_panel
+    year = min(observed, res.end + 1)
+    rows = panel[(panel["year"] == year) & panel["cohort"].between(first, last)]
+    sums = retention_sums(rows, ["settlement_municipality"])
+    hh = res.households
+    gone = hh[(hh["exit_reason"] == EXIT_EMIGRATION) & (hh["exit_year"] >= 0)
+              & (hh["exit_year"] < year) & hh["cohort"].between(first, last)]
+    emigrants = gone.groupby("settlement_municipality")["persons"].sum()
+    index = sums.index.union(emigrants.index)
+    return out_shares_counting_emigrants(
+        sums["persons_alive"].reindex(index, fill_value=0).to_numpy(dtype=np.int64),
+        sums["persons_in_settlement"].reindex(index, fill_value=0).to_numpy(dtype=np.int64),
+        emigrants.reindex(index, fill_value=0).to_numpy(dtype=np.int64))
 
 
 def count_at_least(shares: pd.Series | np.ndarray, cut: float) -> int:
@@ -318,6 +345,11 @@ def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
     c_2010_16 = _cohorts_with(res, 0, 2010, 2016)
     out_share = out_migration_shares(res)
     alive = res.households[res.households["alive"] & res.households["cohort"].between(2010, 2023)]
+    hh = res.households
+    with_emigrants = PooledRetention(sums=counting_emigrants(
+        pooled.sums, hh["cohort"].to_numpy(), hh["exit_year"].to_numpy(),
+        (hh["exit_reason"] == EXIT_EMIGRATION).to_numpy(), hh["persons"].to_numpy()))
+    out_share_e = out_migration_shares_counting_emigrants(res)
     ind: dict[str, Any] = {
         "retention_7y": pooled(7, _cohorts_with(res, 7, 2010, 2016)),
         "retention_5y_cohorts_2013_2015": pooled(5, _cohorts_with(res, 5, 2013, 2015)),
@@ -332,11 +364,14 @@ def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
                                    for c in _cohorts_with(res, 5, res.start, res.end)},
         "retention_7y_by_cohort": {c: pooled(7, [c])
                                    for c in _cohorts_with(res, 7, res.start, res.end)},
+        "retention_7y_counting_emigrants": with_emigrants(7, _cohorts_with(res, 7, 2010, 2016)),
         "no_break_after_year_5": _move_hazard_ratio(res, pooled),
         "retention_5y_by_household_type_2005": _by_household_type(res, pooled),
         "destination_split_of_movers": _destination_split(res, _cohorts_with(res, 1, 2010, 2014)),
         "municipalities_by_out_share": {
             key: count_at_least(out_share, cut) for key, cut in OUT_SHARE_CUTS.items()},
+        "municipalities_by_out_share_counting_emigrants": {
+            key: count_at_least(out_share_e, cut) for key, cut in OUT_SHARE_CUTS.items()},
         "income_change_of_movers": _income_change(res, c_2010_16, income_threshold),
         "settled_persons_2010_2023_still_in_norway": float(alive["persons"].sum()),
         "moves_per_year": float(res.moves.groupby("year")["persons"].sum().reindex(

@@ -114,6 +114,11 @@ class PooledRetention:
                                             table["persons_in_settlement"], strict=True)}
         self._sums = sums
 
+    @property
+    def sums(self) -> dict[tuple[int, int], tuple[float, float]]:
+        """(cohort, k) -> (persons alive, persons in the settlement municipality)."""
+        return self._sums
+
     def __call__(self, k: int, cohorts: Iterable[int]) -> float:
         """R(k) of these cohorts together; NaN where none of them is observed at k."""
         alive = home = 0.0
@@ -122,6 +127,36 @@ class PooledRetention:
             alive += a
             home += h
         return home / alive if alive else NAN
+
+
+def counting_emigrants(sums: dict[tuple[int, int], tuple[float, float]], cohort: np.ndarray,
+                       exit_year: np.ndarray, emigrated: np.ndarray, persons: np.ndarray
+                       ) -> dict[tuple[int, int], tuple[float, float]]:
+    """The (cohort, k) -> (persons, home) sums of R(k) with emigrants counted as having left:
+    each cohort's persons who emigrated before 1 January of year cohort + k join those alive.
+    The other reading of a register figure that does not say whether emigrants are out of
+    its denominator (the persons still in Norway, SSB's) or in it (everyone settled who is
+    not dead). Arguments are household columns (``emigrated``: exit by emigration)."""
+    sel = emigrated & (exit_year >= 0)
+    pairs, inverse = np.unique(np.stack([cohort[sel].astype(np.int64),
+                                         exit_year[sel].astype(np.int64)]), axis=1,
+                               return_inverse=True)
+    gone = np.bincount(inverse.ravel(), weights=persons[sel].astype(np.int64),
+                       minlength=pairs.shape[1]).astype(np.int64)
+    out = {}
+    for (c, k), (alive, home) in sums.items():
+        before = (pairs[0] == c) & (pairs[1] < c + k)
+        out[(c, k)] = (alive + float(gone[before].sum()), home)
+    return out
+
+
+def out_shares_counting_emigrants(alive: np.ndarray, home: np.ndarray, emigrants: np.ndarray
+                                  ) -> np.ndarray:
+    """Per settlement municipality, 1 - home / (alive + emigrated): the share of those it
+    settled who left, emigrants counted as having left (municipalities with nobody: out)."""
+    everyone = alive + emigrants
+    keep = everyone > 0
+    return 1.0 - home[keep] / everyone[keep]
 
 
 # --- where people live: shares in groups of municipalities -----------------------------------

@@ -282,6 +282,9 @@ INDICATORS: tuple[Indicator, ...] = (
               "retention 7 y", PERSONS, "share", keys=_cohort_keys(7),
               words=lambda key, r: (f"{STILL_HOME} after 7 years (cohort {key})",
                                     f"retention 7 y {key}")),
+    Indicator("retention_7y_counting_emigrants", f"{STILL_HOME} after 7 years (cohorts "
+              "2010-2016), emigrants counted as having left", "retention 7 y (emigrants out)",
+              "share of persons settled (not dead)", "share"),
     Indicator("no_break_after_year_5", "leaving hazard in year 6 over that in year 5 (1 = no "
               "break after the fifth year)", "hazard 6 / hazard 5", "ratio of yearly hazards",
               "ratio"),
@@ -295,6 +298,13 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("municipalities_by_out_share", "municipalities by the share of those they "
               "settled 2010-2016 who left", "munis by out share", "municipalities", "count",
               keys=_fixed(tuple(OUT_SHARE_CUTS)), words=lambda key, r: _OUT_SHARE_WORDS[key]),
+    Indicator("municipalities_by_out_share_counting_emigrants", "municipalities by the share of "
+              "those they settled 2010-2016 who left, emigrants counted as having left",
+              "munis by out share (emigrants out)", "municipalities", "count",
+              keys=_fixed(tuple(OUT_SHARE_CUTS)),
+              words=lambda key, r: tuple(w + (", emigrants counted as having left" if i == 0
+                                              else " (emig. out)")
+                                         for i, w in enumerate(_OUT_SHARE_WORDS[key]))),
     Indicator("income_change_of_movers", "income one year after moving against before",
               "movers' income", "share of movers", "share", keys=_fixed(INCOME_CHANGES),
               words=lambda key, r: _INCOME_WORDS[key]),

@@ -27,7 +27,11 @@ from typing import Any
 import numpy as np
 
 from simulation.analysis.indicators import OSLO, count_at_least
-from simulation.analysis.measures import PooledRetention
+from simulation.analysis.measures import (
+    PooledRetention,
+    counting_emigrants,
+    out_shares_counting_emigrants,
+)
 from simulation.analysis.regional import COUNTY_2020, regional_pattern
 from simulation.analysis.registry import (
     EMPLOYMENT_SEX_YEAR,
@@ -50,6 +54,7 @@ from simulation.analysis.registry import (
     employment_years,
 )
 from simulation.engine.driver import check_params, check_seed
+from simulation.engine.households import EXIT_EMIGRATION
 from simulation.engine.model import SecondaryMigrationModel
 from simulation.inputs.categories import COUNTRY_GROUPS, HOUSEHOLD_TYPES
 from simulation.inputs.defaults import Inputs
@@ -87,7 +92,7 @@ class RunArrays:
     employment: dict[str, np.ndarray]
     adults: np.ndarray  # (years, municipalities) adults of working age, end of each year
     employed_adults: np.ndarray
-    households: dict[str, np.ndarray]  # cohort, settlement, size, alive
+    households: dict[str, np.ndarray]  # cohort, settlement, size, alive, exit_year, emigrated
     events: dict[str, np.ndarray]  # the move events, one array per column
 
     def cohorts(self, k: int, first: int, last: int) -> list[int]:
@@ -115,6 +120,13 @@ class RunArrays:
         """R(k) of these cohorts together (measures.PooledRetention on these sums)."""
         return PooledRetention(sums=self.retention_sums)(k, cohorts)
 
+    def pooled_counting_emigrants(self, k: int, cohorts: Sequence[int]) -> float:
+        """R(k) with emigrants counted as having left (measures.counting_emigrants)."""
+        hh = self.households
+        return PooledRetention(sums=counting_emigrants(
+            self.retention_sums, hh["cohort"], hh["exit_year"], hh["emigrated"],
+            hh["size"]))(k, cohorts)
+
 
 def run_arrays(params: Params, seed: np.random.SeedSequence | int, inputs: Inputs) -> RunArrays:
     """Run the engine (the model ``simulation.run`` runs) and keep its arrays."""
@@ -136,7 +148,8 @@ def run_arrays(params: Params, seed: np.random.SeedSequence | int, inputs: Input
         employment=_concat(obs.employment),
         adults=np.array(series["adults"]), employed_adults=np.array(series["employed_adults"]),
         households={"cohort": hh.cohort, "settlement": hh.settlement, "size": hh.size,
-                    "alive": hh.alive},
+                    "alive": hh.alive, "exit_year": hh.exit_year,
+                    "emigrated": hh.exit_reason == EXIT_EMIGRATION},
         events=world.events.columns(),
     )
     model.release()
@@ -149,6 +162,8 @@ def _retention(a: RunArrays) -> dict[str, Any]:
     s, e = a.start, a.end
     out: dict[str, Any] = {
         "retention_7y": a.pooled(7, a.cohorts(7, 2010, 2016)),
+        "retention_7y_counting_emigrants": a.pooled_counting_emigrants(7, a.cohorts(7, 2010,
+                                                                                 2016)),
         "retention_5y_cohorts_2013_2015": a.pooled(5, a.cohorts(5, 2013, 2015)),
         "retention_5y_cohort_2010": a.pooled(5, a.cohorts(5, 2010, 2010)),
         "retention_3y": a.pooled(3, a.cohorts(3, s, e)),
@@ -247,8 +262,16 @@ def _out_shares(a: RunArrays, first: int = 2010, last: int = 2016, observed: int
     home = np.bincount(m, weights=p["persons_in_settlement"][sel], minlength=n).astype(np.int64)
     keep = alive > 0
     shares = 1.0 - home[keep] / alive[keep]
+    hh = a.households
+    gone = (hh["emigrated"] & (hh["exit_year"] >= 0) & (hh["exit_year"] < year)
+            & (hh["cohort"] >= first) & (hh["cohort"] <= last))
+    emigrants = np.bincount(hh["settlement"][gone].astype(np.int64),
+                            weights=hh["size"][gone], minlength=n).astype(np.int64)
+    shares_e = out_shares_counting_emigrants(alive, home, emigrants)
     return {"municipalities_by_out_share": {key: count_at_least(shares, cut)
-                                            for key, cut in OUT_SHARE_CUTS.items()}}
+                                            for key, cut in OUT_SHARE_CUTS.items()},
+            "municipalities_by_out_share_counting_emigrants": {
+                key: count_at_least(shares_e, cut) for key, cut in OUT_SHARE_CUTS.items()}}
 
 
 def _settled_still_here(a: RunArrays) -> dict[str, Any]:
@@ -367,13 +390,15 @@ def _employment(a: RunArrays) -> dict[str, Any]:
 
 #: family -> the indicator ids it computes (a moment name is "id" or "id.key")
 FAMILIES: dict[Callable[[RunArrays], dict[str, Any]], tuple[str, ...]] = {
-    _retention: ("retention_7y", "retention_5y_cohorts_2013_2015", "retention_5y_cohort_2010",
+    _retention: ("retention_7y", "retention_7y_counting_emigrants",
+                 "retention_5y_cohorts_2013_2015", "retention_5y_cohort_2010",
                  "retention_3y", "retention_7y_all_cohorts", "retention_5y",
                  "moved_in_settlement_year", "moved_by_end_of_year_2", "retention_5y_by_cohort",
                  "retention_7y_by_cohort", "no_break_after_year_5", "leaving_hazard_by_year"),
     _by_household_type: ("retention_5y_by_household_type_2005",),
     _moves: ("destination_split_of_movers", "income_change_of_movers", "moves_per_year"),
-    _out_shares: ("municipalities_by_out_share",),
+    _out_shares: ("municipalities_by_out_share",
+                  "municipalities_by_out_share_counting_emigrants"),
     _settled_still_here: ("settled_persons_2010_2023_still_in_norway",),
     _regional: ("out_5y_by_settlement_county", "retention_5y_weakest_counties",
                 "net_change_by_county", "regional_pattern"),

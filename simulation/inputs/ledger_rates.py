@@ -2,26 +2,25 @@
 calculation committee's service cost, from ``data/ledger_rates.yaml`` (facts with sources and
 a status each), completed by stated estimation rules where the published figures are missing.
 
-The integration grant's rate tables (year 1 by category, years 2-5) for 2010-2023 were not
-found in the sources available here (the data file's ``gaps``). What is known, and how the
-rates are estimated from it (every estimated figure is flagged ``estimate`` in
-:meth:`LedgerRates.status`):
+The integration grant's rate table was found for 2017 only (IMDi: year 1 by category, and the
+rates of grant years 2-5 paid that year); the budgets give the five-year totals of 2008, 2009,
+2010 and 2014, and a secondary source the year-1 rates of 2024. How the other years are
+estimated (every estimated figure is flagged ``estimate`` in :meth:`LedgerRates.status`):
 
-* the five-year total per person (other adults, and children from 2014) is 669,600 NOK in
-  2014 (read). Other years: the 2014 total indexed by G (the yearly average). (Indexed back
-  to 2009 with that year's G, 72,006, it gives 552,100 against the 551,500 read for 2009.)
-* the year-1 rate for an adult in a family is 194,400 in 2024 (read from a secondary source,
-  to be confirmed); other years: indexed by G. Years 2-5: the rest of the five-year total,
-  in four equal parts (ESTIMATE: the 2009 budget says increases went "mainly to years two and
-  three"; the split is not known);
-* single adults get 48,000 more in year 1 in 2014 (the difference of the two 2014 totals) and
-  46,700 in 2024 (241,100 - 194,400); between them linear, before 2014 the 2014 figure, from
-  2011 (before 2011 there was no single-adult rate);
-* children: the adult rate from 2014 (read); before, 20,000 less in year 1 (read for 2010);
-* unaccompanied minors: the single-adult rate in year 1 (ASSUMPTION: from 2010 minors got
-  the adult rate; the separate minors' grant is not in the ledger);
-* 2022 and 2023: the 2021 rates (the rates were "slightly lowered" in 2022 and not
-  price-adjusted in 2023; the size of the cut is not known).
+* the five-year total T of a year (its rates summed over grant years 1-5, an adult in a family,
+  as the budgets state it): read for 2008-2010 and 2014; 736,500 in 2017 (the read table
+  summed); for 2024 the read year-1 rate over 2017's year-1 share. Between these years:
+  geometric interpolation (ESTIMATE). 2023 equals 2022 (the grant was not price-adjusted in
+  2023, read; the 2022 cut is not quantified, so it is not modelled).
+* how T divides over the grant years: 2017's table in every year (25.1 % year 1, 31.2 % year 2,
+  22.7 %, 11.4 %, 9.6 %; ESTIMATE: the 2009 budget put that year's increase "mainly in years
+  two and three", so the split has changed over time). This reproduces 2017 exactly, the 2010
+  and 2014 totals exactly and the 2024 year-1 rate exactly.
+* single adults get more in year 1 from 2011: 48,000 in 2014 (the difference of the two 2014
+  totals), 50,000 in 2017 (read), 46,700 in 2024; linear between, 48,000 before 2014.
+* children: the adult rate from 2014 (read); before, 20,000 less in year 1 (read for 2010).
+* unaccompanied minors: the adult (family) rate in year 1 (read for 2010 and 2017; the 2024
+  source gives 187,000, 7,400 below it); the separate minors' grant is not in the ledger.
 
 Social assistance: the state's guideline rates per month (read for 2012-2014, 2018-2024),
 missing years interpolated geometrically between the nearest read years (ESTIMATE). Municipal
@@ -46,12 +45,21 @@ CATEGORIES = ("single_adult", "other_adult", "child", "unaccompanied_minor")
 GRANT_YEARS = 5
 PRICE_YEAR = 2024
 #: the anchors read in the data file (see the module docstring)
-FIVE_YEAR_TOTAL_2014 = 669_600
+FIVE_YEAR_TOTALS = {2008: 496_000, 2009: 551_500, 2010: 574_300, 2014: 669_600}
+TABLE_2017 = (185_000, 230_000, 167_000, 84_000, 70_500)  # grant years 1-5, adult in a family
 YEAR_1_FAMILY_ADULT_2024 = 194_400
-SINGLE_PREMIUM = {2014: 48_000, 2024: 241_100 - 194_400}
+SINGLE_PREMIUM = {2014: 48_000, 2017: 235_000 - 185_000, 2024: 241_100 - 194_400}
 CHILD_GAP_BEFORE_2014 = 20_000
 SERVICES_5Y_2016 = 453_700
-LAST_PRICED = 2021  # 2022-2023: the 2021 rates (module docstring)
+FROZEN = {2023: 2022}  # not price-adjusted (read)
+READ_TABLE_YEAR = 2017
+
+
+def five_year_totals() -> dict[int, float]:
+    """T by anchor year: read, the 2017 table summed, 2024 from its year-1 rate."""
+    return {**{y: float(v) for y, v in FIVE_YEAR_TOTALS.items()},
+            READ_TABLE_YEAR: float(sum(TABLE_2017)),
+            2024: YEAR_1_FAMILY_ADULT_2024 * sum(TABLE_2017) / TABLE_2017[0]}
 
 
 @dataclass(frozen=True)
@@ -82,31 +90,45 @@ class LedgerRates:
     def to_price_year(self, year: int) -> float:
         return 1.0 / self.index(year)
 
-    def _grant_year(self, year: int) -> int:
-        """The year whose indexed rates ``year`` pays (2022-2023: 2021's)."""
-        return LAST_PRICED if LAST_PRICED < year < 2024 else year
+    def five_year_total(self, year: int) -> float:
+        """T of ``year`` (module docstring): anchors as read, geometric between them, outside
+        them the nearest anchor indexed by G."""
+        year = FROZEN.get(year, year)
+        anchors = five_year_totals()
+        if year in anchors:
+            return anchors[year]
+        known = sorted(anchors)
+        if year < known[0] or year > known[-1]:
+            edge = known[0] if year < known[0] else known[-1]
+            return anchors[edge] * self.g(year) / self.g(edge)
+        a = max(k for k in known if k < year)
+        b = min(k for k in known if k > year)
+        w = (year - a) / (b - a)
+        return anchors[a] ** (1 - w) * anchors[b] ** w
+
+    @staticmethod
+    def single_premium(year: int) -> float:
+        """Single adults' extra year-1 rate (none before 2011; linear between read years)."""
+        if year < 2011:
+            return 0.0
+        known = sorted(SINGLE_PREMIUM)
+        return float(np.interp(FROZEN.get(year, year), known, [SINGLE_PREMIUM[k] for k in known]))
+
+    def table(self, year: int) -> np.ndarray:
+        """The rates of grant years 1-5 paid in ``year`` for an adult in a family: T of the
+        year divided as 2017's table (exactly 2017's in 2017)."""
+        return self.five_year_total(year) / sum(TABLE_2017) * np.array(TABLE_2017, np.float64)
 
     def year_1(self, year: int) -> np.ndarray:
         """Year-1 rate by CATEGORIES (NOK of ``year``)."""
-        y = self._grant_year(year)
-        adult = YEAR_1_FAMILY_ADULT_2024 * self.g(y) / self.g(2024)
-        if y <= 2014:
-            premium = SINGLE_PREMIUM[2014]
-        elif y >= 2024:
-            premium = SINGLE_PREMIUM[2024]
-        else:
-            w = (y - 2014) / (2024 - 2014)
-            premium = (1 - w) * SINGLE_PREMIUM[2014] + w * SINGLE_PREMIUM[2024]
-        single = adult + (premium if y >= 2011 else 0.0)
-        child = adult - (CHILD_GAP_BEFORE_2014 if y < 2014 else 0.0)
-        return np.array([single, adult, child, single])
+        adult = self.table(year)[0]
+        single = adult + self.single_premium(year)
+        child = adult - (CHILD_GAP_BEFORE_2014 if year < 2014 else 0.0)
+        return np.array([single, adult, child, adult])
 
     def years_2_5(self, year: int) -> np.ndarray:
         """The rates of grant years 2, 3, 4 and 5 paid in ``year`` (NOK of ``year``)."""
-        y = self._grant_year(year)
-        total = FIVE_YEAR_TOTAL_2014 * self.g(y) / self.g(2014)
-        adult_1 = YEAR_1_FAMILY_ADULT_2024 * self.g(y) / self.g(2024)
-        return np.full(GRANT_YEARS - 1, (total - adult_1) / (GRANT_YEARS - 1))
+        return self.table(year)[1:]
 
     def guideline(self, year: int) -> dict[str, float]:
         """Social assistance guideline per month: single, couple, child (mean of the age
@@ -135,7 +157,9 @@ class LedgerRates:
             return "read" if year in self.g_avg else "estimate"
         if item == "social_assistance":
             return "read" if year in self.guideline_read else "estimate"
-        return "estimate"  # grants and services: indexed from the read anchors
+        if item in ("grant_year_1", "grant_years_2_5"):
+            return "read" if year == READ_TABLE_YEAR else "estimate"
+        return "estimate"  # services: indexed from the read anchor
 
 
 def _guideline(raw: dict[str, Any]) -> dict[int, dict[str, float]]:

@@ -307,7 +307,8 @@ _ENTRIES: tuple[Parameter, ...] = (
     # --- the municipal ledger (engine/ledger.py): accounting, no effect on behaviour ---
     _p("grant_split_origin_share", 0.5, 0.0, 1.0, "share",
        "Share of a moving year's integration grant kept by the municipality moved from "
-       "(ASSUMPTION: moves fall mid-year on average; IMDi splits by quarter or month)", "ledger"),
+       "(IMDi's table gives it 1/8, 3/8, 5/8 or 7/8 by the quarter of the move: 1/2 for moves "
+       "spread evenly over the year, an ASSUMPTION)", "ledger"),
     _p("social_assistance_take_up", 0.5, 0.0, 1.0, "share",
        "Share of the guideline social assistance that households without work after the "
        "programme draw from the municipality (ASSUMPTION; the rest is state benefits)",

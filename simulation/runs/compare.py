@@ -361,7 +361,8 @@ def _fiscal(names: list[str], results: list[list[ReplicateSummary]], geo: pd.Dat
     return ("<p>The municipal ledger (docs/ledger.md): integration grants received, and the "
             "costs of the introduction stipend, social assistance, integration services and "
             "health needs, as yearly averages over the window in 2024 kroner; differences "
-            "paired by seed. The grant rates are mostly estimated (docs/ledger.md).</p>"
+            "paired by seed. The grant rates are read for 2017 and estimated for the other "
+            "years (docs/ledger.md).</p>"
             + "".join(html))
 
 

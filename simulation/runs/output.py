@@ -21,6 +21,7 @@ import yaml
 from simulation import __version__
 from simulation.analysis.registry import describe, headline_ids
 from simulation.analysis.targets import compare, departures, targets
+from simulation.engine.ledger import COSTS, RECEIPTS
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.parameters import BY_NAME, POLICY_KEYS
 from simulation.inputs.scenario import Scenario
@@ -356,8 +357,9 @@ def _ledger_section(ledger: pd.DataFrame, municipalities: pd.DataFrame, fig: Pat
         "<p>What each municipality receives in integration grants and pays for the refugees "
         "living there (introduction stipend, social assistance, integration services, health "
         "needs), in million 2024 kroner (deflated by G), summed over Norway; means over runs "
-        "(per municipality, with intervals, in ledger.csv). <b>The grant rates are mostly "
-        "estimated</b> (docs/ledger.md sets the totals against IMDi's payouts).</p>"
+        "(per municipality, with intervals, in ledger.csv). <b>The grant rates are read for "
+        "2017 and estimated for the other years</b> (docs/ledger.md sets the totals against "
+        "IMDi's payouts).</p>"
         + report.table(table, kinds={"year": "code", **{c: "count" for c in items}})
         + report.image(fig, "Net position (grants minus costs) per inhabitant and year.")
         + "<p>The municipalities with the lowest and highest net position (NOK million a "
@@ -367,7 +369,34 @@ def _ledger_section(ledger: pd.DataFrame, municipalities: pd.DataFrame, fig: Pat
             "net, NOK million a year": [f"{v / 1e6:+,.1f}" for v in ends["net_per_year"]],
             "per inhabitant, NOK": [f"{v:+,.0f}" for v in ends["net_per_inhabitant"]]}),
             kinds={"municipality": "text", "net, NOK million a year": "text",
-                   "per inhabitant, NOK": "text"}))
+                   "per inhabitant, NOK": "text"})
+        + "<details><summary>Every municipality: grants, costs and net position (NOK million a "
+          "year, 2024 kroner, means over the window's years; accumulated: summed over the "
+          "window). Per year and item, with intervals: ledger.csv.</summary>"
+        + report.table(_ledger_by_municipality(ledger, municipalities),
+                       kinds={"municipality": "text", "code": "code"})
+        + "</details>")
+
+
+def _ledger_by_municipality(ledger: pd.DataFrame, municipalities: pd.DataFrame
+                            ) -> pd.DataFrame:
+    """One row per municipality (alphabetical): grants and costs a year, net a year, net
+    accumulated over the window, in NOK million (2024 kroner; means over runs)."""
+    items = ledger["item"].astype(str)
+    per_year = ledger.pivot_table(index=["municipality", "year"], columns=items,
+                                  values="nok_2024", aggfunc="sum", observed=True)
+    yearly = per_year.groupby(level="municipality").mean()
+    last = per_year.index.get_level_values("year").max()
+    accumulated = per_year.xs(last, level="year")["net_accumulated"]
+    out = municipalities[["name", "municipality"]].rename(
+        columns={"name": "municipality", "municipality": "code"})
+    codes = out["code"]
+    for label, values in (("grants", yearly[list(RECEIPTS)].sum(axis=1)),
+                          ("costs", yearly[list(COSTS)].sum(axis=1)),
+                          ("net a year", yearly["net"]), ("net accumulated", accumulated)):
+        out[label] = [f"{v / 1e6:+,.1f}" if label.startswith("net") else f"{v / 1e6:,.1f}"
+                      for v in codes.map(values).fillna(0.0)]
+    return out.sort_values("municipality").reset_index(drop=True)
 
 
 def _matching_section(scenario: Scenario, matching: pd.DataFrame,

@@ -1,0 +1,92 @@
+"""The other reading of Fafo's seven-year figures (calibration/targets_emigrants_leave.yaml):
+R(7) and the municipalities by out-migration share with the persons who emigrated counted as
+having left. Recomputed here by another route: the denominator is every person settled in
+the cohorts who had not died by the observation date (from the households table), the
+numerator the persons still in their settlement municipality (the retention panel)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulation
+from simulation.analysis.registry import OUT_SHARE_CUTS
+from simulation.calibration.fastpath import simulate_moments
+from simulation.engine.households import EXIT_DEATH
+from simulation.inputs.defaults import default_inputs
+from simulation.runs.ensemble import flatten
+
+INPUTS = default_inputs().scaled(0.2)
+
+
+@pytest.fixture(scope="module")
+def run() -> simulation.Results:
+    return simulation.run(seed=11, inputs=INPUTS)
+
+
+def not_dead_by(hh, year: int):
+    """Households that had not died before 1 January ``year`` (emigrants included)."""
+    return hh[~((hh["exit_reason"] == EXIT_DEATH) & (hh["exit_year"] < year))]
+
+
+def test_seven_year_retention_counting_emigrants(run):
+    hh, panel = run.households, run.retention_panel
+    home = everyone = 0
+    for cohort in range(2010, 2017):
+        year = cohort + 7
+        home += int(panel[(panel["cohort"] == cohort) & (panel["year"] == year)][
+            "persons_in_settlement"].sum())
+        settled = not_dead_by(hh[hh["cohort"] == cohort], year)
+        everyone += int(settled["persons"].astype(np.int64).sum())
+    ind = simulation.indicators(run)
+    assert ind["retention_7y_counting_emigrants"] == pytest.approx(home / everyone, rel=1e-12)
+    # emigrants are in the denominator, so this reading is never above SSB's
+    assert ind["retention_7y_counting_emigrants"] < ind["retention_7y"]
+
+
+def test_out_shares_counting_emigrants(run):
+    hh, panel = run.households, run.retention_panel
+    rows = panel[(panel["year"] == 2024) & panel["cohort"].between(2010, 2016)]
+    home = rows.groupby("settlement_municipality")["persons_in_settlement"].sum()
+    settled = not_dead_by(hh[hh["cohort"].between(2010, 2016)], 2024)
+    everyone = settled.groupby("settlement_municipality")["persons"].sum()
+    everyone = everyone[everyone > 0]
+    share = 1.0 - home.reindex(everyone.index, fill_value=0) / everyone
+    want = {key: int((share >= cut - 1e-12).sum()) for key, cut in OUT_SHARE_CUTS.items()}
+    got = simulation.indicators(run)["municipalities_by_out_share_counting_emigrants"]
+    assert got == want
+    conditional = simulation.indicators(run)["municipalities_by_out_share"]
+    assert all(got[k] >= conditional[k] for k in OUT_SHARE_CUTS)
+
+
+def test_fast_path_agrees(run):
+    names = ["retention_7y_counting_emigrants",
+             *(f"municipalities_by_out_share_counting_emigrants.{k}" for k in OUT_SHARE_CUTS)]
+    flat = flatten(simulation.indicators(run))
+    fast = simulate_moments(simulation.Params(), 11, INPUTS, names)
+    assert fast.tolist() == [flat[n] for n in names]
+
+
+def test_sensitivity_scenarios_use_the_other_fit():
+    """calibration/sensitivity/*.yaml (docs/make_policy.py's "readings" family) are the
+    shipped scenarios with the parameters of calibration/fitted-emigrants-leave.yaml."""
+    from pathlib import Path
+
+    from simulation.inputs.scenario import load_scenario
+    from simulation.inputs.yamlsource import safe_load
+
+    root = Path(__file__).resolve().parents[1]
+    point = safe_load((root / "calibration" / "fitted-emigrants-leave.yaml").read_text(
+        encoding="utf-8"))["parameters"]
+    pairs = {"baseline-emigrants-leave": "baseline", "no-rule-emigrants-leave": "no-rule",
+             "no-settlement-under-5000-emigrants-leave": "no-settlement-under-5000"}
+    for name, shipped in pairs.items():
+        sc = load_scenario(root / "calibration" / "sensitivity" / f"{name}.yaml")
+        ref = load_scenario(root / "scenarios" / f"{shipped}.yaml")
+        assert sc.schema.name == name
+        for key, value in point.items():
+            if key not in ("rights_years", "job_move_exemption", "programme_years"):
+                assert getattr(sc.params, key) == pytest.approx(value), key
+        assert sc.params.rights_years == ref.params.rights_years
+        assert (sc.schema.settlement.allocation.exclude_below_population
+                == ref.schema.settlement.allocation.exclude_below_population)
