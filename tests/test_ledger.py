@@ -331,6 +331,12 @@ def test_fiscal_differences_are_paired_sums_of_the_ledgers():
     assert oslo == pytest.approx(np.mean([(net(y) - net(x)).get("0301", 0.0)
                                           for x, y in zip(a, b, strict=True)]), abs=1e-3)
     assert by_type.groupby("grouping")["municipalities"].sum().eq(len(geo)).all()
+    # the brief's table of every municipality is this table, formatted (runs/compare.py)
+    from simulation.runs.compare import _every_municipality
+
+    every = _every_municipality(by_muni).set_index("code")
+    assert len(every) == len(geo) and list(every["municipality"]) == sorted(geo["name"])
+    assert every.loc["0301", "net"] == f"{oslo / 1e6:+,.1f}"
 
 
 def test_report_table_of_every_municipality_is_ledger_csv():

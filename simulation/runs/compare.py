@@ -318,6 +318,18 @@ def _millions(nok: pd.Series) -> list[str]:
     return [f"{v / 1e6:+,.1f}" for v in nok]
 
 
+def _every_municipality(m: pd.DataFrame) -> pd.DataFrame:
+    """fiscal_differences' municipality table as the brief shows it: every municipality, the
+    paired change of its net position with the interval, of its grants and of its costs."""
+    m = m.sort_values("name")
+    return pd.DataFrame({
+        "municipality": m["name"].to_numpy(), "code": m["municipality"].to_numpy(),
+        "net": _millions(m["change_net"]),
+        "5-95 %": [f"{lo / 1e6:+,.1f} to {hi / 1e6:+,.1f}" for lo, hi in
+                   zip(m["change_net_p5"], m["change_net_p95"], strict=True)],
+        "grants": _millions(m["change_receipts"]), "costs": _millions(m["change_costs"])})
+
+
 def _fiscal(names: list[str], results: list[list[ReplicateSummary]], geo: pd.DataFrame,
             tmp: Path) -> str:
     """The ledger in kroner (runs/fiscal.py): fiscal_by_municipality.csv,
@@ -354,7 +366,13 @@ def _fiscal(names: list[str], results: list[list[ReplicateSummary]], geo: pd.Dat
                 "grants": _millions(top["change_receipts"]),
                 "costs": _millions(top["change_costs"])}),
                 kinds={"municipality": "text", "net, NOK million a year": "text",
-                       "grants": "text", "costs": "text"}))
+                       "grants": "text", "costs": "text"})
+            + "<details><summary>Every municipality (alphabetical; NOK million a year, 2024 "
+              "kroner; also in fiscal_by_municipality.csv)</summary>"
+            + report.table(_every_municipality(m),
+                           kinds={"municipality": "text", "code": "code", "5-95 %": "text",
+                                  "net": "text", "grants": "text", "costs": "text"})
+            + "</details>")
     pd.concat(by_muni, ignore_index=True).to_csv(tmp / "fiscal_by_municipality.csv",
                                                  index=False)
     pd.concat(by_type, ignore_index=True).to_csv(tmp / "fiscal_by_type.csv", index=False)
