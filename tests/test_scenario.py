@@ -481,3 +481,19 @@ def test_observed_settlement_can_be_switched_off(tmp_path):
     # volume (with reunified persons) is the same up to household rounding
     assert (settled["true"] != settled["false"]).sum() > 100
     assert abs(settled["true"].sum() - settled["false"].sum()) < 0.01 * settled["true"].sum()
+
+
+def test_parsed_yaml_is_shared_but_never_aliased(tmp_path):
+    """yamlsource.load_yaml parses a file's text once per process: a caller that changes
+    its data does not change the next caller's, and a changed file is parsed again."""
+    from simulation.inputs.yamlsource import load_yaml
+
+    path = tmp_path / "x.yaml"
+    path.write_text("a:\n  b: [1, 2]\n", encoding="utf-8")
+    first = load_yaml(path)
+    first.data["a"]["b"].append(3)
+    first.data.pop("a")
+    second = load_yaml(path)
+    assert second.data == {"a": {"b": [1, 2]}} and second.where(("a", "b"))[1] == 2
+    path.write_text("a:\n  b: [5]\n", encoding="utf-8")
+    assert load_yaml(path).data == {"a": {"b": [5]}}
