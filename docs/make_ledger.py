@@ -202,7 +202,10 @@ Of the {len(checked)} comparisons that are complete and not lower bounds, {insid
 
 **The cost side.** The ledger counts the introduction stipend, social assistance, the
 municipality's integration services and administration (the calculation committee's 453,700
-NOK per refugee over five years in 2016, indexed by G) and health needs. For the persons in
+NOK per refugee over five years in 2016, indexed by G; the introduction programme's running
+cost, its staff and courses, is counted in this item: we read the committee's "integration
+measures and administration" as holding the programme's measures, and no separate programme
+cost per participant was found) and health needs. For the persons in
 their five grant years, the population the calculation committee counts, the grants cover
 this share of those costs nationally (model, mean of runs), beside the coverage the committee
 reports (it counts more services than the ledger, which would put the model's ratio above
