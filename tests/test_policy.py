@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import simulation
@@ -200,3 +201,26 @@ def test_out_share_counts_compare_only_municipalities_settling_in_both(runs):
         assert b[col].iloc[0] == sum(share_b[m] >= cut - 1e-12 for m in both)
     full = simulation.indicators(runs["baseline"])["municipalities_by_out_share"]
     assert a["municipalities_by_out_share.at_least_80pct"].iloc[0] < full["at_least_80pct"]
+
+
+def test_second_reading_counts_are_not_compared(runs):
+    """compare.compared leaves out the out-share counts that count emigrants as having left
+    (no per-municipality share of that reading exists to restrict them to the municipalities
+    settling in both); the first reading's counts stay, restricted."""
+    from types import SimpleNamespace
+
+    from simulation.runs.compare import compared
+    from simulation.runs.ensemble import flatten
+
+    frames = []
+    for n in ("baseline", "no-settlement-under-5000"):
+        flat = flatten(simulation.indicators(runs[n]))
+        frames.append(pd.DataFrame([flat]))
+    summaries = [[SimpleNamespace(municipalities=simulation.municipality_indicators(runs[n]))]
+                 for n in ("baseline", "no-settlement-under-5000")]
+    assert "municipalities_by_out_share_counting_emigrants.at_least_80pct" in frames[0]
+    ref, oth = compared(frames[0], frames[1], summaries[0], summaries[1])
+    for frame in (ref, oth):
+        assert not [c for c in frame.columns if "counting_emigrants.at_least" in c]
+        assert "municipalities_by_out_share.at_least_80pct" in frame
+        assert "retention_7y_counting_emigrants" in frame

@@ -9,9 +9,11 @@ estimated (every estimated figure is flagged ``estimate`` in :meth:`LedgerRates.
 
 * the five-year total T of a year (its rates summed over grant years 1-5, an adult in a family,
   as the budgets state it): read for 2008-2010 and 2014; 736,500 in 2017 (the read table
-  summed); for 2024 the read year-1 rate over 2017's year-1 share. Between these years:
-  geometric interpolation (ESTIMATE). 2023 equals 2022 (the grant was not price-adjusted in
-  2023, read; the 2022 cut is not quantified, so it is not modelled).
+  summed); for 2024 the read year-1 rate over 2017's year-1 share (the 2024 rate comes from
+  a secondary source marked "to be confirmed"; a later version of that source gives 187,000
+  instead of 194,400). Between these years: geometric interpolation (ESTIMATE). 2022 and
+  2023 are held at 2021's level: the rates were "slightly lowered" in 2022 (by an amount not
+  found) and not price-adjusted in 2023 (read).
 * how T divides over the grant years: 2017's table in every year (25.1 % year 1, 31.2 % year 2,
   22.7 %, 11.4 %, 9.6 %; ESTIMATE: the 2009 budget put that year's increase "mainly in years
   two and three", so the split has changed over time). This reproduces 2017 exactly, the 2010
@@ -51,7 +53,9 @@ YEAR_1_FAMILY_ADULT_2024 = 194_400
 SINGLE_PREMIUM = {2014: 48_000, 2017: 235_000 - 185_000, 2024: 241_100 - 194_400}
 CHILD_GAP_BEFORE_2014 = 20_000
 SERVICES_5Y_2016 = 453_700
-FROZEN = {2023: 2022}  # not price-adjusted (read)
+#: years held at an earlier year's rates: 2022 was "slightly lowered" from 2021 (read; by how
+#: much is not known, so it is held at 2021's level), 2023 not price-adjusted (read)
+FROZEN = {2022: 2021, 2023: 2021}
 READ_TABLE_YEAR = 2017
 
 

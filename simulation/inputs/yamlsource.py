@@ -9,6 +9,7 @@ installed: same rules, several times faster on the long fitted-parameter files).
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import stat
 from collections import OrderedDict
@@ -230,10 +231,11 @@ def _walk(root: yaml.Node, file: str, lines: dict, problems: list[Problem]) -> N
                 stack.append((item, (*path, i), None))
 
 
-#: parsed documents by (file name, text): a scenario's chain and the fitted file it reads are
-#: parsed once per process however often they are loaded (the fitted file, 12,000 numbers,
-#: took 0.1 s a time); callers get a deep copy, so none can change another's data
-_PARSED: OrderedDict[tuple[str, str], Sourced] = OrderedDict()
+#: parsed documents by (file name, SHA-256 of the text): a scenario's chain and the fitted
+#: file it reads are parsed once per process however often they are loaded (the fitted file,
+#: 12,000 numbers, took 0.1 s a time); callers get a deep copy, so none changes another's
+#: data
+_PARSED: OrderedDict[tuple[str, bytes], Sourced] = OrderedDict()
 _PARSED_MAX = 16
 
 
@@ -243,7 +245,7 @@ def load_yaml(path: str | Path) -> Sourced:
     and recursive aliases, nesting deeper than MAX_DEPTH."""
     name = str(path)
     text = read_text(path, limit=MAX_YAML_BYTES, kind="YAML file")
-    key = (name, text)
+    key = (name, hashlib.sha256(text.encode("utf-8")).digest())
     hit = _PARSED.get(key)
     if hit is None:
         hit = _parse(name, text)

@@ -119,9 +119,14 @@ def settling_in_both(reference: list[ReplicateSummary], other: list[ReplicateSum
 def compared(reference: pd.DataFrame, other: pd.DataFrame, ref_runs: list[ReplicateSummary],
              other_runs: list[ReplicateSummary]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The two indicator frames as a comparison pairs them: the same, except that the
-    out-share counts are over the municipalities that settle in both (:func:`settling_in_both`)."""
+    out-share counts are over the municipalities that settle in both (:func:`settling_in_both`)
+    and that the counts of the second reading (emigrants counted as having left) are left
+    out: the runs keep no per-municipality share of that reading to restrict them with, and
+    unrestricted they would show the artefact :func:`settling_in_both` removes."""
     a, b = settling_in_both(ref_runs, other_runs)
-    ref, oth = reference.copy(), other.copy()
+    second = [c for c in reference.columns
+              if c.startswith("municipalities_by_out_share_counting_emigrants")]
+    ref, oth = reference.drop(columns=second), other.drop(columns=second, errors="ignore")
     for col in a.columns:
         if col in ref and col in oth:
             ref[col], oth[col] = a[col].to_numpy(), b[col].to_numpy()

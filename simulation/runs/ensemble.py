@@ -177,7 +177,8 @@ def aggregate_yearly(summaries: list[ReplicateSummary]) -> pd.DataFrame:
 
 def aggregate_ledger(summaries: list[ReplicateSummary]) -> pd.DataFrame:
     """The municipal ledger per (year, municipality, item), with ``net`` (receipts minus
-    costs) and ``net_accumulated`` (net summed from the window's first year) added per run:
+    costs) and ``net_accumulated`` (net summed from the window's first year, in the price
+    year's kroner only; its nominal column is empty) added per run:
     the mean over runs of the nominal NOK and of the price year's NOK,
     and the 5-95 % interval of the latter (empty if the runs kept no ledger)."""
     frames = [s.ledger.assign(replicate=s.replicate) for s in summaries if not s.ledger.empty]
@@ -192,9 +193,10 @@ def aggregate_ledger(summaries: list[ReplicateSummary]) -> pd.DataFrame:
         wide[(column, "net")] = (wide[column][list(RECEIPTS)].sum(axis=1)
                                  - wide[column][list(COSTS)].sum(axis=1))
         # the net position summed over the window's years so far (rows are in year order
-        # within each replicate and municipality)
+        # within each replicate and municipality), in the price year's kroner only: a sum of
+        # nominal kroner of different years means nothing
         wide[(column, "net_accumulated")] = wide[(column, "net")].groupby(
-            level=["replicate", "municipality"]).cumsum()
+            level=["replicate", "municipality"]).cumsum() if column == real else np.nan
     long = wide.stack(level="item", future_stack=True).reset_index()
     g = long.groupby(["year", "municipality", "item"], sort=True)
     out = g[["nok", real]].mean()
