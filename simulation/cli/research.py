@@ -128,7 +128,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                       MARK[r.within_tolerance])
     console.print(table)
     console.print(f"{int(fitted_rows['within_tolerance'].fillna(False).sum())} of "
-                  f"{len(fitted_rows)} targets within tolerance. Wrote [bold]{lit(fitted)}[/] "
+                  f"{len(fitted_rows)} targets within tolerance at the posterior mean, "
+                  f"{int(fitted_rows['within_tolerance_posterior'].fillna(False).sum())} "
+                  "averaged over the runs at posterior draws. Wrote "
+                  f"[bold]{lit(fitted)}[/] "
                   f"and {lit(out / 'report.html')} in {time.perf_counter() - t0:.0f} s "
                   f"({fit.evaluations} parameter points, {evaluator.count} simulated now; log "
                   f"{lit(log)}, rerun to resume).")
