@@ -88,14 +88,21 @@ def _destination_split(res: Results, cohorts: list[int]) -> dict[str, float]:
             "other_county": float(mv.loc[~to_oslo & ~same, "persons"].sum() / total)}
 
 
+def _settled_sums(res: Results, first: int, last: int, observed: int
+                  ) -> tuple[int, pd.DataFrame]:
+    """The observation year (``observed`` or the run's last 1 January) and, per settlement
+    municipality, the persons of cohorts first..last alive then and still there."""
+    panel = res.retention_panel
+    year = min(observed, res.end + 1)
+    rows = panel[(panel["year"] == year) & panel["cohort"].between(first, last)]
+    return year, retention_sums(rows, ["settlement_municipality"])
+
+
 def out_migration_shares(res: Results, first: int = 2010, last: int = 2016,
                          observed: int = 2024) -> pd.Series:
     """Per settlement municipality: share of persons settled in cohorts first..last (still in
     Norway) no longer living there on 1 January ``observed`` (or the run's last 1 January)."""
-    panel = res.retention_panel
-    year = min(observed, res.end + 1)
-    rows = panel[(panel["year"] == year) & panel["cohort"].between(first, last)]
-    sums = retention_sums(rows, ["settlement_municipality"])
+    _, sums = _settled_sums(res, first, last, observed)
     sums = sums[sums["persons_alive"] > 0]
     return 1.0 - sums["persons_in_settlement"] / sums["persons_alive"]
 
@@ -104,10 +111,7 @@ def out_migration_shares_counting_emigrants(res: Results, first: int = 2010, las
                                             observed: int = 2024) -> np.ndarray:
     """As :func:`out_migration_shares`, with the persons of those cohorts who emigrated before
     the observation counted as having left (measures.out_shares_counting_emigrants)."""
-    panel = res.retention_panel
-    year = min(observed, res.end + 1)
-    rows = panel[(panel["year"] == year) & panel["cohort"].between(first, last)]
-    sums = retention_sums(rows, ["settlement_municipality"])
+    year, sums = _settled_sums(res, first, last, observed)
     hh = res.households
     gone = hh[(hh["exit_reason"] == EXIT_EMIGRATION) & (hh["exit_year"] >= 0)
               & (hh["exit_year"] < year) & hh["cohort"].between(first, last)]
