@@ -115,10 +115,12 @@ def test_women_mothers_and_ukrainians_have_lower_odds() -> None:
 
 def test_income_is_summed_over_the_adults() -> None:
     """Without noise, a household's income is a wage per employed adult and the stipend or
-    benefits per other adult (checked on households that did not move this year)."""
+    benefits per other adult (checked on households that did not move this year; a run of
+    one year, as the households table reports income in the run's last year)."""
     params = Params({"income_noise": 0.0, "employment_intercept": 0.5,
                      "employment_programme_effect": 0.0})  # both, one and no adult employed
-    model = one_year(params, seed=9)
+    model = SecondaryMigrationModel(params, default_inputs(2016, 2016).scaled(0.5), seed=9)
+    model.step()
     world, hh = model.world, model.world.households
     year = model.inputs.start
     p = model.params

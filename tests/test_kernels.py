@@ -25,7 +25,7 @@ from simulation.engine import kernels
 from simulation.engine.model import SecondaryMigrationModel
 from simulation.engine.move_odds import move_logits, rights_costs
 from simulation.engine.observe import employment_chunk, municipal_adults, working_age
-from simulation.engine.randomness import counter_normals
+from simulation.engine.randomness import counter_normals, counter_uniforms
 from simulation.engine.stages.destination import destination_utilities, offset_search
 from simulation.engine.stages.exits import emigration_rates
 from simulation.engine.stages.life_course import household_income, update_work
@@ -138,10 +138,10 @@ def test_employment_logit_is_the_kernel(monkeypatch, inputs):
     assert seen["seeking"] > 10000, seen
 
 
-def test_update_work_and_household_income_are_the_kernel(monkeypatch, inputs):
-    """kernels.life_course_rest's work and income == life_course.update_work then
-    household_income (as the stage called them: the same uniforms, the income noise, 0 for
-    the rows no longer alive), on a copy of the households taken before the kernel."""
+def test_update_work_is_the_kernel(monkeypatch, inputs):
+    """kernels.life_course_rest's work == life_course.update_work (as the stage called it:
+    the same uniforms, drawn here in full from the streams the kernel was given), on a copy
+    of the households taken before the kernel."""
     seen: Counter[str] = Counter()
 
     def check(model, a, call):
@@ -152,22 +152,48 @@ def test_update_work_and_household_income_are_the_kernel(monkeypatch, inputs):
         spec.households = copy.deepcopy(hh)
         programme = in_programme(spec, params, year)
         assert np.array_equal(a["programme"], programme)  # the kernel's programme (stage 2)
-        update_work(spec, params, year, programme, a["u_a"], a["u_b"])
-        # the stage's draw, again from its own stream (a fresh generator, the same numbers)
-        noise = counter_normals(*model.streams.counter("life_course", "income_noise", year), n)
-        income = np.where(spec.households.alive,
-                          household_income(spec, params, year, programme, noise), 0.0)
+        draws = dict(zip(kernels.LIFE_COURSE_DRAWS, a["draws"], strict=True))
+        for name, (state, gamma) in draws.items():  # the streams the stage's names give
+            assert (state, gamma) == model.streams.counter("life_course", name, year), name
+        u_a, u_b = (counter_uniforms(*draws[name], n) for name in ("work", "work_b"))
+        update_work(spec, params, year, programme, u_a, u_b)
         was_employed = hh.employed.copy()
         call()
         for column in ("employed_a", "employed_b", "employed"):
             assert np.array_equal(getattr(hh, column), getattr(spec.households, column)), column
-        assert np.array_equal(hh.income, income)
         seen["rows"] += int(hh.alive.sum())
         seen["changed"] += int(np.count_nonzero(was_employed != hh.employed))
         seen["programme"] += int(programme.sum())
 
     run_with_spy(monkeypatch, inputs, "life_course_rest", check)
     assert seen["changed"] > 1000 and seen["programme"] > 1000, seen
+
+
+def test_household_income_is_the_kernel(monkeypatch, inputs):
+    """kernels.household_incomes (income worked out only for the rows where it is recorded:
+    movers, a move's year after, every row in the last year) == life_course.household_income
+    on every row as the life course leaves them, with the year's full draw of the noise, 0
+    for rows no longer alive; so a recorded income does not depend on which rows asked."""
+    seen: Counter[str] = Counter()
+
+    def check(model, a, call):
+        world, params, year = model.world, model.params, a["year"]
+        hh = world.households
+        n = len(hh)
+        noise = counter_normals(*model.streams.counter("life_course", "income_noise", year), n)
+        programme = in_programme(world, params, year)
+        income = np.where(hh.alive, household_income(world, params, year, programme, noise),
+                          0.0)
+        call()
+        rows = a["rows"]
+        assert np.array_equal(a["out"], income[rows])
+        seen["rows"] += len(rows)
+        seen["calls"] += 1
+        seen["programme"] += int(programme[rows].sum())
+
+    run_with_spy(monkeypatch, inputs, "household_incomes", check)
+    # movers and a year after (every year), every row in the last year
+    assert seen["calls"] > 20 and seen["programme"] > 100, seen
 
 
 def test_destination_utilities_is_the_kernel(monkeypatch, inputs):
@@ -227,7 +253,9 @@ def test_emigration_rates_is_the_kernel(monkeypatch, inputs):
     def check(model, a, call):
         world, params = model.world, model.params
         rate = emigration_rates(world, params, a["year"])
-        alive, u = world.households.alive, a["u"]
+        alive = world.households.alive
+        u = counter_uniforms(a["u_state"], a["u_gamma"], len(alive))
+        assert (a["u_state"], a["u_gamma"]) == model.streams.counter("exits", "exit", a["year"])
         emigrates = alive & (u < rate)
         dies = alive & ~emigrates & (u < rate + params.death_rate)
         call()

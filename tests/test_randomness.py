@@ -15,7 +15,9 @@ from simulation.engine.randomness import (
     Streams,
     _mix64,
     counter_normals,
+    counter_normals_at,
     counter_uniforms,
+    counter_uniforms_at,
 )
 
 N = 1_000_000
@@ -35,6 +37,24 @@ def test_row_numbers_do_not_depend_on_the_count():
     key = Streams(3).counter("life_course", "income_noise", 2012)
     assert np.array_equal(counter_uniforms(*key, 500), counter_uniforms(*key, 2000)[:500])
     assert np.array_equal(counter_normals(*key, 500), counter_normals(*key, 2000)[:500])
+
+
+def test_numbers_of_some_rows_are_those_of_the_full_draw():
+    """The draws for chosen rows only (what the kernels and the income use) give those rows
+    exactly the numbers of the full draw, in any order and with repeats."""
+    key = Streams(6).counter("life_course", "income_noise", 2013)
+    rows = np.array([1999, 0, 7, 7, 1234, 500], dtype=np.int64)
+    assert np.array_equal(counter_uniforms_at(*key, rows), counter_uniforms(*key, 2000)[rows])
+    assert np.array_equal(counter_normals_at(*key, rows), counter_normals(*key, 2000)[rows])
+    empty = np.zeros(0, dtype=np.int64)
+    assert len(counter_uniforms_at(*key, empty)) == len(counter_normals_at(*key, empty)) == 0
+    draws = Streams(6).draws("life_course", 2013)
+    assert np.array_equal(draws.uniform_at("work", rows),
+                          counter_uniforms(*Streams(6).counter("life_course", "work", 2013),
+                                           2000)[rows])
+    assert draws.counter("income_noise") == key
+    with pytest.raises(ValueError, match="asked for twice"):
+        draws.uniform("work", 5)
 
 
 def test_keys_differ_by_draw_year_and_seed():

@@ -47,7 +47,9 @@ class Households:
     employed_b: np.ndarray = _col(np.bool_)
     female_a: np.ndarray = _col(np.bool_)
     female_b: np.ndarray = _col(np.bool_)
-    income: np.ndarray = _col(np.float64)  # household income this year, in G
+    # household income (G) in the run's last year (set by that year's life course; income is
+    # worked out only where it is recorded: terms.household_incomes)
+    income: np.ndarray = _col(np.float64)
     productivity: np.ndarray = _col(np.float64)  # lasting individual earnings factor
     programme_lost: np.ndarray = _col(np.bool_)  # moved away during the programme
     rights_lost: np.ndarray = _col(np.bool_)  # moved without agreement inside the window

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulation.engine.randomness import uniform_at
+
 # NOTE: the arithmetic below mirrors terms.py / stages/*.py expression by expression; a change
 # there must be made here too, in the same order of operations. tests/test_kernels.py compares
 # each kernel bit for bit with the numpy function it replaced (kept as its specification) on
@@ -118,13 +120,16 @@ def move_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
 @njit(cache=True, nogil=True, error_model="numpy")
 def move_choices(alive: np.ndarray, exp_job: np.ndarray, exp_general: np.ndarray,
                  hit: np.ndarray, exp_job_free: np.ndarray, exp_general_free: np.ndarray,
-                 u: np.ndarray, u_delay: np.ndarray, delay_share: float,
+                 move_state: np.uint64, move_gamma: np.uint64, delay_state: np.uint64,
+                 delay_gamma: np.uint64, delay_share: float,
                  constrained_general: np.ndarray, delayed_move: np.ndarray,
                  moves: np.ndarray, is_job: np.ndarray, released: np.ndarray) -> None:
     """Stage 4's draw for the rows alive (move_decision.decide_moves): the probabilities
     1 / (1 + exp(-x)) from numpy's exp, a job move below p_job, a move below p_any; a move
     the rule held back is delayed below ``delay_share``; a delayed move is released where
-    the rule costs nothing. ``hit`` (ascending rows) carries the rule-free exps."""
+    the rule costs nothing. ``hit`` (ascending rows) carries the rule-free exps. The
+    uniforms (draws "move" and "delay", given by (state, gamma)) are worked out per row, the
+    delay's only where a held-back move asks for it."""
     k = 0
     n_hit = len(hit)
     for i in range(len(alive)):
@@ -140,10 +145,11 @@ def move_choices(alive: np.ndarray, exp_job: np.ndarray, exp_general: np.ndarray
             p_job_free = 1.0 / (1.0 + exp_job_free[k])
             p_free = p_job_free + (1.0 - p_job_free) * (1.0 / (1.0 + exp_general_free[k]))
             k += 1
-        ui = u[i]
+        ui = uniform_at(move_state, move_gamma, i)
         is_job[i] = ui < p_job
         move = ui < p_any
-        if (not move) and ui < p_free and u_delay[i] < delay_share:
+        if ((not move) and ui < p_free
+                and uniform_at(delay_state, delay_gamma, i) < delay_share):
             delayed_move[i] = True
         if delayed_move[i] and (not constrained_general[i]) and not move:
             released[i] = True
@@ -202,72 +208,77 @@ def employment_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                          + mother_effect * (1.0 if (fem and family) else 0.0) + ukr)
 
 
+# the uniforms of kernels.life_course_rest, in the order of its ``draws`` rows
+LIFE_COURSE_DRAWS = ("work", "work_b", "school_need_onset", "higher_education_onset",
+                     "school_need_ends", "higher_education_ends", "tie_onset")
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                      municipality: np.ndarray, htype: np.ndarray, group: np.ndarray,
                      programme: np.ndarray, employed: np.ndarray, employed_a: np.ndarray,
                      employed_b: np.ndarray, exp_a: np.ndarray, exp_b: np.ndarray,
-                     u_a: np.ndarray, u_b: np.ndarray, productivity: np.ndarray,
-                     local_wage: np.ndarray, exp_noise: np.ndarray, income: np.ndarray,
                      need_school: np.ndarray, need_higher: np.ndarray,
-                     need_health: np.ndarray, u_school_onset: np.ndarray,
-                     u_higher_onset: np.ndarray, u_school_ends: np.ndarray,
-                     u_higher_ends: np.ndarray, belonging: np.ndarray,
+                     need_health: np.ndarray, belonging: np.ndarray,
                      network_level: np.ndarray, quality: np.ndarray,
                      upper_secondary: np.ndarray, higher_education: np.ndarray,
-                     hospital: np.ndarray, tie: np.ndarray, u_tie_onset: np.ndarray,
+                     hospital: np.ndarray, tie: np.ndarray, draws: np.ndarray,
                      year: int, coef: np.ndarray, new_tie: np.ndarray) -> None:
-    """Stage 2's second loop (life_course.update_work, household_income, needs, belonging,
-    the tie onset), in the order of the stage: work from 1 / (1 + exp(-logit)), income,
-    needs, belonging; marks the singles who form a tie elsewhere in ``new_tie``.
-    ``network_level``: min(log1p(stock) / NETWORK_SATURATION, 1) per (group, municipality),
-    the same quotient as per household."""
-    (exit_rate, stipend_level, benefit_level, school_onset, higher_onset, programme_years,
-     end_rate, w_quality, w_network, w_employment, w_needs, weight_sum, belonging_rate,
-     tie_onset_rate) = (coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6],
-                        coef[7], coef[8], coef[9], coef[10], coef[11], coef[12], coef[13])
-    # written without short-circuit branches (bitwise & and |, selects): the outcomes are
-    # random per row, so branches would mispredict; the dead rows take the same path and
-    # keep their values through the selects
+    """Stage 2's second loop (life_course.update_work, needs, belonging, the tie onset), in
+    the order of the stage: work from 1 / (1 + exp(-logit)), needs, belonging; marks the
+    singles who form a tie elsewhere in ``new_tie``. (Income is worked out where it is
+    recorded: :func:`household_incomes`.) ``network_level``: min(log1p(stock) /
+    NETWORK_SATURATION, 1) per (group, municipality), the same quotient as per household.
+    ``draws``: the (state, gamma) rows of the stage's uniforms (:data:`LIFE_COURSE_DRAWS`, in
+    that order), each row's number worked out here (randomness.uniform_at) rather than read
+    from an array filled beforehand."""
+    (exit_rate, school_onset, higher_onset, programme_years, end_rate, w_quality, w_network,
+     w_employment, w_needs, weight_sum, belonging_rate, tie_onset_rate) = (
+        coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7], coef[8],
+        coef[9], coef[10], coef[11])
+    s0, g0, s1, g1 = draws[0, 0], draws[0, 1], draws[1, 0], draws[1, 1]
+    s2, g2, s3, g3 = draws[2, 0], draws[2, 1], draws[3, 0], draws[3, 1]
+    s4, g4, s5, g5 = draws[4, 0], draws[4, 1], draws[5, 0], draws[5, 1]
+    s6, g6 = draws[6, 0], draws[6, 1]
+    # a uniform is worked out only where its outcome can change something (a row's number
+    # does not depend on which others are drawn, so this is the same as reading a full array)
     for i in range(len(alive)):
         live = alive[i]
         t = htype[i]
         has_b = (t == 2) | (t == 3)
         # work: finds (without work) or loses (with work), one uniform per adult
-        was_a = employed_a[i]
-        was_b = employed_b[i]
-        ua = u_a[i]
-        ub = u_b[i]
-        ea_live = (was_a & (not ua < exit_rate)) | ((not was_a) & (ua < 1.0 / (1.0 + exp_a[i])))
-        eb_live = has_b & ((was_b & (not ub < exit_rate))
-                           | ((not was_b) & (ub < 1.0 / (1.0 + exp_b[i]))))
-        ea = (live & ea_live) | ((not live) & was_a)
-        eb = ((live & eb_live) | ((not live) & was_b)) & has_b
+        ea = employed_a[i]
+        eb = employed_b[i] & has_b
+        if live:
+            ua = uniform_at(s0, g0, i)
+            ea = (ua >= exit_rate) if ea else (ua < 1.0 / (1.0 + exp_a[i]))
+            if has_b:
+                ub = uniform_at(s1, g1, i)
+                eb = (ub >= exit_rate) if eb else (ub < 1.0 / (1.0 + exp_b[i]))
         employed_a[i] = ea
         employed_b[i] = eb
         emp = ea | eb
         employed[i] = emp
-        # income (household_income)
         m = municipality[i]
         years = year - np.int32(cohort[i])
         age = np.int32(age0[i]) + years
-        wage = local_wage[m] * productivity[i]
-        stipend = stipend_level * ((2 / 3) if age < 25 else 1.0)
-        not_working = stipend if programme[i] else benefit_level
-        income_a = wage if ea else not_working
-        income_b = (wage if eb else not_working) if has_b else 0.0
-        value = (income_a + income_b) * exp_noise[i]
-        income[i] = value if live else 0.0
-        # needs
-        family = (t == 3) | (t == 4)
-        young = (age >= 19) & (age <= 30) & (years >= programme_years)
-        ns = need_school[i] | (live & family & (u_school_onset[i] < school_onset))
-        nh = need_higher[i] | (live & young & (not programme[i])
-                               & (u_higher_onset[i] < higher_onset))
-        ns = ns & (not u_school_ends[i] < end_rate)
-        nh = nh & (not u_higher_ends[i] < end_rate)
+        # needs: an onset where there is none, then an end where there is one
+        ns = need_school[i]
+        if (not ns) and live and ((t == 3) | (t == 4)):
+            ns = uniform_at(s2, g2, i) < school_onset
+        nh = need_higher[i]
+        if ((not nh) and live and (age >= 19) & (age <= 30) & (years >= programme_years)
+                and not programme[i]):
+            nh = uniform_at(s3, g3, i) < higher_onset
+        if ns:
+            ns = not uniform_at(s4, g4, i) < end_rate
+        if nh:
+            nh = not uniform_at(s5, g5, i) < end_rate
         need_school[i] = ns
         need_higher[i] = nh
+        if not live:
+            new_tie[i] = False
+            continue
         # belonging
         network = network_level[group[i], m]
         unmet = ((ns & (not upper_secondary[m])) | (nh & (not higher_education[m]))
@@ -277,12 +288,11 @@ def life_course_rest(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                    + w_needs * (0.0 if unmet else 1.0)) / weight_sum
         growth = belonging_rate * drivers
         b = belonging[i]
-        grown = b + growth * (1.0 - b)
-        belonging[i] = grown if live else b
+        belonging[i] = b + growth * (1.0 - b)
         # a single without a tie elsewhere may form one
         tt = tie[i]
-        new_tie[i] = (live & ((t == 0) | (t == 1)) & ((tt < 0) | (tt == m))
-                      & (u_tie_onset[i] < tie_onset_rate))
+        new_tie[i] = (((t == 0) | (t == 1)) and ((tt < 0) | (tt == m))
+                      and uniform_at(s6, g6, i) < tie_onset_rate)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -401,17 +411,54 @@ def destination_draw(weights: np.ndarray, r: np.ndarray, shift: np.ndarray, u: n
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def exit_reasons(alive: np.ndarray, cohort: np.ndarray, municipality: np.ndarray,
-                 settlement: np.ndarray, centrality: np.ndarray, u: np.ndarray, year: int,
+                 settlement: np.ndarray, centrality: np.ndarray, u_state: np.uint64,
+                 u_gamma: np.uint64, year: int,
                  emigration_rate: float, rural_ratio: float, death_rate: float,
                  rural_centrality: int, early_years: int, reason: np.ndarray) -> None:
     """Stage 3 (exits.exits, exits.emigration_rates): 1 where a row alive emigrates (below
-    its emigration probability), 2 where it dies out (up to emigration + death), else 0."""
+    its emigration probability), 2 where it dies out (up to emigration + death), else 0;
+    the uniform (draw "exit", given by (state, gamma)) worked out for the rows alive."""
     for i in range(len(alive)):
+        if not alive[i]:
+            reason[i] = 0
+            continue
         s = settlement[i]
         rural_start = ((centrality[s] >= rural_centrality) & (municipality[i] == s)
                        & (year - np.int32(cohort[i]) < early_years))
         emigration = emigration_rate * (rural_ratio if rural_start else 1.0)
-        ui = u[i]
-        emigrates = alive[i] & (ui < emigration)
-        dies = alive[i] & (not emigrates) & (ui < emigration + death_rate)
+        ui = uniform_at(u_state, u_gamma, i)
+        emigrates = ui < emigration
+        dies = (not emigrates) & (ui < emigration + death_rate)
         reason[i] = 1 if emigrates else (2 if dies else 0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def household_incomes(rows: np.ndarray, alive: np.ndarray, cohort: np.ndarray,
+                      age0: np.ndarray, municipality: np.ndarray, settlement: np.ndarray,
+                      htype: np.ndarray, programme_lost: np.ndarray, employed_a: np.ndarray,
+                      employed_b: np.ndarray, productivity: np.ndarray,
+                      local_wage: np.ndarray, exp_noise: np.ndarray, year: int,
+                      coef: np.ndarray, out: np.ndarray) -> None:
+    """Stage 2's income (life_course.household_income) of the given rows only, from the state
+    the life course leaves (work updated, before anyone moves): the programme as
+    employment_logits works it out, a wage per employed adult, else the stipend in the
+    programme, else benefits, times numpy's exp of the noise; 0 for rows not alive."""
+    programme_years, stipend_level, benefit_level = coef[0], coef[1], coef[2]
+    for k in range(len(rows)):
+        i = rows[k]
+        if not alive[i]:
+            out[k] = 0.0
+            continue
+        m = municipality[i]
+        years = year - np.int32(cohort[i])
+        age = np.int32(age0[i]) + years
+        prog = ((years < programme_years) & (age >= 18) & (age <= 55)
+                & (not programme_lost[i]) & (m == settlement[i]))
+        t = htype[i]
+        has_b = (t == 2) | (t == 3)
+        wage = local_wage[m] * productivity[i]
+        stipend = stipend_level * ((2 / 3) if age < 25 else 1.0)
+        not_working = stipend if prog else benefit_level
+        income_a = wage if employed_a[i] else not_working
+        income_b = (wage if employed_b[i] else not_working) if has_b else 0.0
+        out[k] = (income_a + income_b) * exp_noise[k]

@@ -128,32 +128,64 @@ def _word(state: np.uint64, gamma: np.uint64, i: int) -> np.uint64:
 
 
 @njit(cache=True)
+def uniform_at(state: np.uint64, gamma: np.uint64, i: int) -> float:
+    """The uniform on [0, 1) of row ``i`` (53-bit, as numpy's ``random()``): what the
+    compiled kernels call for the rows that need a number, instead of reading an array."""
+    return float(_word(state, gamma, i) >> np.uint64(11)) * _TO_UNIT
+
+
+@njit(cache=True)
 def counter_uniforms(state: np.uint64, gamma: np.uint64, n: int) -> np.ndarray:
-    """Uniforms on [0, 1) for rows 0..n-1 of one stream (53-bit, as numpy's ``random()``)."""
+    """Uniforms on [0, 1) for rows 0..n-1 of one stream."""
     out = np.empty(n, dtype=np.float64)
     for i in range(n):
-        out[i] = float(_word(state, gamma, i) >> np.uint64(11)) * _TO_UNIT
+        out[i] = uniform_at(state, gamma, i)
     return out
 
 
 @njit(cache=True)
-def counter_normals(state: np.uint64, gamma: np.uint64, n: int) -> np.ndarray:
-    """Standard normals for rows 0..n-1: Marsaglia's polar method on the pairs of words
+def counter_uniforms_at(state: np.uint64, gamma: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """The uniforms of the given rows only: ``counter_uniforms(state, gamma, n)[rows]``."""
+    out = np.empty(len(rows), dtype=np.float64)
+    for k in range(len(rows)):
+        out[k] = uniform_at(state, gamma, rows[k])
+    return out
+
+
+@njit(cache=True)
+def _normal(state: np.uint64, gamma: np.uint64, i: int) -> float:
+    """The standard normal of row ``i``: Marsaglia's polar method on the pairs of words
     (64 i + 2 j, 64 i + 2 j + 1), j = 0, 1, ... until a pair falls inside the unit disc
     (1.27 tries on average; 32 failures in a row, probability 1e-21, would give 0). No
-    trigonometry: libm's cos cost 22 ns a row. The one implementation: the engine, the
-    reference and the tests all call this compiled function, so its rounding is shared."""
+    trigonometry: libm's cos cost 22 ns a row."""
+    for j in range(32):
+        w = 64 * i + 2 * j
+        x = 2.0 * (float(_word(state, gamma, w) >> np.uint64(11)) * _TO_UNIT) - 1.0
+        y = 2.0 * (float(_word(state, gamma, w + 1) >> np.uint64(11)) * _TO_UNIT) - 1.0
+        r2 = x * x + y * y
+        if 0.0 < r2 < 1.0:
+            return x * math.sqrt(-2.0 * math.log(r2) / r2)
+    return 0.0
+
+
+@njit(cache=True)
+def counter_normals(state: np.uint64, gamma: np.uint64, n: int) -> np.ndarray:
+    """Standard normals for rows 0..n-1 (:func:`_normal`). The one implementation: the
+    engine, the reference and the tests all call these compiled functions, so their rounding
+    is shared."""
     out = np.empty(n, dtype=np.float64)
     for i in range(n):
-        out[i] = 0.0
-        for j in range(32):
-            w = 64 * i + 2 * j
-            x = 2.0 * (float(_word(state, gamma, w) >> np.uint64(11)) * _TO_UNIT) - 1.0
-            y = 2.0 * (float(_word(state, gamma, w + 1) >> np.uint64(11)) * _TO_UNIT) - 1.0
-            r2 = x * x + y * y
-            if 0.0 < r2 < 1.0:
-                out[i] = x * math.sqrt(-2.0 * math.log(r2) / r2)
-                break
+        out[i] = _normal(state, gamma, i)
+    return out
+
+
+@njit(cache=True)
+def counter_normals_at(state: np.uint64, gamma: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """The standard normals of the given rows only: ``counter_normals(state, gamma, n)[rows]``
+    without drawing the others (a normal costs ~16 ns, a log and a square root)."""
+    out = np.empty(len(rows), dtype=np.float64)
+    for k in range(len(rows)):
+        out[k] = _normal(state, gamma, rows[k])
     return out
 
 
@@ -229,6 +261,19 @@ class Draws:
         row i's number does not depend on ``size``)."""
         self._claim(name)
         return counter_uniforms(*self.streams.counter(self.stage, name, self.year), int(size))
+
+    def counter(self, name: str) -> tuple[np.uint64, np.uint64]:
+        """The (state, gamma) of draw ``name``, for numbers drawn later for the rows that
+        need them (``counter_uniforms``/``counter_normals_at``; the same numbers as
+        :meth:`uniform` and :meth:`normal` give those rows)."""
+        self._claim(name)
+        return self.streams.counter(self.stage, name, self.year)
+
+    def uniform_at(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """The uniforms of draw ``name`` for ``rows`` only (``uniform(name, n)[rows]``)."""
+        self._claim(name)
+        return counter_uniforms_at(*self.streams.counter(self.stage, name, self.year),
+                                   np.asarray(rows, dtype=np.int64))
 
     def normal(self, name: str, size: int) -> np.ndarray:
         """``size`` standard normals for draw ``name``, one per row (counter-based)."""

@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 
+from simulation.engine import kernels
 from simulation.engine.households import FAMILY_TYPES
+from simulation.engine.randomness import counter_normals_at
 from simulation.engine.world import World
 from simulation.inputs.categories import COUNTRY_GROUPS
 from simulation.inputs.parameters import Params
@@ -57,6 +59,32 @@ def stipend_per_adult(params: Params, age: np.ndarray) -> np.ndarray:
     two thirds under 25 (the household's income in the programme, and the municipality's
     cost in the ledger)."""
     return params.stipend_level * np.where(age < STIPEND_FULL_AGE, 2 / 3, 1.0)
+
+
+def household_incomes(world: World, params: Params, year: int, rows: np.ndarray
+                      ) -> np.ndarray:
+    """This year's household income (G) of ``rows``, from the state between the life course
+    and the moves (life_course.household_income, whose noise draw ``world.income_noise``
+    holds): income is an outcome no rule reads, so it is worked out only where it is
+    recorded (movers, a move's year after, the run's last year), not for every row every
+    year: its normal cost about a tenth of the engine's time."""
+    if world.income_noise is None:
+        raise RuntimeError("household_incomes: no income noise drawn this year (the life "
+                           "course sets world.income_noise)")
+    hh = world.households
+    rows = np.asarray(rows, dtype=np.int64)
+    noise = counter_normals_at(*world.income_noise, rows)
+    np.multiply(noise, params.income_noise, out=noise)
+    np.exp(noise, out=noise)
+    local_wage = params.wage_level * (1 + params.wage_labour_effect
+                                      * (world.geography.labour_market - 0.5))
+    out = np.empty(len(rows))
+    kernels.household_incomes(
+        rows, hh.alive, hh.cohort, hh.age0, hh.municipality, hh.settlement, hh.htype,
+        hh.programme_lost, hh.employed_a, hh.employed_b, hh.productivity, local_wage, noise,
+        year, np.array([params.programme_years, params.stipend_level, params.benefit_level],
+                       dtype=np.float64), out)
+    return out
 
 
 def in_programme(world: World, params: Params, year: int) -> np.ndarray:

@@ -105,6 +105,9 @@ class World:
     # worked out for (kernels.move_logits recomputes a row only when either changed)
     # what placement by matching did each year (engine/matching; empty without it)
     matching_log: list = field(default_factory=list)
+    # the (state, gamma) of this year's income noise, set by the life course: income is
+    # worked out only for the rows where it is recorded (terms.household_incomes)
+    income_noise: tuple[np.uint64, np.uint64] | None = None
     tie_pull_seen: tuple[np.ndarray, np.ndarray, np.ndarray] = field(
         default_factory=lambda: (np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16),
                                  np.zeros(0)))

@@ -73,8 +73,7 @@ def choose_destinations(world: World, params: RunParams, year: int, rng: Draws) 
     plans = world.plans
     if plans is None:
         raise RuntimeError("choose_destinations runs after decide_moves (world.plans unset)")
-    hh = world.households
-    u = rng.uniform("destination", len(hh))[plans.movers]
+    u = rng.uniform_at("destination", plans.movers)
     plans.destination = sample_destinations(world, params, plans, u)
 
 

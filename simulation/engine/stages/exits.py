@@ -33,12 +33,13 @@ def exits(world: World, params: RunParams, year: int, rng: Draws) -> None:
     """Stage 3 from one uniform per household row: below the emigration rate the household
     emigrates, up to emigration + death rate it dies out."""
     hh = world.households
-    u = rng.uniform("exit", len(hh))
-    # compiled (kernels.exit_reasons): emigration_rates and the two comparisons in one loop
+    # compiled (kernels.exit_reasons): emigration_rates, the uniform and the two comparisons
+    # in one loop
     reason = np.empty(len(hh), dtype=np.int8)
     kernels.exit_reasons(hh.alive, hh.cohort, hh.municipality, hh.settlement,
-                         world.geography.centrality, u, year, float(params.emigration_rate),
-                         float(params.emigration_rural_ratio), float(params.death_rate),
+                         world.geography.centrality, *rng.counter("exit"), year,
+                         float(params.emigration_rate), float(params.emigration_rural_ratio),
+                         float(params.death_rate),
                          RURAL_CENTRALITY, EARLY_EMIGRATION_YEARS, reason)
     leaving = np.flatnonzero(reason)
     world.remove(leaving, year, np.where(reason[leaving] == 1, EXIT_EMIGRATION, EXIT_DEATH))

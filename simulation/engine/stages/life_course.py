@@ -15,6 +15,7 @@ from simulation.engine.terms import (
     UKRAINE,
     draw_ties,
     employment_logit,
+    household_incomes,
     logistic,
     stipend_per_adult,
 )
@@ -93,35 +94,33 @@ def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
         UKRAINE, programme, neg_a, neg_b)
     np.exp(neg_a, out=neg_a)
     np.exp(neg_b, out=neg_b)
-    noise = rng.normal("income_noise", n)
-    np.multiply(noise, params.income_noise, out=noise)
-    np.exp(noise, out=noise)
-    # the wage level where each household lives (the same products as computing it per
-    # household: a table per municipality, then one gather)
-    local_wage = params.wage_level * (1 + params.wage_labour_effect
-                                      * (geo.labour_market - 0.5))
     weights = np.array([params.belonging_quality_weight, params.belonging_network_weight,
                         params.belonging_employment_weight, params.belonging_needs_weight])
     new_tie = np.empty(n, dtype=bool)
     kernels.life_course_rest(
         alive, hh.cohort, hh.age0, hh.municipality, hh.htype, hh.group, programme,
-        hh.employed, hh.employed_a, hh.employed_b, neg_a, neg_b, rng.uniform("work", n),
-        rng.uniform("work_b", n), hh.productivity, local_wage, noise, hh.income,
-        hh.need_school, hh.need_higher, hh.need_health, rng.uniform("school_need_onset", n),
-        rng.uniform("higher_education_onset", n), rng.uniform("school_need_ends", n),
-        rng.uniform("higher_education_ends", n), hh.belonging,
+        hh.employed, hh.employed_a, hh.employed_b, neg_a, neg_b, hh.need_school,
+        hh.need_higher, hh.need_health, hh.belonging,
         np.minimum(np.log1p(world.stock) / NETWORK_SATURATION, 1.0),
         world.quality, geo.upper_secondary, geo.higher_education, geo.hospital, hh.tie,
-        rng.uniform("tie_onset", n), year,
-        np.array([params.employment_exit_rate, params.stipend_level, params.benefit_level,
-                  params.school_need_onset, params.higher_education_onset,
-                  params.programme_years, params.need_end_rate,
+        np.array([rng.counter(name) for name in kernels.LIFE_COURSE_DRAWS], dtype=np.uint64),
+        year,
+        np.array([params.employment_exit_rate, params.school_need_onset,
+                  params.higher_education_onset, params.programme_years, params.need_end_rate,
                   weights[0], weights[1], weights[2], weights[3], max(weights.sum(), 1e-12),
                   params.belonging_rate, params.tie_onset_rate], dtype=np.float64),
         new_tie)
+    # income, an outcome no rule reads: worked out where it is recorded (terms.household_
+    # incomes), from this year's noise: a year after a move (for the move's event), for this
+    # year's movers (stages/moves.py) and, in the run's last year, for every row (the
+    # households table)
+    world.income_noise = rng.counter("income_noise")
     pending = np.flatnonzero(alive & (hh.pending_event >= 0))
-    world.events.set_income_after(hh.pending_event[pending], hh.income[pending])
+    world.events.set_income_after(hh.pending_event[pending],
+                                  household_incomes(world, params, year, pending))
     hh.pending_event[hh.pending_event >= 0] = -1
+    if year >= params.inputs.end:
+        hh.income = household_incomes(world, params, year, np.arange(n))
 
     # integration quality builds with continuous settlement and decays without (MODEL.md 4.4)
     q = world.quality
@@ -131,4 +130,4 @@ def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
 
     # singles may form a tie elsewhere (partner, friends)
     new = np.flatnonzero(new_tie)
-    draw_ties(world, new, rng.uniform("tie_place", n)[new])
+    draw_ties(world, new, rng.uniform_at("tie_place", new))

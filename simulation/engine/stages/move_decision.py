@@ -78,13 +78,12 @@ def decide_moves(world: World, params: RunParams, year: int, rng: Draws) -> None
     exp_general_free = np.exp(-general_free[hit])
     np.exp(neg_job, out=neg_job)
     np.exp(neg_general, out=neg_general)
-    u = rng.uniform("move", n)
-    u_delay = rng.uniform("delay", n)
     moves = np.empty(n, dtype=bool)
     is_job = np.empty(n, dtype=bool)
     released = np.empty(n, dtype=bool)
     kernels.move_choices(hh.alive, neg_job, neg_general, hit, exp_job_free, exp_general_free,
-                         u, u_delay, float(params.rights_delay_share), constrained,
+                         *rng.counter("move"), *rng.counter("delay"),
+                         float(params.rights_delay_share), constrained,
                          hh.delayed_move, moves, is_job, released)
     movers = np.flatnonzero(moves)
     world.plans = MovePlans(movers=movers, job=is_job[movers],

@@ -8,7 +8,7 @@ import numpy as np
 
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import RunParams
-from simulation.engine.terms import employment_logit, logistic
+from simulation.engine.terms import employment_logit, household_incomes, logistic
 from simulation.engine.world import World
 
 
@@ -22,10 +22,11 @@ def apply_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
     rows = plans.movers
     destination = plans.destination
     n = world.geography.n
-    u_a = rng.uniform("work_after_move", len(hh))[rows]
-    u_b = rng.uniform("work_after_move_b", len(hh))[rows]
+    u_a = rng.uniform_at("work_after_move", rows)
+    u_b = rng.uniform_at("work_after_move_b", rows)
     origin = hh.municipality[rows].copy()
     employed_before = hh.employed[rows].copy()
+    income_before = household_incomes(world, params, year, rows)  # before anything changes
 
     # work at the destination, per adult: a job move brings work to the first adult (slot a);
     # otherwise an employed adult keeps (or moves with) work, the others may find work there
@@ -55,7 +56,7 @@ def apply_moves(world: World, params: RunParams, year: int, rng: Draws) -> None:
         "from_settlement": origin == hh.settlement[rows],
         "employed_before": employed_before, "employed_after": employed_after,
         "health_need": hh.need_health[rows],
-        "income_before": hh.income[rows],
+        "income_before": income_before,
         "delayed": (plans.delayed if plans.delayed is not None
                     else np.zeros(len(rows), dtype=bool)),
     })

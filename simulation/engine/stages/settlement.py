@@ -412,6 +412,6 @@ def settle(world: World, params: RunParams, year: int, rng: Draws) -> None:
     cohort, weights = place_cohort(geo, params, year, rng, world)
     rows = world.settle_households(cohort)
     tied = cohort.tie == TIE_TO_DRAW
-    draw_ties(world, rows[tied], rng.uniform("tie_place", len(cohort))[tied])
+    draw_ties(world, rows[tied], rng.uniform_at("tie_place", np.flatnonzero(tied)))
     world.settled_now = np.bincount(cohort.settlement, weights=cohort.size, minlength=geo.n)
     world.settling_now = weights > 0
