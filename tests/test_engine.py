@@ -204,3 +204,41 @@ def test_model_is_a_mesa_model_on_a_network():
     assert oslo.refugee_stock == series[-1][oslo.index]
     assert len(model.datacollector.get_model_vars_dataframe()) == 2
     assert model.year == 2012 and not model.running
+
+
+def test_households_append_keeps_every_row_and_column():
+    """Households.append writes cohorts into buffers with room to spare: every row of every
+    cohort is there once, in order, whatever column a stage replaced in between, and an
+    array taken before an append still holds the rows it had."""
+    from dataclasses import fields
+
+    from simulation.engine.households import Households
+
+    def cohort(n: int, year: int) -> Households:
+        hh = Households.empty(n)
+        hh.cohort[:] = year
+        hh.size[:] = np.arange(n) % 7 + 1
+        hh.income[:] = np.arange(n) * 0.5 + year
+        return hh
+
+    hh = Households()
+    sizes = [3, 900, 0, 2000, 5, 4000]
+    taken = None
+    for k, n in enumerate(sizes):
+        if k == 3:
+            taken = hh.size.copy(), hh.size  # a copy and the live column
+            hh.employed = hh.employed_a | hh.employed_b  # as sync_employed replaces it
+            hh.income = hh.income * 1.0  # as the last year's income replaces it
+        hh.append(cohort(n, 2010 + k))
+    assert len(hh) == sum(sizes)
+    for f in fields(Households):
+        assert len(getattr(hh, f.name)) == sum(sizes), f.name
+    expected_cohort = np.concatenate([np.full(n, 2010 + k) for k, n in enumerate(sizes)])
+    assert np.array_equal(hh.cohort, expected_cohort)
+    expected_income = np.concatenate([np.arange(n) * 0.5 + 2010 + k
+                                      for k, n in enumerate(sizes)])
+    assert np.array_equal(hh.income, expected_income)
+    assert np.array_equal(hh.size, np.concatenate([np.arange(n) % 7 + 1 for n in sizes]))
+    copy_before, live_before = taken
+    assert np.array_equal(live_before, copy_before)  # earlier rows untouched by appends
+    assert (hh.tie == -1).all() and (hh.pending_event == -1).all()

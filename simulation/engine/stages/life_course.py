@@ -28,7 +28,8 @@ def household_income(world: World, params: Params, year: int, programme: np.ndar
     """Income this year in G, summed over the adults: a wage per employed adult, else the
     introduction stipend in the programme, else social benefits.
 
-    The engine computes it in ``kernels.life_course_rest``; this is its specification,
+    The engine computes it for the rows where it is recorded (``terms.household_incomes``,
+    ``kernels.household_incomes``); this is its specification for every row,
     compared bit for bit in tests/test_kernels.py."""
     hh = world.households
     # the wage level where each household lives (the same products as computing it per
@@ -70,7 +71,7 @@ def update_work(world: World, params: Params, year: int, programme: np.ndarray,
 def life_course(world: World, params: RunParams, year: int, rng: Draws) -> None:
     """Stage 2 for all households alive in Norway.
 
-    The per-household arithmetic (:func:`update_work`, :func:`household_income`, needs,
+    The per-household arithmetic (:func:`update_work`, needs,
     belonging, the tie onset) runs in two compiled loops (kernels.py, bit-identical to the
     numpy it replaces; work and income checked in tests/test_kernels.py); the exps and
     ``log1p`` stay in numpy."""
