@@ -14,6 +14,7 @@ import pandas as pd
 
 from simulation.engine import kernels
 from simulation.engine.households import ADULTS_BY_TYPE
+from simulation.engine.indexing import unique_inverse
 from simulation.engine.world import World
 from simulation.inputs.categories import COUNTRY_GROUPS, HOUSEHOLD_TYPES
 
@@ -96,20 +97,6 @@ def municipal_adults(world: World, year: int, employed: bool = False,
                        minlength=world.geography.n)
 
 
-def _unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` for keys that span a short range (a cohort's
-    cells: types x groups x municipalities), by counting instead of sorting: a sort was a
-    twentieth of the engine's time."""
-    low = int(key.min())
-    span = int(key.max()) - low + 1
-    if span > 4 * len(key) + 65536:  # a wide range (rows of many cohorts at once): sort
-        return np.unique(key, return_inverse=True)
-    offset = key - low
-    present = np.bincount(offset, minlength=span) > 0
-    number = np.cumsum(present) - 1
-    return np.flatnonzero(present) + low, number[offset]
-
-
 @dataclass
 class Observer:
     """Collects the yearly aggregates as column chunks."""
@@ -138,7 +125,7 @@ class Observer:
         key = (((hh.cohort[new].astype(np.int64) * n_t + hh.htype[new]) * n_g
                 + hh.group[new]) * n + hh.settlement[new])
         if len(key):
-            cells, inverse = _unique_inverse(key)
+            cells, inverse = unique_inverse(key)
             if len(self._cell_key) and cells[0] <= self._cell_key[-1]:
                 # not a later cohort (rows appended out of cohort order): number afresh
                 self._row_cell = np.zeros(0, dtype=np.int32)

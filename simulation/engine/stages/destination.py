@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.engine import kernels
+from simulation.engine.indexing import stable_order, unique_inverse
 from simulation.engine.randomness import Draws
 from simulation.engine.runparams import NEED_CODES, RunParams
 from simulation.engine.world import MovePlans, World
@@ -89,11 +90,11 @@ def sample_destinations(world: World, params: RunParams, plans: MovePlans, u: np
     group = hh.group[movers].astype(np.int64)
     key = (((origin * len(COUNTRY_GROUPS) + group) * NEED_CODES + need_bits(world, movers)) * 2
            + plans.job.astype(np.int64))
-    combos, row = np.unique(key, return_inverse=True)
+    combos, row = unique_inverse(key)
     tie = hh.tie[movers].astype(np.int64)
     has_tie = (tie >= 0) & (tie != origin)
     dest = np.empty(len(movers), dtype=np.int64)
-    order = np.argsort(row, kind="stable")
+    order = stable_order(row, len(combos))
     bounds = np.searchsorted(row[order], np.arange(0, len(combos) + SUB_CHUNK, SUB_CHUNK))
     network = params.dest_network_effect * np.log1p(world.stock)  # (groups, n), this year
     rows = min(SUB_CHUNK, len(combos))

@@ -266,11 +266,8 @@ def allocate(size: np.ndarray, weights: np.ndarray, rng: np.random.Generator) ->
 
 
 def _take(hh: Households, rows: np.ndarray) -> Households:
-    """The households ``rows`` (repeats allowed) as a new Households."""
-    out = Households.empty(len(rows))
-    for f in fields(Households):
-        setattr(out, f.name, getattr(hh, f.name)[rows].copy())
-    return out
+    """The households ``rows`` (repeats allowed) as a new Households (fancy indexing copies)."""
+    return Households(**{f.name: getattr(hh, f.name)[rows] for f in fields(Households)})
 
 
 def place_exactly(cohort: Households, targets: np.ndarray, rng: np.random.Generator
