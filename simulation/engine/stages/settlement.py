@@ -111,7 +111,7 @@ def make_cohort(year: int, persons_settled: float, comp: Composition, params: Pa
     hh.alive[:] = True
     hh.productivity[:] = rng.generator("productivity").lognormal(0.0, 0.25, n)
     hh.need_health[:] = rng.uniform("health_need", n) < params.health_need_share
-    is_family = np.isin(htype, (FAMILY, LONE_PARENT))
+    is_family = (htype == FAMILY) | (htype == LONE_PARENT)
     hh.need_school[:] = is_family & (rng.uniform("school_need", n) < params.school_need_share)
     hh.tie[:] = np.where(rng.uniform("arrives_with_tie", n) < params.tie_share,
                          TIE_TO_DRAW, NO_MUNICIPALITY)
