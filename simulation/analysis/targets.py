@@ -159,3 +159,73 @@ def compare(indicators: dict[str, Any]) -> list[Comparison]:
         else:
             rows.append(Comparison(tid, "", float(sim), float(value), float(tol), "level"))
     return rows
+
+
+def calibration_name(c: Comparison) -> str:
+    """The name a fit report gives this comparison's target (``id.key``, ``(ratio to all)``
+    for the ratio targets)."""
+    name = f"{c.id}.{c.key}" if c.key else c.id
+    return name + (" (ratio to all)" if c.compared_as != "level" else "")
+
+
+@dataclass(frozen=True)
+class MissNote:
+    """A register target this run misses, beside what the calibration found for it: its
+    average over runs at posterior draws (what ``--posterior`` shows) and its 90 % posterior
+    predictive interval (with the model discrepancy), both from the fitted file's check."""
+
+    comparison: Comparison
+    posterior_runs_mean: float | None
+    within_posterior: bool | None
+    predictive: tuple[float, float] | None
+
+
+def miss_notes(comparisons: list[Comparison], checks: list[dict[str, Any]]
+               ) -> list[MissNote]:
+    """The targets outside tolerance in ``comparisons``, each with the fitted file's check of
+    it (``checks``: its ``targets`` list; empty fields where the file does not have them, as
+    in files written before the posterior average was recorded)."""
+    by_name = {str(c.get("target")): c for c in checks}
+
+    def number(entry: dict[str, Any], key: str) -> float | None:
+        value = entry.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return None if math.isnan(float(value)) else float(value)
+
+    out = []
+    for c in comparisons:
+        if c.within is not False:
+            continue
+        entry = by_name.get(calibration_name(c), {})
+        lo, hi = number(entry, "predictive_p5"), number(entry, "predictive_p95")
+        post = number(entry, "posterior_runs_mean")
+        within = entry.get("within_tolerance_posterior")
+        out.append(MissNote(c, post, within if isinstance(within, bool) else None,
+                            (lo, hi) if lo is not None and hi is not None else None))
+    return out
+
+
+def describe_miss(note: MissNote, show: Any) -> str:
+    """One sentence on a missed target, with ``show(value)`` formatting its values (the
+    terminal's and the HTML report's own formatting)."""
+    c = note.comparison
+    text = (f"{show(c.simulated)} against {show(c.register)} ± {show(c.tolerance)} at the "
+            "calibrated point")
+    if note.posterior_runs_mean is not None:
+        verdict = {True: "within tolerance", False: "also outside tolerance",
+                   None: "not judged"}[note.within_posterior]
+        text += (f"; averaged over the calibration's runs at posterior draws "
+                 f"{show(note.posterior_runs_mean)} ({verdict})")
+    if note.predictive is not None:
+        lo, hi = note.predictive
+        inside = "inside" if lo <= c.register <= hi else "outside"
+        text += (f"; the register value is {inside} the 90 % posterior predictive interval "
+                 f"{show(lo)} to {show(hi)}")
+    return text + "."
+
+
+MISS_FOOTNOTE = ("The calibrated point is the posterior mean of the parameters. Outcomes "
+                 "respond to the parameters nonlinearly, so runs at the posterior's draws can "
+                 "meet a target that its mean point misses; --posterior 20 runs them "
+                 "(intervals then include parameter uncertainty).")

@@ -12,11 +12,14 @@ from rich.text import Text
 from simulation.cli.console import MARK, console, fmt, short
 
 
-def headline_table(summary_frame: Any, title: str, departs: list[str] | None = None) -> None:
+def headline_table(summary_frame: Any, title: str, departs: list[str] | None = None,
+                   checks: list[dict[str, Any]] | None = None) -> None:
     """Headline indicators beside the register. In a counterfactual (``departs``: what differs
-    from the rules the register describes) the register is context: no within/outside."""
+    from the rules the register describes) the register is context: no within/outside.
+    ``checks``: the fitted file's check of each target, for a run at the calibrated point:
+    each miss is then set beside what the calibration's posterior gives for it."""
     from simulation.analysis.registry import TERMINAL_CONTEXT_IDS, describe
-    from simulation.analysis.targets import compare
+    from simulation.analysis.targets import MISS_FOOTNOTE, compare, describe_miss, miss_notes
     from simulation.runs.output import _nested_means
 
     table = Table(title=Text(title), title_justify="left")
@@ -25,7 +28,8 @@ def headline_table(summary_frame: Any, title: str, departs: list[str] | None = N
     table.add_column("register ± tol.", justify="right", no_wrap=True)
     table.add_column("within" if not departs else "context", justify="right", no_wrap=True)
     last_id = None
-    for c in compare(_nested_means(summary_frame)):
+    comparisons = compare(_nested_means(summary_frame))
+    for c in comparisons:
         if c.key and c.id != last_id:
             table.add_row(Text(short(c.id)), "", "", "")
         last_id = c.id
@@ -40,6 +44,16 @@ def headline_table(summary_frame: Any, title: str, departs: list[str] | None = N
             table.add_row(Text(short(key)), fmt(float(summary_frame[key].mean()),
                                                 describe(key).kind), "-", "-")
     console.print(table)
+    notes = miss_notes(comparisons, checks) if checks and not departs else []
+    for note in notes:
+        c = note.comparison
+        kind = ("ratio" if c.compared_as != "level"
+                else describe(f"{c.id}.{c.key}" if c.key else c.id).kind)
+        name = f"{short(c.id)} {short(str(c.key))}".strip()
+        console.print(Text(f"Outside: {name}: "
+                           + describe_miss(note, lambda v, k=kind: fmt(v, k).strip())))
+    if notes:
+        console.print(Text(MISS_FOOTNOTE))
     if departs:
         console.print(Text("Counterfactual: the register figures describe today's rules, so "
                            "they are context here, not a check (" + "; ".join(departs) + ")."))

@@ -66,6 +66,9 @@ class Scenario:
         self.params = params
         self.inputs = inputs
         self.posterior_draws: list[dict[str, Any]] = []  # from a fitted `parameters.from` file
+        # that file's check of each register target (its `targets`: at the point estimate and
+        # averaged over runs at posterior draws), for run reports to cite beside a miss
+        self.calibration_checks: list[dict[str, Any]] = []
         self.explicit: dict[str, Any] = {}  # values set in the scenario itself (incl. policy)
 
     def posterior(self, k: int) -> list[Params]:
@@ -252,7 +255,9 @@ def load_scenario(path: str | Path, *, seed: int | None = None,
         data["replicates"] = replicates
     problems: list[Problem] = []
     draws: list[dict[str, Any]] = []
-    checked = resolve_parameters(data.get("parameters"), data.get("policy"), src, problems, draws)
+    checks: list[dict[str, Any]] = []
+    checked = resolve_parameters(data.get("parameters"), data.get("policy"), src, problems, draws,
+                                 checks)
     explicit = resolve_parameters({k: v for k, v in (data.get("parameters") or {}).items()
                             if k != "from"} if isinstance(data.get("parameters"), dict) else {},
                            data.get("policy"), src, [])
@@ -285,5 +290,6 @@ def load_scenario(path: str | Path, *, seed: int | None = None,
                           composition_like=schema.settlement.composition_like)
     scenario = Scenario(schema, src, files, Params(checked), inputs)
     scenario.posterior_draws = draws
+    scenario.calibration_checks = checks
     scenario.explicit = explicit
     return scenario

@@ -20,7 +20,14 @@ import yaml
 
 from simulation import __version__
 from simulation.analysis.registry import describe, headline_ids
-from simulation.analysis.targets import compare, departures, targets
+from simulation.analysis.targets import (
+    MISS_FOOTNOTE,
+    compare,
+    departures,
+    describe_miss,
+    miss_notes,
+    targets,
+)
 from simulation.engine.ledger import COSTS, RECEIPTS
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.parameters import BY_NAME, POLICY_KEYS
@@ -478,6 +485,26 @@ def _provenance(man: dict[str, Any]) -> str:
             "IMDi, Fafo-rapport 2025:14. Full details in <code>manifest.json</code>.</p>")
 
 
+def _miss_notes(frame: pd.DataFrame, checks: list[dict[str, Any]]) -> str:
+    """The register targets this run at the calibrated point misses, each beside what the
+    fitted file's check found for it over the posterior (analysis/targets.miss_notes)."""
+    notes = miss_notes(compare(_nested_means(frame)), checks) if checks else []
+    if not notes:
+        return ""
+    items = []
+    for note in notes:
+        c = note.comparison
+        key = f"{c.id}.{c.key}" if c.key else c.id
+        kind = "ratio" if c.compared_as != "level" else describe(key).kind
+        title = describe(key).title + (" (relative to all types)"
+                                       if c.compared_as != "level" else "")
+        items.append(f"<li><b>{report.esc(title)}</b>: "
+                     + report.esc(describe_miss(note, lambda v, k=kind: report.value(v, k)))
+                     + "</li>")
+    return ("<div class='note'><p>Outside the register's tolerance in this run:</p><ul>"
+            + "".join(items) + f"</ul><p class='small'>{report.esc(MISS_FOOTNOTE)}</p></div>")
+
+
 def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
                municipalities: pd.DataFrame, flows: pd.DataFrame,
                fig_paths: dict[str, Path], man: dict[str, Any],
@@ -518,6 +545,8 @@ def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
                 "Intervals show "
                 "stochastic variation only; run with <code>--posterior K</code> to include "
                 "parameter uncertainty.</p>")
+        if not departs:
+            note += _miss_notes(frame, scenario.calibration_checks)
     top_flows = flows.head(15)[["origin", "destination", "mean"]].rename(
         columns={"mean": "persons (mean over replicates)"})
     names = scenario.inputs.geography.table.set_index("code")["name"]
