@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import simulation
+from simulation.engine.numerics import signature
 from simulation.inputs.defaults import default_inputs
 from simulation.inputs.parameters import ParameterError
 
@@ -69,6 +70,9 @@ def test_run_without_a_file_runs_the_builtin_baseline(tmp_path):
     base = tmp_path / "outputs" / "baseline"
     html = (base / "report.html").read_text(encoding="utf-8")
     assert "Outside the register" in html and "averaged over the calibration" in html
+    # what bit-identity depends on beyond the seed (engine/numerics.py)
+    manifest = json.loads((base / "manifest.json").read_text())
+    assert manifest["numerics"] == signature()
     for name in ("summary.json", "manifest.json", "scenario.resolved.yaml", "report.html",
                  "retention.csv", "municipalities.csv", "flows.csv", "yearly.csv"):
         assert (base / name).stat().st_size > 0, name

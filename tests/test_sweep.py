@@ -4,6 +4,7 @@ of workers and on a real Dask LocalCluster, SALib indices, PRIM and the report."
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -15,6 +16,7 @@ import pytest
 from scipy import stats
 
 from simulation.cli import main
+from simulation.engine.numerics import signature as numerics_signature
 from simulation.inputs.yamlsource import InputError
 from simulation.sweeps.analysis import discover, indices, ranking
 from simulation.sweeps.runner import done_runs
@@ -204,6 +206,17 @@ def test_a_changed_sweep_does_not_resume_into_the_old_folder(tmp_path):
     assert main(["sweep", str(path), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
     path.write_text(path.read_text().replace("seed: 3", "seed: 4"))
     assert main(["sweep", str(path), "--out", str(out), "--quiet", "--jobs", "1"]) == 2
+    # the same sweep resumed on a machine that computes numpy's exp, log, ... otherwise
+    # (engine/numerics.py): refused, the rows kept
+    path.write_text(path.read_text().replace("seed: 4", "seed: 3"))
+    stamp = json.loads((out / "sweep.json").read_text())
+    assert stamp["numerics"] == numerics_signature()
+    (out / "sweep.json").write_text(json.dumps({**stamp, "numerics": "numpy 0.0 x86_64"}))
+    parts = sorted((out / "runs").glob("part-*.parquet"))
+    proc = secmig("sweep", str(path), "--out", str(out), "--quiet", "--jobs", "1")
+    assert proc.returncode == 2 and "resume on the same kind of machine" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted((out / "runs").glob("part-*.parquet")) == parts
 
 
 # --- analysis on known functions (no simulation: the indices' wiring, checked exactly) -------

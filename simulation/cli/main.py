@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in err.problems:
             err_console.print(f"  {p}", markup=False)
         return USAGE_ERROR
-    except (UsageError, OutputError) as err:
+    except (UsageError, OutputError, ConnectionError) as err:
         if args.debug:
             traceback.print_exc()
         err_console.print(f"[red]error:[/] {lit(err)}")

@@ -10,6 +10,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from simulation.engine.numerics import signature
+
 T = TypeVar("T")
 
 _MALLOC_TUNED = False
@@ -50,7 +52,29 @@ def connect(scheduler: str, jobs: int) -> tuple[Any, Any]:
         raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); "
                               "allowed: 'local' or a running scheduler's address such as "
                               "tcp://host:8786") from None
+    try:
+        check_workers(client.run(signature))
+    except ConnectionError:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        raise
     return client, cluster
+
+
+def check_workers(signatures: dict[str, str]) -> None:
+    """Refuse a cluster whose workers compute numpy's transcendental functions otherwise than
+    this process (engine/numerics.py): their results would differ in the last bits from one
+    machine's, and runs diverge from there, so the same seed would not give the same fit."""
+    here = signature()
+    other = {w: s for w, s in signatures.items() if s != here}
+    if other:
+        worker, theirs = sorted(other.items())[0]
+        raise ConnectionError(
+            f"{len(other)} of {len(signatures)} Dask workers compute differently from this "
+            f"process (worker {worker}: {theirs!r}; here: {here!r}), so results would not be "
+            "bit-identical to a run on one machine; use workers with the same numpy and "
+            "processor features (AVX-512 or not), or set NPY_DISABLE_CPU_FEATURES alike")
 
 
 def _call(fn: Callable[..., T], *args: Any) -> T:

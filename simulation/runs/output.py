@@ -29,6 +29,7 @@ from simulation.analysis.targets import (
     targets,
 )
 from simulation.engine.ledger import COSTS, RECEIPTS
+from simulation.engine.numerics import signature as numerics_signature
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.parameters import BY_NAME, POLICY_KEYS
 from simulation.inputs.scenario import Scenario
@@ -138,6 +139,8 @@ def manifest(scenario: Scenario, seed: int, replicates: int, jobs: int,
         "secmig_version": __version__, "git_commit": git_commit(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": sys.argv, "python": platform.python_version(),
+        # what bit-identity depends on beyond the seed (engine/numerics.py)
+        "numerics": numerics_signature(),
         "packages": {"numpy": np.__version__, "pandas": pd.__version__,
                      "mesa": mesa.__version__},
         "scenario": scenario.name, "seed": seed, "replicates": replicates, "jobs": jobs,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.engine.numerics import signature as numerics_signature
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import Params
@@ -117,16 +118,25 @@ def _check_folder(sweep: Sweep, out: Path) -> None:
     """An output folder holds one sweep: resuming a changed sweep into it would mix rows."""
     stamp = out / "sweep.json"
     fingerprint = sweep.fingerprint()
-    if stamp.exists():
-        old = json.loads(stamp.read_text(encoding="utf-8")).get("fingerprint")
-        if old != fingerprint and any((out / "runs").glob("part-*.parquet")):
+    here = numerics_signature()
+    if stamp.exists() and any((out / "runs").glob("part-*.parquet")):
+        before = json.loads(stamp.read_text(encoding="utf-8"))
+        if before.get("fingerprint") != fingerprint:
             raise InputError([Problem(str(out), None, "--out", "this folder holds runs of a "
                                       "different sweep (design, base scenario, replicates, "
                                       "seed or indicators changed); choose another --out, or "
                                       "delete the folder to start again")])
+        if before.get("numerics", here) != here:
+            raise InputError([Problem(str(out), None, "--out", "this folder's runs were "
+                                      f"computed with {before['numerics']!r} and this machine "
+                                      f"computes with {here!r} (numpy's exp, log, ... differ "
+                                      "in the last bit, so resumed rows would not match a "
+                                      "sweep run in one go); resume on the same kind of "
+                                      "machine, or choose another --out")])
     out.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps({"name": sweep.schema.name, "file": str(sweep.path),
-                                 "fingerprint": fingerprint}, indent=2), encoding="utf-8")
+                                 "fingerprint": fingerprint, "numerics": here}, indent=2),
+                     encoding="utf-8")
 
 
 def tasks_to_run(sweep: Sweep, out: Path, retry_failed: bool = False) -> list[tuple]:

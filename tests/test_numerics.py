@@ -1,0 +1,91 @@
+"""Results depend on the arithmetic of the machine, beyond the seed (engine/numerics.py):
+numpy's float64 exp, log, ... are Intel's SVML routines with AVX-512 and the C library's
+without, and runs with the two differ. These tests show it for real (numpy's AVX-512 turned
+off by NPY_DISABLE_CPU_FEATURES in a second process, and in the workers of a real Dask
+cluster), and check that the tool refuses to mix the two: a Dask cluster whose workers
+compute otherwise than the client, a sweep resumed on another kind of machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from simulation.engine.numerics import signature
+from simulation.runs.dask_pool import check_workers, connect
+
+OFF = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL"}
+HAS_AVX512 = "X86_V4" in signature().split()
+needs_avx512 = pytest.mark.skipif(not HAS_AVX512, reason="numpy dispatches no AVX-512 here")
+
+CHILD = """
+import hashlib, json, sys
+import numpy as np
+import simulation
+from simulation.engine.numerics import signature
+res = simulation.run(simulation.calibrated(), seed=7,
+                     inputs=simulation.default_inputs(2010, 2013).scaled(0.2))
+digest = hashlib.sha256(res.households.to_csv().encode()).hexdigest()
+x = np.linspace(-5, 5, 100_001)
+print(json.dumps({"signature": signature(), "households": digest,
+                  "exp": hashlib.sha256(np.exp(x).tobytes()).hexdigest()}))
+"""
+
+
+def child(env: dict[str, str]) -> dict[str, str]:
+    out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
+                         env={**os.environ, **env}, timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_signature_names_numpy_the_machine_and_its_simd_targets():
+    parts = signature().split()
+    assert parts[0] == "numpy" and parts[1] == __import__("numpy").__version__
+    assert parts[2] in ("x86_64", "aarch64", "arm64", "AMD64", "ppc64le", "s390x")
+
+
+@pytest.mark.slow
+@needs_avx512
+def test_results_differ_without_numpys_avx512():
+    """The finding in docs/calibration.md: the same seed, another exp, other households.
+    When this starts failing (the runs agree), the engine computes its own transcendental
+    functions and the docs' caveat can go."""
+    with_avx, without = child({}), child(OFF)
+    assert with_avx["signature"] != without["signature"]
+    assert "X86_V4" not in without["signature"].split()
+    assert with_avx["exp"] != without["exp"]
+    assert with_avx["households"] != without["households"]
+    assert child({}) == with_avx  # and each is reproducible
+
+
+def test_check_workers_refuses_a_worker_that_computes_otherwise():
+    here = signature()
+    check_workers({"tcp://a:1": here, "tcp://b:2": here})
+    with pytest.raises(ConnectionError, match=r"1 of 2 Dask workers compute differently"):
+        check_workers({"tcp://a:1": here, "tcp://b:2": "numpy 0.0 x86_64 X86_V3"})
+
+
+@pytest.mark.slow
+@needs_avx512
+def test_a_real_cluster_of_other_workers_is_refused(monkeypatch):
+    """A LocalCluster whose worker processes run with numpy's AVX-512 off (they inherit the
+    variable when spawned; this process's numpy is already set up): connecting to it by
+    address fails with the message."""
+    from distributed import LocalCluster
+
+    with monkeypatch.context() as m:
+        m.setenv(*next(iter(OFF.items())))
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, host="127.0.0.1")
+    refused = pytest.raises(ConnectionError, match="compute differently from this process")
+    with cluster, refused:
+        connect(cluster.scheduler_address, 1)
+    client, local = connect("local", 1)  # workers like this process: accepted
+    try:
+        assert set(client.run(signature).values()) == {signature()}
+    finally:
+        client.close()
+        local.close()
