@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from simulation.engine.numerics import signature
-from simulation.runs.dask_pool import check_workers, connect
+from simulation.runs.dask_pool import check_workers, connect, unsigned
 
 OFF = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL"}
 HAS_AVX512 = "X86_V4" in signature().split()
@@ -89,3 +89,36 @@ def test_a_real_cluster_of_other_workers_is_refused(monkeypatch):
     finally:
         client.close()
         local.close()
+
+
+def test_unsigned_refuses_a_result_computed_otherwise():
+    here = signature()
+    assert unsigned((here, 42), here) == 42
+    with pytest.raises(ConnectionError, match="computes differently"):
+        unsigned(("numpy 0.0 x86_64", 42), here)
+
+
+@pytest.mark.slow
+@needs_avx512
+def test_a_worker_that_joins_later_is_refused_at_its_first_result(monkeypatch):
+    """As on Slurm, where workers are batch jobs that join after the connection: the check at
+    connection sees no worker, the late worker (numpy's AVX-512 off) is caught by the
+    signature its first result carries."""
+    from distributed import LocalCluster
+
+    from simulation.runs.dask_pool import DaskPool
+
+    cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
+                           dashboard_address=None, host="127.0.0.1")
+    with cluster:
+        pool = DaskPool(cluster.scheduler_address, 1)
+        try:
+            assert pool.map(abs, []) == []  # connected: no worker to check yet
+            with monkeypatch.context() as m:
+                m.setenv(*next(iter(OFF.items())))
+                cluster.scale(1)
+                cluster.wait_for_workers(1)
+            with pytest.raises(ConnectionError, match="computes differently"):
+                pool.map(abs, [(-1,), (-2,)])
+        finally:
+            pool.close()

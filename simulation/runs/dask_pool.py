@@ -77,9 +77,23 @@ def check_workers(signatures: dict[str, str]) -> None:
             "processor features (AVX-512 or not), or set NPY_DISABLE_CPU_FEATURES alike")
 
 
-def _call(fn: Callable[..., T], *args: Any) -> T:
+def signed(fn: Callable[..., T], *args: Any) -> tuple[str, T]:
+    """A task as a worker runs it: (the worker's numerics signature, the result), so that a
+    worker that joined after the check at connection (a batch job on Slurm) is checked too."""
     undo_dask_malloc_trim()
-    return fn(*args)
+    return signature(), fn(*args)
+
+
+def unsigned(pair: tuple[str, T], here: str) -> T:
+    """A signed task's result; a ConnectionError if its worker computes otherwise than
+    ``here`` (this process's signature)."""
+    theirs, result = pair
+    if theirs != here:
+        raise ConnectionError(
+            f"a Dask worker computes differently from this process ({theirs!r}; here: "
+            f"{here!r}), so results would not be bit-identical to a run on one machine; use "
+            "workers with the same numpy and processor features (AVX-512 or not)")
+    return result
 
 
 class DaskPool:
@@ -97,11 +111,12 @@ class DaskPool:
 
         if self._client is None:
             self._client, self._cluster = connect(self.scheduler, self.jobs)
-        futures = [self._client.submit(_call, fn, *t, pure=False) for t in tasks]
+        futures = [self._client.submit(signed, fn, *t, pure=False) for t in tasks]
         position = {f.key: i for i, f in enumerate(futures)}
         out: list[Any] = [None] * len(tasks)
+        here = signature()
         for fut in as_completed(futures):
-            out[position[fut.key]] = fut.result()
+            out[position[fut.key]] = unsigned(fut.result(), here)
             if on_done:
                 on_done(1)
         return out

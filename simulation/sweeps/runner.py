@@ -24,7 +24,7 @@ from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.parameters import Params
 from simulation.inputs.yamlsource import InputError, Problem
-from simulation.runs.dask_pool import connect, undo_dask_malloc_trim
+from simulation.runs.dask_pool import connect, signed, undo_dask_malloc_trim, unsigned
 from simulation.runs.ensemble import flatten
 from simulation.runs.parallel import WorkerPool
 from simulation.sweeps.spec import LEVERS, Sweep, apply_levers
@@ -104,9 +104,11 @@ def _run_on_dask(tasks: list[tuple], inputs: Inputs, scheduler: str, jobs: int,
     client, cluster = connect(scheduler, jobs)
     try:
         shared = client.scatter(inputs, broadcast=True)
-        futures = [client.submit(_run_one, t[0], shared, *t[1:], pure=False) for t in tasks]
-        _collect((f.result() for f in dask_completed(futures)), pending, out, on_done,
-                 flush_every)
+        futures = [client.submit(signed, _run_one, t[0], shared, *t[1:], pure=False)
+                   for t in tasks]
+        here = numerics_signature()
+        _collect((unsigned(f.result(), here) for f in dask_completed(futures)), pending, out,
+                 on_done, flush_every)
     finally:
         _flush(out, pending)
         client.close()
