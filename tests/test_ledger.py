@@ -49,6 +49,7 @@ def where_each_lives(res: simulation.Results) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["household", "year", "municipality", "origin", "alive"])
 
 
+@pytest.mark.slow  # ~1.5-3 s: kept out of the fast tier (under a minute)
 def test_every_grant_krone_is_traceable(run):
     """The grant receipts per municipality and year equal the sum over persons, each person
     paid by its category and grant year where it lives (the moving year split), computed here

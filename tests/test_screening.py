@@ -44,6 +44,7 @@ def _small_spec(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # ~1.5-3 s: kept out of the fast tier (under a minute)
 def test_small_screen_fixes_an_inert_parameter_and_frees_move_intercept(tmp_path):
     # Ukrainians arrive from 2022: before that their employment effect changes nothing, and
     # with common seeds its elementary effects are exactly zero
