@@ -122,3 +122,38 @@ def test_a_worker_that_joins_later_is_refused_at_its_first_result(monkeypatch):
                 pool.map(abs, [(-1,), (-2,)])
         finally:
             pool.close()
+
+
+def test_logged_work_from_other_arithmetic_is_not_reused(tmp_path):
+    """A calibration log record or a finished coverage truth computed on a machine whose
+    numpy computes otherwise is not reused; one from this machine, or written before the
+    arithmetic was logged, is (the committed coverage truths are of the latter kind)."""
+    from simulation.calibration.evaluations import Evaluator
+    from simulation.calibration.sbc import _finished, settings_key
+    from simulation.calibration.spec import load_spec
+    from tests.test_coverage import _tiny
+
+    spec = load_spec(_tiny(tmp_path))
+    here = signature()
+    # the log: one record of each kind, under the spec's digest and columns
+    probe = Evaluator(spec, tmp_path / "probe.jsonl", 1)
+    digest, columns = probe.digest, probe.columns
+    probe.close()
+    log = tmp_path / "log.jsonl"
+    records = [("mine", here), ("theirs", "numpy 0.0 x86_64 X86_V3"), ("legacy", None)]
+    log.write_text("".join(json.dumps({"digest": digest, "key": key, "columns": columns,
+                                       "values": [[0.5] * len(columns)],
+                                       **({"numerics": sig} if sig else {})}) + "\n"
+                           for key, sig in records))
+    ev = Evaluator(spec, log, 1)
+    try:
+        assert set(ev.cache) == {"mine", "legacy"}
+    finally:
+        ev.close()
+    # the truths
+    key = settings_key(spec, 64, 2, 4)
+    truths = tmp_path / "truths.jsonl"
+    truths.write_text("".join(json.dumps({"key": key, "truth": i, "parameters": [],
+                                          "effects": [], **({"numerics": sig} if sig else {})})
+                              + "\n" for i, (_, sig) in enumerate(records)))
+    assert sorted(_finished(truths, key)) == [0, 2]

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simulation.calibration.spec import Moment, Spec
+from simulation.engine.numerics import signature as numerics_signature
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
 from simulation.inputs.limits import MAX_SEED
@@ -70,13 +71,18 @@ class Evaluator:
         self.inputs = self.spec.inputs()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.digest = self.spec.digest()
+        # a record computed with other arithmetic (numpy's exp, log, ... on another kind of
+        # processor; engine/numerics.py) is not reused: it would differ in the last bits and
+        # then in its random decisions. Records from before it was logged count as this one's
+        self.numerics = numerics_signature()
         if self.log_path.exists():
             for line in self.log_path.read_text().splitlines():
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError:  # a line cut short by an interruption
                     continue
-                if rec.get("digest") == self.digest and rec.get("columns") == self.columns:
+                if (rec.get("digest") == self.digest and rec.get("columns") == self.columns
+                        and rec.get("numerics", self.numerics) == self.numerics):
                     self.cache[rec["key"]] = np.array(rec["values"], dtype=float)
         if self.scheduler:
             from simulation.runs.dask_pool import DaskPool
@@ -122,7 +128,7 @@ class Evaluator:
                     values = np.array([results[(k, r)] for r in range(n)])
                     self.cache[k] = values
                     fh.write(json.dumps({"digest": self.digest, "key": k,
-                                         "columns": self.columns,
+                                         "numerics": self.numerics, "columns": self.columns,
                                          "values": values.tolist()}) + "\n")
         self.count += len(todo)
         if todo:

@@ -28,6 +28,7 @@ from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.fit import summarise
 from simulation.calibration.history import discrepancy_sd, history_match
 from simulation.calibration.spec import Spec
+from simulation.engine.numerics import signature as numerics_signature
 
 POLICY = {"rights_years": 0.0}  # the no-rule scenario
 EFFECTS = ("retention_5y", "moves_per_year")  # the policy measures whose effect is checked
@@ -78,12 +79,15 @@ def _finished(path: Path | None, key: str) -> dict[int, dict]:
     done: dict[int, dict] = {}
     if path is None or not path.exists():
         return done
+    here = numerics_signature()
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:  # a line cut by an interruption
             continue
-        if rec.get("key") == key:
+        # a truth computed with other arithmetic (engine/numerics.py) is not reused; records
+        # from before it was logged count as this machine's
+        if rec.get("key") == key and rec.get("numerics", here) == here:
             done[int(rec["truth"])] = rec
     return done
 
@@ -140,7 +144,7 @@ def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None =
                               np.nanmean(vals)), "covered": bool(elo <= true[m] <= ehi)})
         if record is not None:
             with record.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"key": key, "truth": i,
+                fh.write(json.dumps({"key": key, "truth": i, "numerics": numerics_signature(),
                                      "parameters": _plain(prows[first_p:]),
                                      "effects": _plain(erows[first_e:])}) + "\n")
     return Coverage(pd.DataFrame(prows), pd.DataFrame(erows))

@@ -20,7 +20,6 @@ from pydantic import Field
 from simulation.analysis.registry import indicator_keys
 from simulation.analysis.targets import ratio_to_all
 from simulation.engine import RESULTS_VERSION
-from simulation.engine.numerics import signature as numerics_signature
 from simulation.inputs.defaults import Inputs, default_inputs
 from simulation.inputs.limits import MAX_SEED
 from simulation.inputs.parameters import BY_NAME, ParameterError, Params, suggest
@@ -175,9 +174,9 @@ class Spec:
         return default_inputs(self.start, self.end, scale=self.scale)
 
     def digest(self) -> str:
-        """Identifies everything that determines an evaluation's result (with the arithmetic
-        of this machine: a log written where numpy's exp and log differ is not reused)."""
-        text = json.dumps({"engine": RESULTS_VERSION, "numerics": numerics_signature(),
+        """Identifies everything that determines an evaluation's result, apart from the
+        machine's arithmetic (engine/numerics.py), which each logged record carries."""
+        text = json.dumps({"engine": RESULTS_VERSION,
                            "seed": self.seed, "R": self.replicates, "start": self.start,
                            "end": self.end, "base": self.base, "scale": self.scale,
                            "moments": [m.name for m in self.moments + self.holdout]},
