@@ -57,6 +57,7 @@ def test_emulator_recovers_a_quadratic_and_its_error():
     assert emu.points[1] == 290
 
 
+@pytest.mark.slow  # ~1.1 s: kept out of the fast tier (under a minute)
 def test_posterior_sampler_matches_a_known_gaussian():
     """A linear 'emulator' with Gaussian noise: the posterior is Gaussian with a known mean and
     sd (far from the box edges), and the sampler must reproduce them."""

@@ -139,9 +139,11 @@ def test_employment_logit_is_the_kernel(monkeypatch, inputs):
 
 
 def test_update_work_is_the_kernel(monkeypatch, inputs):
-    """kernels.life_course_rest's work == life_course.update_work (as the stage called it:
-    the same uniforms, drawn here in full from the streams the kernel was given), on a copy
-    of the households taken before the kernel."""
+    """kernels.life_course_rest == life_course.update_work (as the stage called it: the same
+    uniforms, drawn here in full from the streams the kernel was given), then needs,
+    belonging and the tie onset as whole-array numpy in the stage's order (the kernel draws
+    a need's onset, end or a tie only where it can matter; here every row's number is
+    drawn), on a copy of the households taken before the kernel."""
     seen: Counter[str] = Counter()
 
     def check(model, a, call):
@@ -155,25 +157,60 @@ def test_update_work_is_the_kernel(monkeypatch, inputs):
         draws = dict(zip(kernels.LIFE_COURSE_DRAWS, a["draws"], strict=True))
         for name, (state, gamma) in draws.items():  # the streams the stage's names give
             assert (state, gamma) == model.streams.counter("life_course", name, year), name
-        u_a, u_b = (counter_uniforms(*draws[name], n) for name in ("work", "work_b"))
-        update_work(spec, params, year, programme, u_a, u_b)
+        u = {name: counter_uniforms(*key, n) for name, key in draws.items()}
+        update_work(spec, params, year, programme, u["work"], u["work_b"])
+        # needs, belonging and the tie onset (MODEL.md 4.2-4.3) on every row
+        sh = spec.households
+        live, t, m = sh.alive, sh.htype, sh.municipality.astype(np.int64)
+        years = sh.years_since(year)
+        age = sh.age(year)
+        family = (t == 3) | (t == 4)
+        young = (age >= 19) & (age <= 30) & (years >= params.programme_years)
+        ns = sh.need_school | (live & family & (u["school_need_onset"] < params.school_need_onset))
+        nh = sh.need_higher | (live & young & ~programme
+                               & (u["higher_education_onset"] < params.higher_education_onset))
+        ns &= ~(u["school_need_ends"] < params.need_end_rate)
+        nh &= ~(u["higher_education_ends"] < params.need_end_rate)
+        geo = world.geography
+        unmet = ((ns & ~geo.upper_secondary[m]) | (nh & ~geo.higher_education[m])
+                 | (sh.need_health & ~geo.hospital[m]))
+        weights = [params.belonging_quality_weight, params.belonging_network_weight,
+                   params.belonging_employment_weight, params.belonging_needs_weight]
+        drivers = (weights[0] * a["quality"][m]
+                   + weights[1] * a["network_level"][sh.group, m]
+                   + weights[2] * sh.employed.astype(float)
+                   + weights[3] * (~unmet).astype(float)) / max(sum(weights), 1e-12)
+        b = sh.belonging
+        belonging = np.where(live, b + params.belonging_rate * drivers * (1.0 - b), b)
+        tie = sh.tie
+        new_tie = (live & ((t == 0) | (t == 1)) & ((tie < 0) | (tie == m))
+                   & (u["tie_onset"] < params.tie_onset_rate))
         was_employed = hh.employed.copy()
         call()
         for column in ("employed_a", "employed_b", "employed"):
             assert np.array_equal(getattr(hh, column), getattr(spec.households, column)), column
+        assert np.array_equal(hh.need_school, ns) and np.array_equal(hh.need_higher, nh)
+        assert np.array_equal(hh.belonging, belonging)
+        assert np.array_equal(a["new_tie"], new_tie)
+        seen["needs"] += int(np.count_nonzero(ns != sh.need_school)
+                             + np.count_nonzero(nh != sh.need_higher))
+        seen["ties"] += int(new_tie.sum())
         seen["rows"] += int(hh.alive.sum())
         seen["changed"] += int(np.count_nonzero(was_employed != hh.employed))
         seen["programme"] += int(programme.sum())
 
     run_with_spy(monkeypatch, inputs, "life_course_rest", check)
     assert seen["changed"] > 1000 and seen["programme"] > 1000, seen
+    assert seen["needs"] > 100 and seen["ties"] > 10, seen
 
 
 def test_household_income_is_the_kernel(monkeypatch, inputs):
     """kernels.household_incomes (income worked out only for the rows where it is recorded:
     movers, a move's year after, every row in the last year) == life_course.household_income
-    on every row as the life course leaves them, with the year's full draw of the noise, 0
-    for rows no longer alive; so a recorded income does not depend on which rows asked."""
+    on every row of the world as it is when the kernel is called, with the year's full draw
+    of the noise, 0 for rows no longer alive; so a recorded income does not depend on which
+    rows asked. (That it is called on the right state is
+    test_recorded_incomes_are_those_the_life_course_leaves.)"""
     seen: Counter[str] = Counter()
 
     def check(model, a, call):
@@ -291,3 +328,43 @@ def test_employment_chunk_and_municipal_adults_are_the_observers_counts(inputs):
                 rows += len(spec["adults"])
             model.release()
     assert rows > 100
+
+
+def test_recorded_incomes_are_those_the_life_course_leaves(inputs):
+    """Where income is recorded, it is the income of the state the life course leaves, as
+    if it had been worked out for every row then (what the engine did before it computed
+    income only where recorded): a move's income before is its year's, its income after the
+    next year's (NaN if the household left Norway in between), the households table's the
+    last year's. A change that moved the computation (after the move, say) fails here."""
+    params = simulation.calibrated()
+    for seed in SEEDS:
+        model = SecondaryMigrationModel(params, inputs, seed)
+        at_life_course: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+        def after(stage, model=model, at_life_course=at_life_course):
+            def run(world, run_params, year, rng):
+                stage(world, run_params, year, rng)
+                hh = world.households
+                noise = counter_normals(*model.streams.counter("life_course", "income_noise",
+                                                               year), len(hh))
+                programme = in_programme(world, run_params, year)
+                income = household_income(world, run_params, year, programme, noise)
+                at_life_course[year] = (np.where(hh.alive, income, 0.0), hh.alive.copy())
+            return run
+
+        model.stages = tuple((name, after(f) if name == "life_course" else f)
+                             for name, f in model.stages)
+        model.run_model()
+        events = model.world.events.columns()
+        assert len(events["year"]) > 300
+        for k in range(len(events["year"])):
+            when, row = int(events["year"][k]), int(events["household"][k])
+            assert events["income_before"][k] == at_life_course[when][0][row]
+            later = at_life_course.get(when + 1)
+            if later is None or not later[1][row]:
+                assert np.isnan(events["income_after"][k])
+            else:
+                assert events["income_after"][k] == later[0][row]
+        last = at_life_course[inputs.end][0]
+        assert np.array_equal(model.world.households.income, last)
+        model.release()

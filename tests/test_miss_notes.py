@@ -105,3 +105,20 @@ def test_run_report_lists_exactly_the_missed_targets():
             cited += 1
     assert cited > 0
     assert _miss_notes(frame, []) == ""
+
+
+def test_only_a_run_of_the_calibrated_point_cites_the_fit(tmp_path):
+    """The notes speak of "the calibrated point": a scenario that overrides a parameter or
+    runs another period is not at it (its misses are its own), so no note is given there."""
+    base = REPO / "scenarios" / "baseline.yaml"
+    assert load_scenario(base).at_calibrated_point
+    cases = {"override": "parameters:\n  employment_exit_rate: 0.3\n",
+             "fixed_parameter": "parameters:\n  need_end_rate: 0.4\n",
+             "period": "period:\n  start: 2012\n  end: 2023\n"}
+    for name, body in cases.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"extends: {base}\nname: {name}\n{body}", encoding="utf-8")
+        scenario = load_scenario(path)
+        assert scenario.calibration_checks, name  # the fitted file is still read
+        assert not scenario.at_calibrated_point, name
+    assert not load_scenario(REPO / "scenarios" / "no-rule.yaml").at_calibrated_point

@@ -41,10 +41,14 @@ def child(env: dict[str, str]) -> dict[str, str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_signature_names_numpy_the_machine_and_its_simd_targets():
+def test_signature_names_numpy_numba_the_c_library_and_the_simd_targets():
+    import numba
+    import numpy
+
     parts = signature().split()
-    assert parts[0] == "numpy" and parts[1] == __import__("numpy").__version__
-    assert parts[2] in ("x86_64", "aarch64", "arm64", "AMD64", "ppc64le", "s390x")
+    assert parts[:4] == ["numpy", numpy.__version__, "numba", numba.__version__]
+    assert parts[4:6] == list(__import__("platform").libc_ver()) or parts[4] == "libc"
+    assert parts[6] in ("x86_64", "aarch64", "arm64", "AMD64", "ppc64le", "s390x")
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ def test_results_in_task_order_for_any_number_of_workers():
         assert done == [1] * len(tasks)
 
 
+@pytest.mark.slow  # ~1.1 s: kept out of the fast tier (under a minute)
 def test_completed_gives_task_positions_as_soon_as_done():
     tasks = [(i, 1.0 if i == 0 else 0.0) for i in range(4)]
     with WorkerPool(2) as pool:

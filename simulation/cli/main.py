@@ -13,6 +13,7 @@ from typing import Any
 from simulation.cli.console import USAGE_ERROR, UsageError, err_console, lit
 from simulation.cli.parser import build_parser
 from simulation.inputs.yamlsource import InputError
+from simulation.runs.dask_pool import DaskClusterError
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in err.problems:
             err_console.print(f"  {p}", markup=False)
         return USAGE_ERROR
-    except (UsageError, OutputError, ConnectionError) as err:
+    except (UsageError, OutputError, DaskClusterError) as err:
         if args.debug:
             traceback.print_exc()
         err_console.print(f"[red]error:[/] {lit(err)}")

@@ -76,7 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if args.posterior else f"{sch.replicates} replicates")
         headline_table(frame, f"{sch.name}: {sch.period.start}-{sch.period.end}, mean of {what}, "
                          f"seed {sch.seed}", departures(scenario.params, scenario.inputs),
-                       checks=None if args.posterior else scenario.calibration_checks)
+                       checks=scenario.calibration_checks
+                       if scenario.at_calibrated_point and not args.posterior else None)
         write_ensemble(scenario, summaries, out, force=args.force, jobs=jobs,
                        timings={"ensemble_s": t_sim}, posterior=args.posterior or 0)
     console.print(f"Wrote [bold]{lit(out)}[/] in {time.perf_counter() - t0:.1f} s "

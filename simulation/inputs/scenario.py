@@ -66,10 +66,28 @@ class Scenario:
         self.params = params
         self.inputs = inputs
         self.posterior_draws: list[dict[str, Any]] = []  # from a fitted `parameters.from` file
-        # that file's check of each register target (its `targets`: at the point estimate and
-        # averaged over runs at posterior draws), for run reports to cite beside a miss
-        self.calibration_checks: list[dict[str, Any]] = []
+        # that file's parameters, calibration facts (period, ...) and check of each register
+        # target (its `targets`: at the point estimate and averaged over runs at posterior
+        # draws), for run reports to cite beside a miss at the calibrated point
+        self.fitted: dict[str, Any] = {}
         self.explicit: dict[str, Any] = {}  # values set in the scenario itself (incl. policy)
+
+    @property
+    def calibration_checks(self) -> list[dict[str, Any]]:
+        """The fitted file's check of each register target (empty without one)."""
+        return list(self.fitted.get("targets", []))
+
+    @property
+    def at_calibrated_point(self) -> bool:
+        """Whether this scenario runs exactly the fitted file's point estimate over the
+        calibration's period, at full scale: only then is a miss of a register target the
+        calibrated point's, and the fit's own check of it the right thing to cite."""
+        if not self.fitted:
+            return False
+        period = self.fitted.get("calibration", {}).get("period")
+        point = Params(self.fitted.get("parameters", {}))
+        return (dict(self.params) == dict(point) and self.inputs.scale == 1.0
+                and list(period or []) == [self.schema.period.start, self.schema.period.end])
 
     def posterior(self, k: int) -> list[Params]:
         """Parameter sets for the first k posterior draws: each draw over the point estimate,
@@ -255,9 +273,9 @@ def load_scenario(path: str | Path, *, seed: int | None = None,
         data["replicates"] = replicates
     problems: list[Problem] = []
     draws: list[dict[str, Any]] = []
-    checks: list[dict[str, Any]] = []
+    fitted: dict[str, Any] = {}
     checked = resolve_parameters(data.get("parameters"), data.get("policy"), src, problems, draws,
-                                 checks)
+                                 fitted)
     explicit = resolve_parameters({k: v for k, v in (data.get("parameters") or {}).items()
                             if k != "from"} if isinstance(data.get("parameters"), dict) else {},
                            data.get("policy"), src, [])
@@ -290,6 +308,6 @@ def load_scenario(path: str | Path, *, seed: int | None = None,
                           composition_like=schema.settlement.composition_like)
     scenario = Scenario(schema, src, files, Params(checked), inputs)
     scenario.posterior_draws = draws
-    scenario.calibration_checks = checks
+    scenario.fitted = fitted
     scenario.explicit = explicit
     return scenario

@@ -190,11 +190,12 @@ def _check_param(name: str, value: Any) -> tuple[float | None, str | None]:
 
 def resolve_parameters(raw_parameters: Any, raw_policy: Any, src: Sourced, problems: list[Problem],
                 draws: list[dict[str, Any]] | None = None,
-                checks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                fitted_file: dict[str, Any] | None = None) -> dict[str, Any]:
     """Registry overrides from `parameters` (and its `from:` file) and `policy`, checked by
     name and range; works on the raw data so it reports even when other keys are invalid.
-    ``draws`` and ``checks`` (when given) receive the fitted file's posterior draws and its
-    check of each register target (``targets``: the fit at the point and over the posterior)."""
+    ``draws`` (when given) receives the fitted file's posterior draws, ``fitted_file`` its
+    `parameters`, its `calibration` facts and its check of each register target (`targets`:
+    the fit at the point and over the posterior)."""
     overrides: dict[str, Any] = {}
     raw = dict(raw_parameters) if isinstance(raw_parameters, dict) else {}
     policy = {k: v for k, v in raw_policy.items() if k in POLICY_KEYS and v is not None} \
@@ -225,9 +226,14 @@ def resolve_parameters(raw_parameters: Any, raw_policy: Any, src: Sourced, probl
                     raise InputError([Problem(fitted.file, 1, "parameters",
                                               "expected a mapping 'parameters: {name: value}'")])
                 raw_checks = fitted.data.get("targets")
-                if checks is not None and isinstance(raw_checks, list):
-                    checks.extend(c for c in raw_checks
-                                  if isinstance(c, dict) and isinstance(c.get("target"), str))
+                facts = fitted.data.get("calibration")
+                if fitted_file is not None:
+                    fitted_file.update(
+                        parameters=dict(values),
+                        calibration=facts if isinstance(facts, dict) else {},
+                        targets=[c for c in raw_checks if isinstance(c, dict)
+                                 and isinstance(c.get("target"), str)]
+                        if isinstance(raw_checks, list) else [])
                 raw_draws = fitted.data.get("posterior_draws")
                 if draws is not None and isinstance(raw_draws, list):
                     for i, d in enumerate(raw_draws):

@@ -10,11 +10,22 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from simulation.engine.numerics import signature
+
+def signature() -> str:
+    """This process's numerics signature (engine/numerics.py; imported when first needed, so
+    that importing this module stays light for the command line)."""
+    from simulation.engine.numerics import signature as numerics_signature
+
+    return numerics_signature()
 
 T = TypeVar("T")
 
 _MALLOC_TUNED = False
+
+
+class DaskClusterError(ConnectionError):
+    """The cluster cannot be used: unreachable, or its workers compute otherwise than this
+    process (the CLI reports it with exit code 2)."""
 
 
 def undo_dask_malloc_trim() -> None:
@@ -49,12 +60,12 @@ def connect(scheduler: str, jobs: int) -> tuple[Any, Any]:
     except (OSError, TimeoutError) as err:
         if cluster is not None:
             cluster.close()
-        raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); "
+        raise DaskClusterError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); "
                               "allowed: 'local' or a running scheduler's address such as "
                               "tcp://host:8786") from None
     try:
         check_workers(client.run(signature))
-    except ConnectionError:
+    except BaseException:  # refused, or the workers could not answer: leave nothing open
         client.close()
         if cluster is not None:
             cluster.close()
@@ -70,11 +81,11 @@ def check_workers(signatures: dict[str, str]) -> None:
     other = {w: s for w, s in signatures.items() if s != here}
     if other:
         worker, theirs = sorted(other.items())[0]
-        raise ConnectionError(
+        raise DaskClusterError(
             f"{len(other)} of {len(signatures)} Dask workers compute differently from this "
             f"process (worker {worker}: {theirs!r}; here: {here!r}), so results would not be "
-            "bit-identical to a run on one machine; use workers with the same numpy and "
-            "processor features (AVX-512 or not), or set NPY_DISABLE_CPU_FEATURES alike")
+            "bit-identical to a run on one machine; use workers with the same numpy, numba, C "
+            "library and processor features")
 
 
 def signed(fn: Callable[..., T], *args: Any) -> tuple[str, T]:
@@ -89,10 +100,10 @@ def unsigned(pair: tuple[str, T], here: str) -> T:
     ``here`` (this process's signature)."""
     theirs, result = pair
     if theirs != here:
-        raise ConnectionError(
+        raise DaskClusterError(
             f"a Dask worker computes differently from this process ({theirs!r}; here: "
             f"{here!r}), so results would not be bit-identical to a run on one machine; use "
-            "workers with the same numpy and processor features (AVX-512 or not)")
+            "workers with the same numpy, numba, C library and processor features")
     return result
 
 
@@ -115,10 +126,14 @@ class DaskPool:
         position = {f.key: i for i, f in enumerate(futures)}
         out: list[Any] = [None] * len(tasks)
         here = signature()
-        for fut in as_completed(futures):
-            out[position[fut.key]] = unsigned(fut.result(), here)
-            if on_done:
-                on_done(1)
+        try:
+            for fut in as_completed(futures):
+                out[position[fut.key]] = unsigned(fut.result(), here)
+                if on_done:
+                    on_done(1)
+        except BaseException:  # a refused worker, a failed task: stop the rest of the batch
+            self._client.cancel(futures)
+            raise
         return out
 
     def close(self) -> None:

@@ -548,7 +548,7 @@ def run_report(scenario: Scenario, frame: pd.DataFrame, summ: dict[str, Any],
                 "Intervals show "
                 "stochastic variation only; run with <code>--posterior K</code> to include "
                 "parameter uncertainty.</p>")
-        if not departs:
+        if not departs and scenario.at_calibrated_point:
             note += _miss_notes(frame, scenario.calibration_checks)
     top_flows = flows.head(15)[["origin", "destination", "mean"]].rename(
         columns={"mean": "persons (mean over replicates)"})
