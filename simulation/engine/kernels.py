@@ -31,6 +31,19 @@ from simulation.engine.randomness import uniform_at
 # engine state mid-run; benchmarks/hash_results.py compares whole results.
 
 
+@njit(cache=True, nogil=True, inline="always")
+def in_programme(i: int, year: int, cohort: np.ndarray, age0: np.ndarray,
+                 municipality: np.ndarray, settlement: np.ndarray,
+                 programme_lost: np.ndarray, programme_years: float) -> bool:
+    """Row ``i`` in the introduction programme (terms.in_programme, for a row alive): first
+    years, adult head of 18-55, never moved away from the settlement municipality. The one
+    compiled statement of it, which the kernels below share."""
+    years = year - np.int32(cohort[i])
+    age = np.int32(age0[i]) + years
+    return ((years < programme_years) & (age >= 18) & (age <= 55)
+            & (not programme_lost[i]) & (municipality[i] == settlement[i]))
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def move_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
                 municipality: np.ndarray, settlement: np.ndarray, htype: np.ndarray,
@@ -70,8 +83,8 @@ def move_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
         g = group[i]
         years = year - np.int32(cohort[i])
         age = np.int32(age0[i]) + years
-        programme = ((years < programme_years) & (age >= 18) & (age <= 55)
-                     & (not programme_lost[i]) & (m == settlement[i]))
+        programme = in_programme(i, year, cohort, age0, municipality, settlement,
+                                 programme_lost, programme_years)
         after_programme = max(years - programme_years, 0.0)
         first_year = first_year_effect * (1.0 if years == 0 else 0.0)
         unmet = ((need_school[i] and not upper_secondary[m])
@@ -182,9 +195,8 @@ def employment_logits(alive: np.ndarray, cohort: np.ndarray, age0: np.ndarray,
             continue
         m = municipality[i]
         years = year - np.int32(cohort[i])
-        age = np.int32(age0[i]) + years
-        prog = ((years < programme_years) & (age >= 18) & (age <= 55)
-                & (not programme_lost[i]) & (m == settlement[i]))
+        prog = in_programme(i, year, cohort, age0, municipality, settlement, programme_lost,
+                            programme_years)
         programme[i] = prog
         t = htype[i]
         seek_a = not employed_a[i]
@@ -452,8 +464,8 @@ def household_incomes(rows: np.ndarray, alive: np.ndarray, cohort: np.ndarray,
         m = municipality[i]
         years = year - np.int32(cohort[i])
         age = np.int32(age0[i]) + years
-        prog = ((years < programme_years) & (age >= 18) & (age <= 55)
-                & (not programme_lost[i]) & (m == settlement[i]))
+        prog = in_programme(i, year, cohort, age0, municipality, settlement, programme_lost,
+                            programme_years)
         t = htype[i]
         has_b = (t == 2) | (t == 3)
         wage = local_wage[m] * productivity[i]
