@@ -3,7 +3,9 @@ numpy's float64 exp, log, ... are Intel's SVML routines with AVX-512 and the C l
 without, and runs with the two differ. These tests show it for real (numpy's AVX-512 turned
 off by NPY_DISABLE_CPU_FEATURES in a second process, and in the workers of a real Dask
 cluster), and check that the tool refuses to mix the two: a Dask cluster whose workers
-compute otherwise than the client, a sweep resumed on another kind of machine."""
+compute otherwise than the client, a sweep resumed on another kind of machine. The same holds
+for the BLAS kernel OpenBLAS picks by processor (OPENBLAS_CORETYPE): matrix products, and so an
+indicator the calibration fits, differ in the last bit, and the signature names the kernel."""
 
 from __future__ import annotations
 
@@ -63,6 +65,54 @@ def test_results_differ_without_numpys_avx512():
     assert with_avx["exp"] != without["exp"]
     assert with_avx["households"] != without["households"]
     assert child({}) == with_avx  # and each is reproducible
+
+
+def test_signature_names_the_blas_kernel():
+    from threadpoolctl import threadpool_info
+
+    parts = signature().split()
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas, "numpy has loaded a BLAS"
+    i = parts.index("blas")
+    assert parts[i + 1:i + 4] == [blas[0]["internal_api"], str(blas[0]["version"]),
+                                  str(blas[0]["architecture"])]
+
+
+BLAS_CHILD = """
+import hashlib, json
+import numpy as np
+import simulation
+from simulation.engine.numerics import signature
+from simulation.runs.ensemble import flatten
+rng = np.random.default_rng(1)
+product = rng.random((8, 357)) @ np.exp(-5 * rng.random((357, 357)))
+res = simulation.run(simulation.calibrated(), seed=1, inputs=simulation.default_inputs())
+flat = flatten(simulation.indicators(res))
+print(json.dumps({"signature": signature(), "product": hashlib.sha256(product).hexdigest(),
+                  "rank_correlation": flat["regional_pattern.rank_correlation"].hex()}))
+"""
+
+
+@pytest.mark.slow
+def test_another_blas_kernel_gives_other_indicators_and_another_signature():
+    """OpenBLAS with another kernel (Haswell's, or SkylakeX's where this machine uses
+    Haswell's): another signature, other matrix products and, for this seed, another rank
+    correlation of the regional pattern (a calibration target) in the last bit. When the two
+    agree on the indicator, the indicators are computed without the BLAS."""
+    from threadpoolctl import threadpool_info
+
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    if not blas or blas[0]["internal_api"] != "openblas":
+        pytest.skip("numpy's BLAS here is not OpenBLAS")
+    other = "SkylakeX" if blas[0]["architecture"] == "Haswell" else "Haswell"
+    out = [json.loads(subprocess.run(
+        [sys.executable, "-c", BLAS_CHILD], capture_output=True, text=True, timeout=300,
+        check=True, env={**os.environ, "OPENBLAS_CORETYPE": core}).stdout.strip().splitlines()[-1])
+        for core in ("", other)]
+    assert out[0]["signature"] != out[1]["signature"]
+    assert out[1]["signature"].split()[-1] == other
+    assert out[0]["product"] != out[1]["product"]
+    assert out[0]["rank_correlation"] != out[1]["rank_correlation"]
 
 
 def test_check_workers_refuses_a_worker_that_computes_otherwise():
