@@ -11,6 +11,7 @@ in."""
 
 from __future__ import annotations
 
+import contextlib
 import platform
 from functools import cache
 
@@ -43,15 +44,16 @@ def _signature() -> str:
 
 
 def blas() -> list[str]:
-    """The BLAS libraries numpy has loaded, each as ``blas <library> <version> <kernel>``
-    (threadpoolctl reads them from the loaded shared objects; OpenBLAS names the kernel it
-    chose for this processor, e.g. SkylakeX or Haswell)."""
+    """numpy's and scipy's BLAS libraries, each as ``blas <library> <version> <kernel>``, in
+    a fixed order (threadpoolctl reads them from the loaded shared objects; OpenBLAS names
+    the kernel it chose for this processor, e.g. SkylakeX or Haswell). scipy's is loaded
+    first, so that the answer does not depend on what the process happened to import."""
     from threadpoolctl import threadpool_info
 
-    out: list[str] = []
-    for lib in threadpool_info():
-        if lib.get("user_api") == "blas":
-            out += ["blas", str(lib.get("internal_api", "unknown")),
-                    str(lib.get("version") or "unknown"),
-                    str(lib.get("architecture") or "unknown")]
-    return out or ["blas-unknown"]
+    with contextlib.suppress(ImportError):
+        import scipy.linalg  # noqa: F401  (loads scipy's BLAS; mesa imports it anyway)
+    found = sorted({(str(lib.get("internal_api", "unknown")),
+                     str(lib.get("version") or "unknown"),
+                     str(lib.get("architecture") or "unknown"))
+                    for lib in threadpool_info() if lib.get("user_api") == "blas"})
+    return [part for lib in found for part in ("blas", *lib)] or ["blas-unknown"]

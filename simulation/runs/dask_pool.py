@@ -74,9 +74,10 @@ def connect(scheduler: str, jobs: int) -> tuple[Any, Any]:
 
 
 def check_workers(signatures: dict[str, str]) -> None:
-    """Refuse a cluster whose workers compute numpy's transcendental functions otherwise than
-    this process (engine/numerics.py): their results would differ in the last bits from one
-    machine's, and runs diverge from there, so the same seed would not give the same fit."""
+    """Refuse a cluster whose workers compute numpy's transcendental functions (or matrix
+    products) otherwise than this process (engine/numerics.py): their results would differ
+    in the last bits from one machine's, and runs diverge from there, so the same seed would
+    not give the same fit."""
     here = signature()
     other = {w: s for w, s in signatures.items() if s != here}
     if other:
@@ -85,7 +86,7 @@ def check_workers(signatures: dict[str, str]) -> None:
             f"{len(other)} of {len(signatures)} Dask workers compute differently from this "
             f"process (worker {worker}: {theirs!r}; here: {here!r}), so results would not be "
             "bit-identical to a run on one machine; use workers with the same numpy, numba, C "
-            "library and processor features")
+            "library, BLAS and processor features")
 
 
 def signed(fn: Callable[..., T], *args: Any) -> tuple[str, T]:
@@ -103,7 +104,7 @@ def unsigned(pair: tuple[str, T], here: str) -> T:
         raise DaskClusterError(
             f"a Dask worker computes differently from this process ({theirs!r}; here: "
             f"{here!r}), so results would not be bit-identical to a run on one machine; use "
-            "workers with the same numpy, numba, C library and processor features")
+            "workers with the same numpy, numba, C library, BLAS and processor features")
     return result
 
 

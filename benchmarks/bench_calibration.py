@@ -1,0 +1,128 @@
+"""How much more workers and a Dask cluster shorten the calibration (not a timed test: run by
+hand, figures go in the README and docs/calibration.md).
+
+    python benchmarks/bench_calibration.py               # 192 points, four ways (~4 min)
+    python benchmarks/bench_calibration.py --points 64   # quicker
+
+Only the simulations of a calibration are spread over workers; its emulators and sampler run
+in the calling process. This measures the part that is spread: the calibration's own
+``Evaluator`` simulates the same Sobol points of ``calibration/targets.yaml``'s prior box
+(full population, the file's replicates and seeds, the target moments only) with 1 and 2
+local worker processes and on a Dask LocalCluster with 1 and 2 workers (cluster start
+timed apart). It checks that the four give bit-identical moments, and projects the whole
+calibration on W workers as (points x seconds per point) / (W x efficiency) + the part that
+is not spread, from the committed fit's split (--simulating-min, --rest-min: the README's
+figures for a run from scratch). Writes a markdown table to stdout and the figures to
+benchmarks/results/calibration.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import qmc
+
+from simulation.calibration.evaluations import Evaluator
+from simulation.calibration.spec import load_spec
+
+REPO = Path(__file__).resolve().parent.parent
+WAYS = (("processes", None, 1), ("processes", None, 2), ("dask", "local", 1),
+        ("dask", "local", 2))
+
+
+def measure(points: int, seed: int) -> dict:
+    spec = load_spec(REPO / "calibration" / "targets.yaml")
+    unit = qmc.Sobol(len(spec.names), scramble=True, seed=seed).random_base2(
+        int(np.ceil(np.log2(points))))[:points]
+    x = spec.low + unit * (spec.high - spec.low)
+    thetas = [dict(zip(spec.names, map(float, row), strict=True)) for row in x]
+    rows, digests = [], set()
+    with tempfile.TemporaryDirectory() as tmp:
+        # warm this process (numba's cache, inputs) so that no way pays it alone
+        warm = Evaluator(spec, Path(tmp) / "warm.jsonl", 1)
+        warm.evaluate(thetas[:1])
+        warm.close()
+        for kind, scheduler, workers in WAYS:
+            t0 = time.perf_counter()
+            ev = Evaluator(spec, Path(tmp) / f"{kind}-{workers}.jsonl", workers,
+                           scheduler=scheduler)
+            ev.evaluate(thetas[1:2])  # the workers start and load the engine
+            started = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            values = ev.evaluate(thetas[2:])
+            simulating = time.perf_counter() - t1
+            ev.close()
+            digest = hashlib.sha256(np.concatenate(values).tobytes()).hexdigest()
+            digests.add(digest)
+            rows.append({"way": kind, "workers": workers, "start_s": round(started, 2),
+                         "simulating_s": round(simulating, 2),
+                         "s_per_point": simulating / (points - 2), "moments": digest[:12]})
+    base = rows[0]["s_per_point"]
+    for r in rows:
+        r["speedup_vs_1_process"] = round(base / r["s_per_point"], 3)
+        r["efficiency"] = round(base / r["s_per_point"] / r["workers"], 3)
+    return {"points": points - 2, "replicates": spec.replicates, "scale": spec.scale,
+            "identical": len(digests) == 1, "ways": rows,
+            "machine": f"{platform.machine()}, {platform.python_version()}"}
+
+
+def projection(result: dict, simulating_min: float, rest_min: float, jobs: int = 2,
+               ) -> list[dict]:
+    """The whole calibration on W Dask workers: the committed fit's points (its simulating
+    time on ``jobs`` local processes over their measured seconds per point) at the measured
+    seconds per point of one Dask worker, divided by W with the efficiency measured for 2
+    workers (an assumption beyond 2: this machine has 2 cores), plus the rest."""
+    by = {(r["way"], r["workers"]): r for r in result["ways"]}
+    points = simulating_min * 60 / by[("processes", jobs)]["s_per_point"]
+    one = by[("dask", 1)]["s_per_point"]
+    two = by[("dask", 2)]["s_per_point"]
+    efficiency = one / two / 2
+    out = []
+    for w in (1, 2, 4, 8, 16, 32, 64):
+        per_point = one if w == 1 else two if w == 2 else one / (w * efficiency)
+        total = points * per_point / 60 + rest_min
+        out.append({"workers": w, "minutes": round(total, 1),
+                    "speedup_vs_2_processes": round((simulating_min + rest_min) / total, 2)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=192)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--simulating-min", type=float, default=11.3,
+                        help="the committed fit's simulating time on 2 processes (minutes)")
+    parser.add_argument("--rest-min", type=float, default=1.4,
+                        help="its emulators and sampler (minutes; not spread over workers)")
+    args = parser.parse_args()
+    result = measure(args.points + 2, args.seed)  # + the two points that start the workers
+    result["projection"] = projection(result, args.simulating_min, args.rest_min)
+    print(f"{result['points']} points of calibration/targets.yaml's prior box, "
+          f"{result['replicates']} replicate(s) each, scale {result['scale']}; moments "
+          f"identical in all four ways: {result['identical']}\n")
+    print("| way | workers | start (s) | simulating (s) | s per point | speed-up | "
+          "efficiency |\n|---|---|---|---|---|---|---|")
+    for r in result["ways"]:
+        print(f"| {r['way']} | {r['workers']} | {r['start_s']:.1f} | {r['simulating_s']:.1f} | "
+              f"{r['s_per_point']:.3f} | {r['speedup_vs_1_process']:.2f}x | "
+              f"{r['efficiency']:.0%} |")
+    print("\nWhole calibration on W Dask workers (projected from the committed fit's "
+          f"{args.simulating_min} min simulating on 2 processes: its points at one Dask "
+          "worker's seconds per point, divided by W at the 2-worker efficiency; the emulators "
+          f"and sampler, {args.rest_min} min, are not divided):\n")
+    print("| workers | minutes | speed-up against 2 local processes |\n|---|---|---|")
+    for p in result["projection"]:
+        print(f"| {p['workers']} | {p['minutes']} | {p['speedup_vs_2_processes']:.1f}x |")
+    out = REPO / "benchmarks" / "results" / "calibration.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
