@@ -22,6 +22,7 @@ stopped on emigration; the model does not date exits within the year).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,14 +168,15 @@ class Ledger:
                                 "item": np.full(n, ITEMS.index(item), dtype=np.int8),
                                 "nok": totals[item]})
 
-    def frame(self, codes: np.ndarray) -> pd.DataFrame:
-        """year, municipality (code), item, nok (nominal), nok_<price year> (deflated by G)."""
+    def frame(self, codes: Any) -> pd.DataFrame:
+        """year, municipality (code), item, nok (nominal), nok_<price year> (deflated by G);
+        ``codes``: the municipalities' codes as an array with ``take`` (numpy or pandas)."""
         if not self.chunks:
             return pd.DataFrame(columns=["year", "municipality", "item", "nok"])
         cols = {k: np.concatenate([c[k] for c in self.chunks]) for k in self.chunks[0]}
         out = pd.DataFrame({
             "year": cols["year"].astype(np.int64),
-            "municipality": np.asarray(codes)[cols["municipality_index"]],
+            "municipality": codes.take(cols["municipality_index"].astype(np.intp)),
             "item": pd.Categorical.from_codes(cols["item"].astype(np.int64), categories=ITEMS),
             "nok": cols["nok"].astype(np.float64)})
         years = np.unique(cols["year"])

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
 # values are per person in [0, ~1]; the flow needs integer costs: this many units per 1.0
 COST_UNITS = 1_000_000
@@ -130,6 +129,10 @@ def _flow(p: Problem, rows: np.ndarray, upper: np.ndarray, lower: np.ndarray,
     heads.append(np.full(n_m, sink))
     caps.append(upper - lower)  # the lower bounds are the municipalities' own demand
     costs.append(np.zeros(n_m, dtype=np.int64))
+    # imported here: OR-Tools' native library (about 16 MB resident) is loaded by the runs
+    # that match, not by every run and worker
+    from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
+
     flow = SimpleMinCostFlow()
     n_keep = int(keep.sum())
     flow.add_arcs_with_capacity_and_unit_cost(
