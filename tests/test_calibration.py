@@ -4,6 +4,7 @@ resuming after an interruption, and the fitted file feeding scenarios."""
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import time
@@ -344,3 +345,57 @@ def test_committed_fit_report_matches_the_fitted_file():
         assert t_["simulated_mean"] == pytest.approx(row.simulated_mean, abs=1e-6)
         assert t_["within_tolerance"] == (abs(row.simulated_mean - row.register)
                                           <= row.tolerance)
+
+
+# --- why a target is missed at the posterior mean: the emulators' view ------------------------
+
+def test_emulated_at_the_mean_and_over_the_draws():
+    """The fit check's emulated values: the last emulator at the mean of the draws, and its
+    mean over the draws. With a moment quadratic in a parameter the two differ by the
+    posterior's variance (the nonlinearity behind a miss at the mean point); held-out moments
+    (no emulator) are NaN."""
+    from types import SimpleNamespace
+
+    from simulation.calibration.emulator import fit_emulator
+    from simulation.calibration.report import emulated
+
+    rng = np.random.default_rng(3)
+    z = rng.random((400, 2))
+    y = np.column_stack([(z[:, 0] - 0.5) ** 2, 2.0 * z[:, 1]])
+    em = fit_emulator(z, y, active=2)
+    draws = np.column_stack([rng.uniform(0.3, 0.7, 2000), rng.uniform(0, 1, 2000)])
+    fit = SimpleNamespace(posterior=SimpleNamespace(
+        likelihood=SimpleNamespace(emulator=em), chain=SimpleNamespace(draws=draws)))
+    at_mean, over = emulated(fit, 3)
+    assert at_mean[0] == pytest.approx((draws[:, 0].mean() - 0.5) ** 2, abs=1e-6)
+    assert over[0] == pytest.approx(np.mean((draws[:, 0] - 0.5) ** 2), abs=1e-6)
+    assert over[0] - at_mean[0] == pytest.approx(draws[:, 0].var(), abs=1e-6)  # Jensen
+    assert at_mean[1] == pytest.approx(over[1], abs=1e-9)  # linear: no gap
+    assert np.isnan(at_mean[2]) and np.isnan(over[2])
+
+
+def test_miss_reason_tells_a_compromise_from_an_emulator_error():
+    from types import SimpleNamespace
+
+    from simulation.calibration.report import miss_reason
+
+    row = SimpleNamespace(register=0.667, tolerance=0.03, emulated_at_mean=0.7,
+                          posterior_runs_mean=0.688)
+    text = miss_reason(row)
+    assert "+1.10 tolerances from the register figure, outside it too" in text
+    assert "compromise" in text
+    assert "+0.70 tolerances (within)" in text
+    row.emulated_at_mean = 0.68
+    assert "inside it: the simulation at this point differs" in miss_reason(row)
+    row.emulated_at_mean = float("nan")
+    assert miss_reason(row) == ""
+
+
+def test_committed_fit_keeps_the_emulated_value_of_every_fitted_target():
+    doc, table = _committed()
+    for t_, row in zip(doc["targets"], table.itertuples(), strict=True):
+        if row.role == "fitted":
+            assert math.isfinite(row.emulated_at_mean), row.target
+            assert t_["emulated_at_mean"] == pytest.approx(row.emulated_at_mean, abs=1e-6)
+        else:
+            assert t_["emulated_at_mean"] is None
