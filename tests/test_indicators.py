@@ -154,3 +154,33 @@ def test_second_register_file_targets_are_compared(baseline):
     assert ("ukrainians_employed_by_duration_2024", "in_programme") not in rows
     assert rows[("resettled_refugees_employed_after_7_years", "")].register == 0.50
     assert not any(c.id == "refugee_employment_rate_15_66_2018" for c in rows.values())
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Equal keys, and values equal bit for bit (NaN equal to NaN)."""
+    return list(a) == list(b) and all(
+        np.float64(a[k]).tobytes() == np.float64(b[k]).tobytes() for k in a)
+
+
+def test_indicators_asked_for_alone_are_those_of_the_whole_set(baseline):
+    """Each id asked for alone (as a sweep asks) gives bit for bit the value it has among all
+    of them, and nothing else; the whole set comes in INDICATOR_IDS' order, so every group's
+    declared ids are the ones it returns."""
+    from simulation.analysis.indicators import INDICATOR_IDS
+
+    every = simulation.indicators(baseline)
+    assert list(every) == list(INDICATOR_IDS)
+    flat = flatten(every)
+    for i in INDICATOR_IDS:
+        alone = flatten(simulation.indicators(baseline, ids=[i]))
+        assert _same(alone, {k: v for k, v in flat.items() if k.split(".", 1)[0] == i}), i
+    # flattened names ask for their id; several ids at once keep the published order
+    some = simulation.indicators(baseline, ids=["hoover_index", "destination_split_of_movers.oslo",
+                                                "retention_5y"])
+    assert list(some) == ["retention_5y", "destination_split_of_movers", "hoover_index"]
+
+
+def test_an_unknown_indicator_id_is_refused_with_the_allowed_ones(baseline):
+    with pytest.raises(ValueError, match=r"unknown indicator id\(s\) 'retention_9y'; "
+                                         r"allowed: retention_7y, "):
+        simulation.indicators(baseline, ids=["retention_5y", "retention_9y"])

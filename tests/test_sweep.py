@@ -509,3 +509,24 @@ def test_delta_minimum_is_enough():
         assert finite(np.random.default_rng(seed).random((DELTA_MIN_POINTS, 2)))
     assert not finite(qmc.LatinHypercube(d=2, seed=1).random(24))
     assert warnings.formatwarning is fmt  # SALib's global change undone
+
+
+def test_a_sweep_row_holds_the_values_of_all_indicators_of_that_run():
+    """The worker computes only the sweep's indicators; their values are those of the
+    whole set computed on the same run (bit for bit)."""
+    import numpy as np
+
+    import simulation
+    from simulation.runs.ensemble import flatten
+    from simulation.sweeps.runner import _run_one
+
+    params = simulation.calibrated()
+    inputs = simulation.default_inputs(2010, 2016).scaled(0.2)
+    seed = np.random.SeedSequence(11)
+    names = ["retention_3y", "share_in_10_largest", "destination_split_of_movers.oslo",
+             "municipalities_by_out_share.at_least_80pct"]
+    row = _run_one(params, inputs, {}, seed, 0, 0, 0, {}, names)
+    assert row["status"] == "ok", row["error"]
+    every = flatten(simulation.indicators(simulation.run(params, seed, inputs)))
+    for name in names:
+        assert np.float64(row[name]).tobytes() == np.float64(every[name]).tobytes(), name

@@ -5,6 +5,8 @@ every id, its words, unit and kind are in ``analysis.registry``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -328,70 +330,136 @@ def matching_predicted_gain(res: Results) -> float:
     return float(gain / persons) if persons else NAN
 
 
-def indicators(res: Results, income_threshold: float = 0.10) -> dict[str, Any]:
+class _Run:
+    """One run's intermediates that several indicators share, each worked out when first
+    needed (an indicator asked for alone costs only what it reads)."""
+
+    def __init__(self, res: Results, income_threshold: float) -> None:
+        self.res = res
+        self.income_threshold = income_threshold
+
+    def cohorts(self, k: int, first: int, last: int) -> list[int]:
+        return _cohorts_with(self.res, k, first, last)
+
+    @cached_property
+    def pooled(self) -> PooledRetention:
+        return PooledRetention(self.res)
+
+    @cached_property
+    def with_emigrants(self) -> PooledRetention:
+        hh = self.res.households
+        return PooledRetention(sums=counting_emigrants(
+            self.pooled.sums, hh["cohort"].to_numpy(), hh["exit_year"].to_numpy(),
+            (hh["exit_reason"] == EXIT_EMIGRATION).to_numpy(), hh["persons"].to_numpy()))
+
+    @cached_property
+    def out_share(self) -> pd.Series:
+        return out_migration_shares(self.res)
+
+    @cached_property
+    def out_share_e(self) -> pd.Series:
+        return out_migration_shares_counting_emigrants(self.res)
+
+
+def _still_in_norway(res: Results) -> float:
+    hh = res.households
+    return float(hh.loc[hh["alive"] & hh["cohort"].between(2010, 2023), "persons"].sum())
+
+
+def _moves_per_year(res: Results) -> float:
+    return float(res.moves.groupby("year")["persons"].sum().reindex(
+        range(res.start, res.end + 1), fill_value=0).mean())
+
+
+# one indicator id -> how it is computed from a run's shared intermediates, in the order
+# indicators() publishes them
+_SINGLE: dict[str, Callable[[_Run], Any]] = {
+    "retention_7y": lambda r: r.pooled(7, r.cohorts(7, 2010, 2016)),
+    "retention_5y_cohorts_2013_2015": lambda r: r.pooled(5, r.cohorts(5, 2013, 2015)),
+    "retention_5y_cohort_2010": lambda r: r.pooled(5, r.cohorts(5, 2010, 2010)),
+    "retention_3y": lambda r: r.pooled(3, r.cohorts(3, r.res.start, r.res.end)),
+    "retention_7y_all_cohorts": lambda r: r.pooled(7, r.cohorts(7, r.res.start, r.res.end)),
+    "retention_5y": lambda r: r.pooled(5, r.cohorts(5, r.res.start, r.res.end)),
+    "moved_in_settlement_year": lambda r: 1.0 - r.pooled(1, r.cohorts(1, 2010, 2016)),
+    "moved_by_end_of_year_2": lambda r: {c: 1.0 - r.pooled(2, [c])
+                                         for c in MOVED_BY_YEAR_2_COHORTS
+                                         if c in r.cohorts(2, c, c)},
+    "retention_5y_by_cohort": lambda r: {c: r.pooled(5, [c])
+                                         for c in r.cohorts(5, r.res.start, r.res.end)},
+    "retention_7y_by_cohort": lambda r: {c: r.pooled(7, [c])
+                                         for c in r.cohorts(7, r.res.start, r.res.end)},
+    "retention_7y_counting_emigrants": lambda r: r.with_emigrants(7, r.cohorts(7, 2010, 2016)),
+    "no_break_after_year_5": lambda r: _move_hazard_ratio(r.res, r.pooled),
+    "retention_5y_by_household_type_2005": lambda r: _by_household_type(r.res, r.pooled),
+    "destination_split_of_movers": lambda r: _destination_split(r.res, r.cohorts(1, 2010, 2014)),
+    "municipalities_by_out_share": lambda r: {
+        key: count_at_least(r.out_share, cut) for key, cut in OUT_SHARE_CUTS.items()},
+    "municipalities_by_out_share_counting_emigrants": lambda r: {
+        key: count_at_least(r.out_share_e, cut) for key, cut in OUT_SHARE_CUTS.items()},
+    "income_change_of_movers": lambda r: _income_change(r.res, r.cohorts(0, 2010, 2016),
+                                                        r.income_threshold),
+    "settled_persons_2010_2023_still_in_norway": lambda r: _still_in_norway(r.res),
+    "moves_per_year": lambda r: _moves_per_year(r.res),
+    "leaving_hazard_by_year": lambda r: leaving_hazards(r.res, r.pooled),
+    "grant_years_in_settlement_municipality": lambda r: grant_years_in_settlement(r.res),
+    "needs_met_share": lambda r: needs_met_share(r.res),
+    "matching_predicted_retention_gain": lambda r: matching_predicted_gain(r.res),
+    "group_concentration": lambda r: group_concentration(r.res),
+}
+# functions that compute several ids at once (the ids each returns, in its order)
+_GROUPS: tuple[tuple[tuple[str, ...], Callable[[Results], dict[str, Any]]], ...] = (
+    (("out_5y_by_settlement_county", "retention_5y_weakest_counties", "net_change_by_county",
+      "regional_pattern"), regional_indicators),
+    (("settled_share_under_5000", "settling_municipalities_per_year"), settlement_summary),
+    (("employment_rate_movers", "income_movers", "employment_rate_stayers", "income_stayers"),
+     lambda res: movers_and_stayers(res)),
+    (("hoover_index", "share_centrality_1_2", "population_share_centrality_1_2",
+      "share_centrality_5_6", "population_share_centrality_5_6", "share_in_10_largest",
+      "population_share_in_10_largest"), lambda res: concentration(res)),
+    (("employment_rate_by_duration", "employment_rate_by_sex", "employment_rate_2018",
+      "resettled_refugees_employed_after_7_years", "ukrainians_employed_by_duration_2024",
+      "refugee_employment_by_municipality"), lambda res: employment_indicators(res)),
+)
+#: every id indicators() returns, in its order
+INDICATOR_IDS: tuple[str, ...] = (*_SINGLE, *(i for ids, _ in _GROUPS for i in ids))
+
+
+def indicators(res: Results, income_threshold: float = 0.10,
+               ids: Iterable[str] | None = None) -> dict[str, Any]:
     """All national indicators of one run, by id (``analysis.registry`` describes each).
 
     Args:
         res: a run's results (``simulation.run(...)``).
         income_threshold: an income change within this share counts as "about the same"
             (``income_change_of_movers``).
+        ids: only these indicators (ids of ``INDICATOR_IDS``; a flattened name such as
+            ``destination_split_of_movers.oslo`` asks for its id): a sweep that analyses
+            five of them computes about a tenth of the rest. Default: all.
 
     Returns:
         Id -> a float, or a dict of floats by key for a family such as
         ``destination_split_of_movers``; NaN where the run's window cannot show a value.
+        The values do not depend on which others were asked for.
 
     Example:
         >>> res = simulation.run(seed=1)                                 # doctest: +SKIP
         >>> simulation.indicators(res)["retention_7y"]                   # doctest: +SKIP
         0.62...
+        >>> simulation.indicators(res, ids=["hoover_index"])             # doctest: +SKIP
+        {'hoover_index': 0.14...}
     """
-    pooled = PooledRetention(res)
-    c_2010_16 = _cohorts_with(res, 0, 2010, 2016)
-    out_share = out_migration_shares(res)
-    alive = res.households[res.households["alive"] & res.households["cohort"].between(2010, 2023)]
-    hh = res.households
-    with_emigrants = PooledRetention(sums=counting_emigrants(
-        pooled.sums, hh["cohort"].to_numpy(), hh["exit_year"].to_numpy(),
-        (hh["exit_reason"] == EXIT_EMIGRATION).to_numpy(), hh["persons"].to_numpy()))
-    out_share_e = out_migration_shares_counting_emigrants(res)
-    ind: dict[str, Any] = {
-        "retention_7y": pooled(7, _cohorts_with(res, 7, 2010, 2016)),
-        "retention_5y_cohorts_2013_2015": pooled(5, _cohorts_with(res, 5, 2013, 2015)),
-        "retention_5y_cohort_2010": pooled(5, _cohorts_with(res, 5, 2010, 2010)),
-        "retention_3y": pooled(3, _cohorts_with(res, 3, res.start, res.end)),
-        "retention_7y_all_cohorts": pooled(7, _cohorts_with(res, 7, res.start, res.end)),
-        "retention_5y": pooled(5, _cohorts_with(res, 5, res.start, res.end)),
-        "moved_in_settlement_year": 1.0 - pooled(1, _cohorts_with(res, 1, 2010, 2016)),
-        "moved_by_end_of_year_2": {c: 1.0 - pooled(2, [c]) for c in MOVED_BY_YEAR_2_COHORTS
-                                   if c in _cohorts_with(res, 2, c, c)},
-        "retention_5y_by_cohort": {c: pooled(5, [c])
-                                   for c in _cohorts_with(res, 5, res.start, res.end)},
-        "retention_7y_by_cohort": {c: pooled(7, [c])
-                                   for c in _cohorts_with(res, 7, res.start, res.end)},
-        "retention_7y_counting_emigrants": with_emigrants(7, _cohorts_with(res, 7, 2010, 2016)),
-        "no_break_after_year_5": _move_hazard_ratio(res, pooled),
-        "retention_5y_by_household_type_2005": _by_household_type(res, pooled),
-        "destination_split_of_movers": _destination_split(res, _cohorts_with(res, 1, 2010, 2014)),
-        "municipalities_by_out_share": {
-            key: count_at_least(out_share, cut) for key, cut in OUT_SHARE_CUTS.items()},
-        "municipalities_by_out_share_counting_emigrants": {
-            key: count_at_least(out_share_e, cut) for key, cut in OUT_SHARE_CUTS.items()},
-        "income_change_of_movers": _income_change(res, c_2010_16, income_threshold),
-        "settled_persons_2010_2023_still_in_norway": float(alive["persons"].sum()),
-        "moves_per_year": float(res.moves.groupby("year")["persons"].sum().reindex(
-            range(res.start, res.end + 1), fill_value=0).mean()),
-        "leaving_hazard_by_year": leaving_hazards(res, pooled),
-        "grant_years_in_settlement_municipality": grant_years_in_settlement(res),
-        "needs_met_share": needs_met_share(res),
-        "matching_predicted_retention_gain": matching_predicted_gain(res),
-        "group_concentration": group_concentration(res),
-    }
-    ind.update(regional_indicators(res))
-    ind.update(settlement_summary(res))
-    ind.update(movers_and_stayers(res))
-    ind.update(concentration(res))
-    ind.update(employment_indicators(res))  # employment block (work helper)
-    return ind
+    wanted = None if ids is None else {str(i).split(".", 1)[0] for i in ids}
+    if wanted is not None and (unknown := sorted(wanted - set(INDICATOR_IDS))):
+        raise ValueError(f"unknown indicator id(s) {', '.join(map(repr, unknown))}; "
+                         f"allowed: {', '.join(INDICATOR_IDS)}")
+    run = _Run(res, income_threshold)
+    out = {k: f(run) for k, f in _SINGLE.items() if wanted is None or k in wanted}
+    for group_ids, compute in _GROUPS:
+        if wanted is None or wanted.intersection(group_ids):
+            values = compute(res)
+            out.update(values if wanted is None else
+                       {k: v for k, v in values.items() if k in wanted})
+    return out
 
 
 # --- employment (work helper, issue 13): per-adult employment from Results.employment ------

@@ -46,7 +46,8 @@ def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
                            "seed": int(seed.entropy), **values}
     try:
         inputs = apply_levers(inputs, levers)
-        flat = flatten(of_run(api.run(params, seed, inputs)))
+        # only the indicators the sweep analyses (about 0.2 s a run for all of them)
+        flat = flatten(of_run(api.run(params, seed, inputs), ids=indicators))
         row.update({k: flat.get(k, float("nan")) for k in indicators})
         row.update(status="ok", error="")
     except Exception as err:
