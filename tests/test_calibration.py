@@ -3,6 +3,7 @@ resuming after an interruption, and the fitted file feeding scenarios."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import signal
@@ -307,6 +308,7 @@ def test_every_calibration_field_says_what_to_write():
 REPO = Path(__file__).resolve().parent.parent
 
 
+@functools.cache  # read once: the fitted file is 12,000 lines of YAML (the tests only read)
 def _committed() -> tuple[dict, Any]:
     import pandas as pd
 
