@@ -376,19 +376,22 @@ def test_emulated_at_the_mean_and_over_the_draws():
     assert np.isnan(at_mean[2]) and np.isnan(over[2])
 
 
-def test_miss_reason_tells_a_compromise_from_an_emulator_error():
+def test_miss_reason_tells_a_compromise_a_nonlinearity_and_an_emulator_error_apart():
     from types import SimpleNamespace
 
     from simulation.calibration.report import miss_reason
 
     row = SimpleNamespace(register=0.667, tolerance=0.03, emulated_at_mean=0.7,
-                          posterior_runs_mean=0.688)
+                          emulated_over_draws=0.6877, posterior_runs_mean=0.688)
     text = miss_reason(row)
-    assert "+1.10 tolerances from the register figure, outside it too" in text
-    assert "compromise" in text
-    assert "+0.70 tolerances (within)" in text
-    row.emulated_at_mean = 0.68
-    assert "inside it: the simulation at this point differs" in miss_reason(row)
+    assert text.startswith("Emulated over the posterior draws +0.69 tolerances from the "
+                           "register figure, at the mean point +1.10; fresh runs at the draws "
+                           "+0.70: ")
+    assert "meet it on average, its mean point does not" in text
+    row.emulated_over_draws = 0.71
+    assert "the posterior as a whole sits off this target" in miss_reason(row)
+    row.emulated_over_draws, row.emulated_at_mean = 0.67, 0.68
+    assert "the emulators put the mean point inside" in miss_reason(row)
     row.emulated_at_mean = float("nan")
     assert miss_reason(row) == ""
 

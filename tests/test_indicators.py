@@ -181,6 +181,9 @@ def test_indicators_asked_for_alone_are_those_of_the_whole_set(baseline):
 
 
 def test_an_unknown_indicator_id_is_refused_with_the_allowed_ones(baseline):
-    with pytest.raises(ValueError, match=r"unknown indicator id\(s\) 'retention_9y'; "
-                                         r"allowed: retention_7y, "):
-        simulation.indicators(baseline, ids=["retention_5y", "retention_9y"])
+    with pytest.raises(ValueError, match=r"unknown indicator id\(s\) 'retention_9y', "
+                                         r"'hover_index.x'; allowed: retention_7y, "):
+        simulation.indicators(baseline, ids=["retention_5y", "retention_9y", "hover_index.x"])
+    with pytest.raises(TypeError, match=r"not the string 'hoover_index'; write "
+                                        r"ids=\['hoover_index'\]"):
+        simulation.indicators(baseline, ids="hoover_index")

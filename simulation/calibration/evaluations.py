@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simulation.calibration.spec import Moment, Spec
+from simulation.engine.numerics import accepts as numerics_accepts
 from simulation.engine.numerics import signature as numerics_signature
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
@@ -82,7 +83,7 @@ class Evaluator:
                 except json.JSONDecodeError:  # a line cut short by an interruption
                     continue
                 if (rec.get("digest") == self.digest and rec.get("columns") == self.columns
-                        and rec.get("numerics", self.numerics) == self.numerics):
+                        and numerics_accepts(rec.get("numerics"))):
                     self.cache[rec["key"]] = np.array(rec["values"], dtype=float)
         if self.scheduler:
             from simulation.runs.dask_pool import DaskPool

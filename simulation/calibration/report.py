@@ -375,22 +375,30 @@ def write_calibration(spec: Spec, fit: Fit, evaluator: Evaluator, out: Path, fit
 
 
 def miss_reason(row: Any) -> str:
-    """Why a target is missed at the posterior mean, from its row of the fit check: the
-    emulators' value there (does the posterior itself sit off the target?) and the runs at
-    posterior draws (does the miss come from averaging the parameters, not the outcomes?)."""
-    z_emu = (row.emulated_at_mean - row.register) / row.tolerance
-    z_draws = (row.posterior_runs_mean - row.register) / row.tolerance
-    if z_emu != z_emu:  # NaN: no emulator for this target
+    """Why a target is missed at the posterior mean, from its row of the fit check, in
+    tolerances from the register figure: the last emulators averaged over the posterior draws
+    (does the posterior as a whole sit off the target?), the emulators at the mean point (is
+    it the point, the outcome responding nonlinearly?), and the simulation at that point
+    against the emulators (fitted to single runs on the fit's own seeds; the check uses fresh
+    ones)."""
+    z_mean = (row.emulated_at_mean - row.register) / row.tolerance
+    if z_mean != z_mean:  # NaN: no emulator for this target
         return ""
-    where = (f"The emulators put the posterior mean {z_emu:+.2f} tolerances from the register "
-             "figure, ")
-    where += ("outside it too: the posterior sits where this target misses, a compromise the "
-              "likelihood makes with the other targets, which more simulations would not remove"
-              if abs(z_emu) > 1 else
-              "inside it: the simulation at this point differs from the emulators (quadratic "
-              "fits to single runs), which more points near the posterior could improve")
-    return (f"{where}. Averaged over runs at posterior draws: {z_draws:+.2f} tolerances "
-            f"({'within' if abs(z_draws) <= 1 else 'outside'}).")
+    z_draws = (row.emulated_over_draws - row.register) / row.tolerance
+    z_runs = (row.posterior_runs_mean - row.register) / row.tolerance
+    numbers = (f"Emulated over the posterior draws {z_draws:+.2f} tolerances from the register "
+               f"figure, at the mean point {z_mean:+.2f}; fresh runs at the draws "
+               f"{z_runs:+.2f}: ")
+    if abs(z_draws) > 1:
+        why = ("the posterior as a whole sits off this target, a compromise the likelihood "
+               "makes with the other targets, which more simulations would not remove")
+    elif abs(z_mean) > 1:
+        why = ("the posterior's draws meet it on average, its mean point does not: the "
+               "outcome responds nonlinearly to the parameters")
+    else:
+        why = ("the emulators put the mean point inside, the simulation there falls outside: "
+               "the emulators' error, or the fit's own seeds differing from the fresh ones")
+    return numbers + why + "."
 
 
 def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,

@@ -28,6 +28,7 @@ from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.fit import summarise
 from simulation.calibration.history import discrepancy_sd, history_match
 from simulation.calibration.spec import Spec
+from simulation.engine.numerics import accepts as numerics_accepts
 from simulation.engine.numerics import signature as numerics_signature
 
 POLICY = {"rights_years": 0.0}  # the no-rule scenario
@@ -79,15 +80,14 @@ def _finished(path: Path | None, key: str) -> dict[int, dict]:
     done: dict[int, dict] = {}
     if path is None or not path.exists():
         return done
-    here = numerics_signature()
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:  # a line cut by an interruption
             continue
         # a truth computed with other arithmetic (engine/numerics.py) is not reused; records
-        # from before it was logged count as this machine's
-        if rec.get("key") == key and rec.get("numerics", here) == here:
+        # from before it was logged (or before its BLAS was) count as this machine's
+        if rec.get("key") == key and numerics_accepts(rec.get("numerics")):
             done[int(rec["truth"])] = rec
     return done
 

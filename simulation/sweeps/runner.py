@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.engine.numerics import accepts as numerics_accepts
 from simulation.engine.numerics import signature as numerics_signature
 from simulation.engine.randomness import replicate_seeds
 from simulation.inputs.defaults import Inputs
@@ -129,11 +130,12 @@ def _check_folder(sweep: Sweep, out: Path) -> None:
                                       "different sweep (design, base scenario, replicates, "
                                       "seed or indicators changed); choose another --out, or "
                                       "delete the folder to start again")])
-        if before.get("numerics", here) != here:
+        if not numerics_accepts(before.get("numerics")):
             raise InputError([Problem(str(out), None, "--out", "this folder's runs were "
                                       f"computed with {before['numerics']!r} and this machine "
                                       f"computes with {here!r} (numpy's exp, log, ... differ "
-                                      "in the last bit, so resumed rows would not match a "
+                                      "in the last bit, and so do matrix products with another "
+                                      "BLAS kernel, so resumed rows would not match a "
                                       "sweep run in one go); resume on the same kind of "
                                       "machine, or choose another --out")])
     out.mkdir(parents=True, exist_ok=True)
