@@ -35,6 +35,7 @@ from simulation.calibration.spec import load_spec
 REPO = Path(__file__).resolve().parent.parent
 WAYS = (("processes", None, 1), ("processes", None, 2), ("dask", "local", 1),
         ("dask", "local", 2))
+WARM = max(w for _, _, w in WAYS)  # points that start the workers, not timed
 
 
 def measure(points: int, seed: int) -> dict:
@@ -53,22 +54,25 @@ def measure(points: int, seed: int) -> dict:
             t0 = time.perf_counter()
             ev = Evaluator(spec, Path(tmp) / f"{kind}-{workers}.jsonl", workers,
                            scheduler=scheduler)
-            ev.evaluate(thetas[1:2])  # the workers start and load the engine
+            # one point per worker: every worker starts and loads the engine before the timing
+            # (the local pool runs a single task in this process, so one point would not)
+            ev.evaluate(thetas[1:1 + WARM])
             started = time.perf_counter() - t0
             t1 = time.perf_counter()
-            values = ev.evaluate(thetas[2:])
+            values = ev.evaluate(thetas[1 + WARM:])
             simulating = time.perf_counter() - t1
             ev.close()
             digest = hashlib.sha256(np.concatenate(values).tobytes()).hexdigest()
             digests.add(digest)
             rows.append({"way": kind, "workers": workers, "start_s": round(started, 2),
                          "simulating_s": round(simulating, 2),
-                         "s_per_point": simulating / (points - 2), "moments": digest[:12]})
+                         "s_per_point": simulating / (points - 1 - WARM),
+                         "moments": digest[:12]})
     base = rows[0]["s_per_point"]
     for r in rows:
         r["speedup_vs_1_process"] = round(base / r["s_per_point"], 3)
         r["efficiency"] = round(base / r["s_per_point"] / r["workers"], 3)
-    return {"points": points - 2, "replicates": spec.replicates, "scale": spec.scale,
+    return {"points": points - 1 - WARM, "replicates": spec.replicates, "scale": spec.scale,
             "identical": len(digests) == 1, "ways": rows,
             "machine": f"{platform.machine()}, {platform.python_version()}"}
 
@@ -102,7 +106,7 @@ def main() -> None:
     parser.add_argument("--rest-min", type=float, default=1.4,
                         help="its emulators and sampler (minutes; not spread over workers)")
     args = parser.parse_args()
-    result = measure(args.points + 2, args.seed)  # + the two points that start the workers
+    result = measure(args.points + 1 + WARM, args.seed)  # + the points that warm up
     result["projection"] = projection(result, args.simulating_min, args.rest_min)
     print(f"{result['points']} points of calibration/targets.yaml's prior box, "
           f"{result['replicates']} replicate(s) each, scale {result['scale']}; moments "
