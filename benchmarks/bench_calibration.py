@@ -11,9 +11,9 @@ in the calling process. This measures the part that is spread: the calibration's
 local worker processes and on a Dask LocalCluster with 1 and 2 workers (cluster start
 timed apart). It checks that the four give bit-identical moments, and projects the whole
 calibration on W workers as (points x seconds per point) / (W x efficiency) + the part that
-is not spread, from the committed fit's split (--simulating-min, --rest-min: the README's
-figures for a run from scratch). Writes a markdown table to stdout and the figures to
-benchmarks/results/calibration.json.
+is not spread (--rest-min: the README's figure for a run from scratch), for the committed
+fit's number of simulations (its waves, noise replicates and check runs). Writes a markdown
+table to stdout and the figures to benchmarks/results/calibration.json.
 """
 
 from __future__ import annotations
@@ -77,23 +77,31 @@ def measure(points: int, seed: int) -> dict:
             "machine": f"{platform.machine()}, {platform.python_version()}"}
 
 
-def projection(result: dict, simulating_min: float, rest_min: float, jobs: int = 2,
-               ) -> list[dict]:
-    """The whole calibration on W Dask workers: the committed fit's points (its simulating
-    time on ``jobs`` local processes over their measured seconds per point) at the measured
+def fit_points() -> int:
+    """Simulations of the committed fit: its waves' points (fit_waves.csv), the replicates
+    that estimate the noise, and the fit check's runs (10 at the mean, 20 at draws)."""
+    import pandas as pd
+
+    spec = load_spec(REPO / "calibration" / "targets.yaml")
+    waves = pd.read_csv(REPO / "calibration" / "fit" / spec.name / "fit_waves.csv")
+    return int(waves["new_points"].sum()) * spec.replicates + spec.posterior.noise_replicates + 30
+
+
+def projection(result: dict, points: int, rest_min: float) -> list[dict]:
+    """The whole calibration on W Dask workers: ``points`` simulations at the measured
     seconds per point of one Dask worker, divided by W with the efficiency measured for 2
-    workers (an assumption beyond 2: this machine has 2 cores), plus the rest."""
+    workers against 1 (an assumption beyond 2: this machine has 2 cores), plus the emulators
+    and sampler (``rest_min``, not spread); against the same on 2 local processes."""
     by = {(r["way"], r["workers"]): r for r in result["ways"]}
-    points = simulating_min * 60 / by[("processes", jobs)]["s_per_point"]
     one = by[("dask", 1)]["s_per_point"]
-    two = by[("dask", 2)]["s_per_point"]
-    efficiency = one / two / 2
+    efficiency = one / by[("dask", 2)]["s_per_point"] / 2
+    here = points * by[("processes", 2)]["s_per_point"] / 60 + rest_min
     out = []
     for w in (1, 2, 4, 8, 16, 32, 64):
-        per_point = one if w == 1 else two if w == 2 else one / (w * efficiency)
+        per_point = one if w == 1 else one / (w * efficiency)
         total = points * per_point / 60 + rest_min
         out.append({"workers": w, "minutes": round(total, 1),
-                    "speedup_vs_2_processes": round((simulating_min + rest_min) / total, 2)})
+                    "speedup_vs_2_processes": round(here / total, 2)})
     return out
 
 
@@ -101,13 +109,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, default=192)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--simulating-min", type=float, default=11.3,
-                        help="the committed fit's simulating time on 2 processes (minutes)")
     parser.add_argument("--rest-min", type=float, default=1.4,
                         help="its emulators and sampler (minutes; not spread over workers)")
     args = parser.parse_args()
     result = measure(args.points + 1 + WARM, args.seed)  # + the points that warm up
-    result["projection"] = projection(result, args.simulating_min, args.rest_min)
+    points = fit_points()
+    result["fit_points"] = points
+    result["projection"] = projection(result, points, args.rest_min)
     print(f"{result['points']} points of calibration/targets.yaml's prior box, "
           f"{result['replicates']} replicate(s) each, scale {result['scale']}; moments "
           f"identical in all four ways: {result['identical']}\n")
@@ -117,10 +125,9 @@ def main() -> None:
         print(f"| {r['way']} | {r['workers']} | {r['start_s']:.1f} | {r['simulating_s']:.1f} | "
               f"{r['s_per_point']:.3f} | {r['speedup_vs_1_process']:.2f}x | "
               f"{r['efficiency']:.0%} |")
-    print("\nWhole calibration on W Dask workers (projected from the committed fit's "
-          f"{args.simulating_min} min simulating on 2 processes: its points at one Dask "
-          "worker's seconds per point, divided by W at the 2-worker efficiency; the emulators "
-          f"and sampler, {args.rest_min} min, are not divided):\n")
+    print(f"\nWhole calibration on W Dask workers (projected: the committed fit's {points} "
+          "simulations at one Dask worker's seconds per point, divided by W at the 2-worker "
+          f"efficiency; the emulators and sampler, {args.rest_min} min, are not divided):\n")
     print("| workers | minutes | speed-up against 2 local processes |\n|---|---|---|")
     for p in result["projection"]:
         print(f"| {p['workers']} | {p['minutes']} | {p['speedup_vs_2_processes']:.1f}x |")
