@@ -367,3 +367,30 @@ def test_report_table_of_every_municipality_is_ledger_csv():
     assert table.loc[code, "costs"] == f"{costs / 1e6:,.1f}"
     assert table.loc[code, "net a year"] == f"{per_year['net'].mean() / 1e6:+,.1f}"
     assert table.loc[code, "net accumulated"] == f"{per_year['net'].sum() / 1e6:+,.1f}"
+
+
+def test_ledger_intervals_are_the_runs_percentiles_and_a_missing_row_is_missing():
+    """The 5-95 % interval of ledger.csv is the percentiles of the runs' own values, and a
+    (year, municipality) a run lacks is left out of that cell's mean, not counted as zero."""
+    from dataclasses import replace
+
+    from simulation.engine.randomness import replicate_seeds
+    from simulation.runs.ensemble import aggregate_ledger, run_replicate
+
+    inputs = default_inputs(2010, 2011).scaled(0.1)
+    runs = [run_replicate(Params(), inputs, s, i) for i, s in enumerate(replicate_seeds(4, 3))]
+    table = aggregate_ledger(runs).set_index(["year", "municipality", "item"])
+    key = (2011, "0301", "social_assistance")
+    values = [r.ledger.set_index(["year", "municipality", "item"]).loc[key, "nok_2024"]
+              for r in runs]
+    assert table.loc[key, "nok_2024_p5"] == pytest.approx(np.percentile(values, 5))
+    assert table.loc[key, "nok_2024_p95"] == pytest.approx(np.percentile(values, 95))
+    # the third run without Oslo's 2011 rows: Oslo's 2011 cells are the first two runs' mean
+    ledger = runs[2].ledger
+    cut = ledger[~((ledger["year"] == 2011) & (ledger["municipality"] == "0301"))]
+    partial = aggregate_ledger([*runs[:2], replace(runs[2], ledger=cut)]).set_index(
+        ["year", "municipality", "item"])
+    assert partial.loc[key, "nok_2024"] == pytest.approx((values[0] + values[1]) / 2)
+    other = (2011, "4601", "social_assistance")
+    assert partial.loc[other, "nok_2024"] == pytest.approx(table.loc[other, "nok_2024"])
+    assert len(partial) == len(table)
