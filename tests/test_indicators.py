@@ -187,3 +187,33 @@ def test_an_unknown_indicator_id_is_refused_with_the_allowed_ones(baseline):
     with pytest.raises(TypeError, match=r"not the string 'hoover_index'; write "
                                         r"ids=\['hoover_index'\]"):
         simulation.indicators(baseline, ids="hoover_index")
+
+
+def test_retention_sums_are_pandas_groupby_sums(baseline):
+    """retention_sums counts by bincount what ``groupby(keys, observed=True).sum()`` gives:
+    the same index, order, dtypes and whole numbers, for every ordered pair of the panel's
+    dimensions (the code groups by one or two; three and four were checked by hand) and an
+    empty panel; a missing key falls back to groupby, which leaves it out."""
+    import itertools
+
+    import pandas as pd
+
+    from simulation.analysis.measures import _COUNTS, _with_years_since, retention_sums
+
+    panel = _with_years_since(baseline.retention_panel)
+    dims = ["years_since_settlement", "cohort", "year", "settlement_municipality",
+            "household_type", "country_group"]
+    for n in (1, 2):
+        for keys in map(list, itertools.permutations(dims, n)):
+            want = panel.groupby(keys, observed=True)[_COUNTS].sum()
+            pd.testing.assert_frame_equal(retention_sums(panel, keys), want, check_exact=True)
+    pd.testing.assert_frame_equal(
+        retention_sums(panel.iloc[:0], ["household_type", "years_since_settlement"]),
+        panel.iloc[:0].groupby(["household_type", "years_since_settlement"],
+                               observed=True)[_COUNTS].sum(), check_exact=True)
+    holed = panel.assign(settlement_municipality=panel["settlement_municipality"].where(
+        panel.index % 7 != 0))
+    keys = ["settlement_municipality", "years_since_settlement"]
+    pd.testing.assert_frame_equal(retention_sums(holed, keys),
+                                  holed.groupby(keys, observed=True)[_COUNTS].sum(),
+                                  check_exact=True)

@@ -36,10 +36,46 @@ def _with_years_since(panel: pd.DataFrame) -> pd.DataFrame:
 
 def retention_sums(panel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Persons alive and persons in their settlement municipality, summed by ``keys`` (columns
-    of the retention panel, or ``years_since_settlement``)."""
+    of the retention panel, or ``years_since_settlement``).
+
+    The table ``panel.groupby(keys, observed=True)[counts].sum()`` gives (the same index,
+    order and dtypes), counted with ``np.bincount`` over the keys' codes: a run's retention
+    table groups its ~230,000 panel rows seven times, and pandas' groupby took most of the
+    table's 0.13 s. The counts are whole persons, so the float sums are exact (below 2**53)."""
     if "years_since_settlement" in keys and "years_since_settlement" not in panel:
         panel = _with_years_since(panel)
-    return panel.groupby(keys, observed=True)[_COUNTS].sum()
+    codes, uniques = [], []
+    for key in keys:
+        c, u = pd.factorize(panel[key])  # by hashing; then ranked, as sort=True would
+        if (c < 0).any():  # a missing key, which groupby leaves out: let it
+            return panel.groupby(keys, observed=True)[_COUNTS].sum()
+        order = np.argsort(u, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes.append(rank[c])
+        uniques.append(u.take(order))
+    flat = np.zeros(len(panel), dtype=np.int64)
+    size = 1
+    for c, u in zip(codes, uniques, strict=True):
+        flat = flat * max(len(u), 1) + c
+        size *= max(len(u), 1)
+    if size <= max(4 * len(panel), 1 << 16):  # cells counted directly over the key range
+        cells = np.flatnonzero(np.bincount(flat, minlength=size))
+        sums = {col: np.bincount(flat, weights=panel[col].to_numpy(np.float64),
+                                 minlength=size)[cells].astype(np.int64) for col in _COUNTS}
+    else:
+        cells, row = np.unique(flat, return_inverse=True)
+        sums = {col: np.bincount(row, weights=panel[col].to_numpy(np.float64),
+                                 minlength=len(cells)).astype(np.int64) for col in _COUNTS}
+    levels = []
+    for u in reversed(uniques):
+        width = max(len(u), 1)
+        levels.append(u.take(cells % width) if len(cells) else u[:0])
+        cells = cells // width
+    levels.reverse()
+    index = (pd.Index(levels[0], name=keys[0]) if len(keys) == 1
+             else pd.MultiIndex.from_arrays(levels, names=keys))
+    return pd.DataFrame(sums, index=index)
 
 
 def retention(res: Results, by: str = "all", cohorts: Iterable[int] | None = None
