@@ -217,3 +217,24 @@ def test_retention_sums_are_pandas_groupby_sums(baseline):
     pd.testing.assert_frame_equal(retention_sums(holed, keys),
                                   holed.groupby(keys, observed=True)[_COUNTS].sum(),
                                   check_exact=True)
+
+
+def test_settling_count_and_needs_met_are_their_plain_definitions(baseline):
+    """The settling count per year is the settlement pattern's, and needs_met is the lookup
+    of each household's municipality's services by code (both computed a faster way)."""
+    import pandas as pd
+
+    from simulation.analysis.indicators import households_with_needs
+    from simulation.analysis.settlement_pattern import settlement_pattern, settling_municipalities
+
+    pd.testing.assert_series_equal(settling_municipalities(baseline),
+                                   settlement_pattern(baseline)["settling"].astype(np.int64),
+                                   check_exact=True)
+    hh = households_with_needs(baseline)
+    facts = baseline.municipalities.set_index("code")
+    m = hh["municipality"]
+    unmet = ((hh["need_school"] & ~m.map(facts["upper_secondary"]).astype(bool))
+             | (hh["need_higher"] & ~m.map(facts["higher_education"]).astype(bool))
+             | (hh["need_health"] & ~m.map(facts["hospital"]).astype(bool)))
+    assert (hh["needs_met"].to_numpy() == (~unmet).to_numpy(dtype=bool)).all()
+    assert 0 < hh["needs_met"].mean() < 1

@@ -255,11 +255,16 @@ def households_with_needs(res: Results) -> pd.DataFrame | None:
         return None
     hh = hh[hh["alive"] & (hh["need_school"] | hh["need_higher"] | hh["need_health"])]
     facts = res.municipalities.set_index("code")
-    m = hh["municipality"]
-    unmet = ((hh["need_school"] & ~m.map(facts["upper_secondary"]).astype(bool))
-             | (hh["need_higher"] & ~m.map(facts["higher_education"]).astype(bool))
-             | (hh["need_health"] & ~m.map(facts["hospital"]).astype(bool)))
-    return hh.assign(needs_met=(~unmet).to_numpy(dtype=bool))
+    where = facts.index.get_indexer(hh["municipality"])  # -1: a code the table lacks
+
+    def has(service: str) -> np.ndarray:
+        # as a lookup by code would: an unknown code's missing value counts as true
+        return np.where(where >= 0, facts[service].to_numpy().astype(bool)[where], True)
+
+    unmet = ((hh["need_school"].to_numpy(bool) & ~has("upper_secondary"))
+             | (hh["need_higher"].to_numpy(bool) & ~has("higher_education"))
+             | (hh["need_health"].to_numpy(bool) & ~has("hospital")))
+    return hh.assign(needs_met=~unmet)
 
 
 def met_share(households: pd.DataFrame | None) -> float:

@@ -99,6 +99,10 @@ def retention(res: Results, by: str = "all", cohorts: Iterable[int] | None = Non
     if by not in RETENTION_DIMENSIONS:
         raise ValueError(f"by must be one of {RETENTION_DIMENSIONS}, got {by!r}")
     panel = res.retention_panel
+    # only the columns this dimension reads, before any rows are copied
+    keep = {"all": [], "cohort": [], "centrality": ["settlement_municipality"],
+            "county": ["settlement_municipality"]}.get(by, [by])
+    panel = panel[["year", "cohort", *keep, *_COUNTS]]
     if cohorts is not None:
         panel = panel[panel["cohort"].isin(list(cohorts))]
     panel = _with_years_since(panel)

@@ -86,8 +86,13 @@ def settlement_pattern(res: Results, by_agreement: bool = False) -> pd.DataFrame
 
 
 def settling_municipalities(res: Results) -> pd.Series:
-    """Municipalities settling anyone, per year."""
-    return settlement_pattern(res)["settling"].astype(np.int64)
+    """Municipalities settling anyone, per year (``settlement_pattern``'s ``settling``,
+    counted without the rest of the pattern)."""
+    yearly = res.municipality_yearly
+    years, row = np.unique(yearly["year"].to_numpy(np.int64), return_inverse=True)
+    settling = np.bincount(row, weights=yearly["settled"].to_numpy(np.float64) > 0,
+                           minlength=len(years)).astype(np.int64)
+    return pd.Series(settling, index=pd.Index(years, name="year"), name="settling")
 
 
 def share_under_5000(res: Results) -> pd.Series:
