@@ -1,5 +1,5 @@
-"""Fingerprint of every Results table and of flatten(indicators(res)) for a fixed set of
-runs: the check that a speed change left results bit-identical (compare two outputs).
+"""Fingerprint of every Results table, of the retention table (analysis.measures) and of
+flatten(indicators(res)) for a fixed set of runs: the check that a speed change left results bit-identical (compare two outputs).
 
     python benchmarks/hash_results.py > before.txt   # ... change ... then diff
 """
@@ -28,6 +28,11 @@ def fingerprint(res: simulation.Results) -> dict[str, str]:
         h = hashlib.sha1(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
         h.update(repr(list(zip(table.columns, map(str, table.dtypes), strict=True))).encode())
         out[name] = h.hexdigest()[:12]
+    from simulation.analysis.measures import retention_table
+
+    table = retention_table(res)
+    h = hashlib.sha1(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
+    out["retention_table"] = h.hexdigest()[:12]
     flat = flatten(simulation.indicators(res))
     out["indicators"] = hashlib.sha1(repr(sorted(
         (k, np.float64(v).tobytes().hex()) for k, v in flat.items())).encode()).hexdigest()[:12]

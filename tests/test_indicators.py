@@ -211,6 +211,17 @@ def test_retention_sums_are_pandas_groupby_sums(baseline):
         retention_sums(panel.iloc[:0], ["household_type", "years_since_settlement"]),
         panel.iloc[:0].groupby(["household_type", "years_since_settlement"],
                                observed=True)[_COUNTS].sum(), check_exact=True)
+    # narrow counts keep their type, as groupby does (the teaching app passes int32)
+    narrow = panel.astype({c: np.int32 for c in _COUNTS})
+    pd.testing.assert_frame_equal(
+        retention_sums(narrow, ["years_since_settlement"]),
+        narrow.groupby(["years_since_settlement"], observed=True)[_COUNTS].sum(),
+        check_exact=True)
+    halves = panel.astype({c: np.float64 for c in _COUNTS}).assign(persons_alive=lambda d:
+                                                                    d["persons_alive"] / 2)
+    pd.testing.assert_frame_equal(  # not whole numbers: groupby itself
+        retention_sums(halves, ["cohort"]),
+        halves.groupby(["cohort"], observed=True)[_COUNTS].sum(), check_exact=True)
     holed = panel.assign(settlement_municipality=panel["settlement_municipality"].where(
         panel.index % 7 != 0))
     keys = ["settlement_municipality", "years_since_settlement"]

@@ -394,3 +394,15 @@ def test_ledger_intervals_are_the_runs_percentiles_and_a_missing_row_is_missing(
     other = (2011, "4601", "social_assistance")
     assert partial.loc[other, "nok_2024"] == pytest.approx(table.loc[other, "nok_2024"])
     assert len(partial) == len(table)
+    # a (year, municipality) no run has is no row at all; an item the ledger does not know
+    # is an error, not a value in another item's column
+    gone = [replace(r, ledger=r.ledger[~((r.ledger["year"] == 2011)
+                                          & (r.ledger["municipality"] == "0301"))])
+            for r in runs]
+    without = aggregate_ledger(gone).set_index(["year", "municipality", "item"])
+    assert (2011, "0301") not in without.index.droplevel("item")
+    assert len(without) == len(table) - 8  # the six items, net and net accumulated
+    odd = runs[0].ledger.assign(item=runs[0].ledger["item"].astype(str).replace(
+        "health_needs", "dental_care"))
+    with pytest.raises(ValueError, match="dental_care"):
+        aggregate_ledger([replace(runs[0], ledger=odd)])

@@ -258,8 +258,9 @@ def households_with_needs(res: Results) -> pd.DataFrame | None:
     where = facts.index.get_indexer(hh["municipality"])  # -1: a code the table lacks
 
     def has(service: str) -> np.ndarray:
-        # as a lookup by code would: an unknown code's missing value counts as true
-        return np.where(where >= 0, facts[service].to_numpy().astype(bool)[where], True)
+        # as a lookup by code would: an unknown code (-1, the appended last value) counts
+        # as having the service
+        return np.append(facts[service].to_numpy().astype(bool), True)[where]
 
     unmet = ((hh["need_school"].to_numpy(bool) & ~has("upper_secondary"))
              | (hh["need_higher"].to_numpy(bool) & ~has("higher_education"))

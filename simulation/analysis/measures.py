@@ -15,6 +15,7 @@ changes a result.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -41,32 +42,44 @@ def retention_sums(panel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     The table ``panel.groupby(keys, observed=True)[counts].sum()`` gives (the same index,
     order and dtypes), counted with ``np.bincount`` over the keys' codes: a run's retention
     table groups its ~230,000 panel rows seven times, and pandas' groupby took most of the
-    table's 0.13 s. The counts are whole persons, so the float sums are exact (below 2**53)."""
+    table's 0.13 s. The counts are whole persons, so the float sums are exact; counts that are
+    not integers, or that add up to 2**53 or more, a missing key, or more key combinations
+    than an int64 holds, go to groupby itself."""
     if "years_since_settlement" in keys and "years_since_settlement" not in panel:
         panel = _with_years_since(panel)
+
+    def by_pandas() -> pd.DataFrame:
+        return panel.groupby(keys, observed=True)[_COUNTS].sum()
+
+    counts = [panel[col] for col in _COUNTS]
+    if any(c.dtype.kind not in "iu" or (len(c) and int(c.abs().sum()) >= 2**53)
+           for c in counts):
+        return by_pandas()  # not whole numbers a float sum holds exactly
     codes, uniques = [], []
     for key in keys:
         c, u = pd.factorize(panel[key])  # by hashing; then ranked, as sort=True would
         if (c < 0).any():  # a missing key, which groupby leaves out: let it
-            return panel.groupby(keys, observed=True)[_COUNTS].sum()
+            return by_pandas()
         order = np.argsort(u, kind="stable")
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         codes.append(rank[c])
         uniques.append(u.take(order))
+    size = math.prod(max(len(u), 1) for u in uniques)  # Python ints: no overflow
+    if size >= 2**62:
+        return by_pandas()
     flat = np.zeros(len(panel), dtype=np.int64)
-    size = 1
     for c, u in zip(codes, uniques, strict=True):
         flat = flat * max(len(u), 1) + c
-        size *= max(len(u), 1)
     if size <= max(4 * len(panel), 1 << 16):  # cells counted directly over the key range
         cells = np.flatnonzero(np.bincount(flat, minlength=size))
         sums = {col: np.bincount(flat, weights=panel[col].to_numpy(np.float64),
-                                 minlength=size)[cells].astype(np.int64) for col in _COUNTS}
+                                 minlength=size)[cells] for col in _COUNTS}
     else:
         cells, row = np.unique(flat, return_inverse=True)
         sums = {col: np.bincount(row, weights=panel[col].to_numpy(np.float64),
-                                 minlength=len(cells)).astype(np.int64) for col in _COUNTS}
+                                 minlength=len(cells)) for col in _COUNTS}
+    sums = {col: v.astype(panel[col].dtype) for col, v in sums.items()}  # as groupby keeps
     levels = []
     for u in reversed(uniques):
         width = max(len(u), 1)
@@ -74,7 +87,7 @@ def retention_sums(panel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         cells = cells // width
     levels.reverse()
     index = (pd.Index(levels[0], name=keys[0]) if len(keys) == 1
-             else pd.MultiIndex.from_arrays(levels, names=keys))
+             else pd.MultiIndex.from_arrays(levels, names=keys).remove_unused_levels())
     return pd.DataFrame(sums, index=index)
 
 

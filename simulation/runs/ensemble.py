@@ -200,9 +200,12 @@ def aggregate_ledger(summaries: list[ReplicateSummary]) -> pd.DataFrame:
     code_index, item_index = pd.Index(codes), pd.Index(items)
     for r, f in enumerate(frames):
         y = np.searchsorted(years, f["year"].to_numpy(np.int64))
-        m = code_index.get_indexer(f["municipality"])
+        m = code_index.get_indexer(f["municipality"].astype(str))
         item = f["item"].astype("category")  # (the ledger's item is categorical already)
         i = item_index.get_indexer(item.cat.categories.astype(str))[item.cat.codes.to_numpy()]
+        if (i < 0).any() or (i >= len(RECEIPTS) + len(COSTS)).any():
+            raise ValueError("a run's ledger has an item outside engine/ledger.ITEMS: "
+                             f"{sorted(set(f['item'].astype(str)) - set(RECEIPTS + COSTS))}")
         for c in cube:
             cube[c][r, y, m, i] = f[c].to_numpy(np.float64)
     n_in, n_out = len(RECEIPTS), len(RECEIPTS) + len(COSTS)
@@ -234,7 +237,9 @@ def aggregate_ledger(summaries: list[ReplicateSummary]) -> pd.DataFrame:
             out[f"{real}_{suffix}"] = quantile(cube[real], q, axis=0)[..., order].ravel()
     out["municipality"] = out["municipality"].astype(frames[0]["municipality"].dtype)
     out["item"] = out["item"].astype(pd.Series(["x"]).dtype)
-    return out
+    # only (year, municipality) pairs some run has (the engine writes every one every year)
+    seen = (~np.isnan(cube[real][..., :n_out])).any(axis=(0, -1))
+    return out[np.repeat(seen.ravel(), n_i)].reset_index(drop=True)
 
 
 def aggregate_matching(summaries: list[ReplicateSummary]) -> pd.DataFrame:
