@@ -1,5 +1,6 @@
 """Fingerprint of every Results table, of the retention table (analysis.measures) and of
-flatten(indicators(res)) for a fixed set of runs: the check that a speed change left results bit-identical (compare two outputs).
+flatten(indicators(res)) for a fixed set of runs: the check that a speed change left results
+bit-identical (compare two outputs).
 
     python benchmarks/hash_results.py > before.txt   # ... change ... then diff
 """
