@@ -244,3 +244,28 @@ def test_finished_truths_are_read_under_their_key_only(tmp_path):
                                  "effects": []}) + "\n" + '{"key": "' + key + '", "tru')
     assert list(_finished(rec, key)) == [0]
     assert _finished(tmp_path / "missing.jsonl", key) == {}
+
+
+def test_several_streams_at_once_are_the_streams_one_by_one(tmp_path):
+    """evaluate_streams (the coverage check's 40 draws' policy effects, each on its own
+    stream, sent to the workers together) gives the values, log keys and log order that the
+    same requests asked one by one give, and reuses a log written either way."""
+    spec = load_spec(_tiny(tmp_path))
+    points = [{"move_intercept": v} for v in (-2.0, -1.0)]
+    requests = [(p, f"effect-0-{k}", 1) for k, p in enumerate(points)] + [(points[0], "x", 2)]
+    one = Evaluator(spec, tmp_path / "one.jsonl", 1)
+    alone = [one.evaluate([p], stream=s, n=n)[0] for p, s, n in requests]
+    one.close()
+    many = Evaluator(spec, tmp_path / "many.jsonl", 1)
+    together = many.evaluate_streams(requests)
+    many.close()
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))
+    assert [len(v) for v in together] == [1, 1, 2]
+
+    def keys(name: str) -> list[str]:
+        return [json.loads(line)["key"] for line in (tmp_path / name).read_text().splitlines()]
+    assert keys("one.jsonl") == keys("many.jsonl")
+    again = Evaluator(spec, tmp_path / "one.jsonl", 1)
+    again.evaluate_streams(requests)
+    assert again.count == 0  # all from the log
+    again.close()

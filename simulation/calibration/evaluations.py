@@ -105,19 +105,32 @@ class Evaluator:
 
         ``stream`` 'common' uses the R common seeds; any other name uses ``n`` seeds of that
         stream (the same for every point asked with that name)."""
-        n = self.spec.replicates if stream == "common" else int(n or 1)
-        seeds = self.seeds if stream == "common" else stream_seeds(self.spec.seed, stream, n)
-        keys = [self._key(t, stream, n) for t in thetas]
+        return self.evaluate_streams([(t, stream, n) for t in thetas])
+
+    def evaluate_streams(self, requests: Sequence[tuple[dict[str, float], str, int | None]]
+                         ) -> list[np.ndarray]:
+        """``evaluate`` for (point, stream, n) requests of several streams at once, so that
+        all their runs are spread over the workers together (the coverage check asks for 40
+        posterior draws' policy effects, each on its own stream)."""
+        seeds_of: dict[tuple[str, int], list[np.random.SeedSequence]] = {}
+        keys, point_of, seeds_for = [], {}, {}
+        for theta, stream, n in requests:
+            n = self.spec.replicates if stream == "common" else int(n or 1)
+            if (stream, n) not in seeds_of:
+                seeds_of[(stream, n)] = (self.seeds if stream == "common"
+                                         else stream_seeds(self.spec.seed, stream, n))
+            key = self._key(theta, stream, n)
+            keys.append(key)
+            point_of[key], seeds_for[key] = theta, seeds_of[(stream, n)]
         todo = [k for k in dict.fromkeys(keys) if k not in self.cache]
         t0 = time.perf_counter()
-        point_of = {k: t for k, t in zip(keys, thetas, strict=True)}
         for start in range(0, len(todo), BLOCK):  # logged block by block: a stop loses little
             block = todo[start:start + BLOCK]
-            tasks = [(k, r) for k in block for r in range(n)]
+            tasks = [(k, r) for k in block for r in range(len(seeds_for[k]))]
             params = {k: self.spec.params(point_of[k]) for k in block}
-            values_of = self._pool.map(_evaluate_task, [(params[k], self.inputs, seeds[r],
-                                                         self.columns) for k, r in tasks],
-                                       self.on_run)
+            values_of = self._pool.map(_evaluate_task, [(params[k], self.inputs,
+                                                         seeds_for[k][r], self.columns)
+                                                        for k, r in tasks], self.on_run)
             results = dict(zip(tasks, values_of, strict=True))
             with self.log_path.open("a+") as fh:
                 fh.seek(0, 2)
@@ -126,7 +139,7 @@ class Evaluator:
                     if fh.read(1) != "\n":
                         fh.write("\n")
                 for k in block:  # logged in a fixed order: the log is the same for any jobs
-                    values = np.array([results[(k, r)] for r in range(n)])
+                    values = np.array([results[(k, r)] for r in range(len(seeds_for[k]))])
                     self.cache[k] = values
                     fh.write(json.dumps({"digest": self.digest, "key": k,
                                          "numerics": self.numerics, "columns": self.columns,

@@ -53,12 +53,15 @@ class Coverage:
         return out
 
 
-def _effect(evaluator: Evaluator, theta: dict[str, float], stream: str, n: int
-            ) -> dict[str, float]:
-    """No-rule minus baseline, paired on the same ``n`` seeds, per measure (mean)."""
-    base, norule = evaluator.evaluate([theta, {**theta, **POLICY}], stream=stream, n=n)
-    return {m: float(np.nanmean(evaluator.column(norule, m) - evaluator.column(base, m)))
-            for m in EFFECTS}
+def _effects(evaluator: Evaluator, pairs: list[tuple[dict[str, float], str, int]]
+             ) -> list[dict[str, float]]:
+    """For each (point, stream, n): no-rule minus baseline, paired on the same ``n`` seeds of
+    the stream, per measure (mean). All pairs' runs go to the workers together."""
+    requests = [r for theta, stream, n in pairs
+                for r in ((theta, stream, n), ({**theta, **POLICY}, stream, n))]
+    values = evaluator.evaluate_streams(requests)
+    return [{m: float(np.nanmean(evaluator.column(norule, m) - evaluator.column(base, m)))
+             for m in EFFECTS} for base, norule in zip(values[::2], values[1::2], strict=True)]
 
 
 def settings_key(spec: Spec, budget: int | None, effect_replicates: int, effect_draws: int
@@ -132,10 +135,10 @@ def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None =
                           "rank": float(np.mean(draws[:, j] < theta[name])),
                           "interval_share_of_prior": (hi[j] - lo[j]) / (high[j] - low[j])})
         say(f"truth {i + 1}: policy effect")
-        true = _effect(evaluator, theta, f"effect-{i}", effect_replicates)
         picks = np.linspace(0, len(fit.draws) - 1, min(effect_draws, len(fit.draws)))
-        post_eff = [_effect(evaluator, fit.draws[int(k)], f"effect-{i}-{n}", 1)
-                    for n, k in enumerate(picks.round())]
+        true, *post_eff = _effects(evaluator, [(theta, f"effect-{i}", effect_replicates)]
+                                   + [(fit.draws[int(k)], f"effect-{i}-{n}", 1)
+                                      for n, k in enumerate(picks.round())])
         for m in EFFECTS:
             vals = np.array([e[m] for e in post_eff])
             elo, ehi = np.nanpercentile(vals, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
