@@ -530,3 +530,13 @@ def test_a_sweep_row_holds_the_values_of_all_indicators_of_that_run():
     every = flatten(simulation.indicators(simulation.run(params, seed, inputs)))
     for name in names:
         assert np.float64(row[name]).tobytes() == np.float64(every[name]).tobytes(), name
+
+
+def test_a_discovery_on_an_indicator_the_runs_do_not_record_is_refused(tmp_path, capsys):
+    """Runs record only the sweep's indicators: a discovery condition on another one used to
+    run every run and then stop with an internal KeyError; now the file is refused first."""
+    path = make(tmp_path, extra="discover:\n  - {indicator: hoover_index, above: 0.1}\n")
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "discover[0].indicator: 'hoover_index' is not among the sweep's indicators" in err
+    assert not (tmp_path / "out").exists()

@@ -444,10 +444,17 @@ def _check_indicators(data: dict[str, Any], src: Sourced, base: Scenario,
     for i, name in enumerate(indicators if isinstance(indicators, list) else []):
         check(name, ("indicators", i))
     discover = data.get("discover")
+    listed = {x for x in (indicators if isinstance(indicators, list) else [])
+              if isinstance(x, str)}
     for i, d in enumerate(discover if isinstance(discover, list) else []):
         if not isinstance(d, dict):
             continue
         check(d.get("indicator"), ("discover", i, "indicator"))
+        name = d.get("indicator")
+        if isinstance(name, str) and name in ids and name not in listed:
+            problems.append(problem_at(src, ("discover", i, "indicator"), f"{name!r} is not "
+                                       "among the sweep's indicators, and runs record only "
+                                       f"those; add it to indicators: [...]"))
         if (d.get("above") is None) == (d.get("below") is None):
             problems.append(problem_at(src, ("discover", i), "give exactly one of 'above' or "
                                      "'below' (the condition PRIM explains)"))
