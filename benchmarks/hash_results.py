@@ -15,6 +15,7 @@ import pandas as pd
 
 import simulation
 from simulation import default_inputs
+from simulation.analysis.measures import retention_table
 from simulation.runs.ensemble import flatten
 
 TABLES = ("municipalities", "households", "moves", "retention_panel", "cohorts", "stocks",
@@ -29,8 +30,6 @@ def fingerprint(res: simulation.Results) -> dict[str, str]:
         h = hashlib.sha1(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
         h.update(repr(list(zip(table.columns, map(str, table.dtypes), strict=True))).encode())
         out[name] = h.hexdigest()[:12]
-    from simulation.analysis.measures import retention_table
-
     table = retention_table(res)
     h = hashlib.sha1(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
     out["retention_table"] = h.hexdigest()[:12]

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from simulation.engine.indexing import unique_inverse
+
 if TYPE_CHECKING:
     from simulation.engine.results import Results
 
@@ -71,15 +73,10 @@ def retention_sums(panel: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     flat = np.zeros(len(panel), dtype=np.int64)
     for c, u in zip(codes, uniques, strict=True):
         flat = flat * max(len(u), 1) + c
-    if size <= max(4 * len(panel), 1 << 16):  # cells counted directly over the key range
-        cells = np.flatnonzero(np.bincount(flat, minlength=size))
-        sums = {col: np.bincount(flat, weights=panel[col].to_numpy(np.float64),
-                                 minlength=size)[cells] for col in _COUNTS}
-    else:
-        cells, row = np.unique(flat, return_inverse=True)
-        sums = {col: np.bincount(row, weights=panel[col].to_numpy(np.float64),
-                                 minlength=len(cells)) for col in _COUNTS}
-    sums = {col: v.astype(panel[col].dtype) for col, v in sums.items()}  # as groupby keeps
+    cells, row = unique_inverse(flat)  # by counting over a short key range, else sorted
+    sums = {col: np.bincount(row, weights=panel[col].to_numpy(np.float64),
+                             minlength=len(cells)).astype(panel[col].dtype)  # as groupby keeps
+            for col in _COUNTS}
     levels = []
     for u in reversed(uniques):
         width = max(len(u), 1)

@@ -10,6 +10,10 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+T = TypeVar("T")
+
+_MALLOC_TUNED = False
+
 
 def signature() -> str:
     """This process's numerics signature (engine/numerics.py; imported when first needed, so
@@ -17,10 +21,6 @@ def signature() -> str:
     from simulation.engine.numerics import signature as numerics_signature
 
     return numerics_signature()
-
-T = TypeVar("T")
-
-_MALLOC_TUNED = False
 
 
 class DaskClusterError(ConnectionError):
