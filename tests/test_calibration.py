@@ -319,7 +319,8 @@ def _committed() -> tuple[dict, Any]:
 
 def test_committed_fit_summaries_are_those_of_its_draws():
     """The point estimate is the posterior mean of the draws and the intervals their 5th and
-    95th percentiles (to the file's 6 decimals), for every free parameter of targets.yaml."""
+    95th percentiles at the Weibull position (analysis/intervals.py; to the file's 6
+    decimals), for every free parameter of targets.yaml."""
     doc, _ = _committed()
     spec = load_spec(REPO / "calibration" / "targets.yaml")
     if doc["calibration"].get("method", "").startswith("history matching"):
@@ -327,7 +328,7 @@ def test_committed_fit_summaries_are_those_of_its_draws():
         assert len(draws) == spec.posterior.draws
         for i, name in enumerate(spec.names):
             assert doc["parameters"][name] == pytest.approx(draws[:, i].mean(), abs=2e-6)
-            p5, p95 = np.percentile(draws[:, i], [5, 95])
+            p5, p95 = np.percentile(draws[:, i], [5, 95], method="weibull")
             iv = doc["intervals"][name]
             assert iv["p5"] == pytest.approx(p5, abs=2e-6)
             assert iv["p95"] == pytest.approx(p95, abs=2e-6)
@@ -404,3 +405,58 @@ def test_committed_fit_keeps_the_emulated_value_of_every_fitted_target():
             assert t_["emulated_at_mean"] == pytest.approx(row.emulated_at_mean, abs=1e-6)
         else:
             assert t_["emulated_at_mean"] is None
+
+
+def test_emulators_are_fitted_where_the_posterior_lies():
+    """The next wave's emulators: the new points, then the least implausible others, never
+    fewer than twice the new points and never the whole box by default (method version 2:
+    version 1 fell back to every point, and every other wave's emulators were fitted over
+    the whole prior box)."""
+    from simulation.calibration.history import CUT, training_points
+
+    imp = np.array([5.0, 0.5, 9.0, 4.0, 2.0, 7.0, 8.0, 6.0, 9.5, 9.9])  # last 2 are new
+    train = training_points(imp, 2)
+    # two below the cut-off plus the two new points: 4 = 2 x new, so no others are needed
+    assert train.tolist() == [False, True, False, False, True, False, False, False, True, True]
+    # three new points: six in all, the least implausible of the rest (0.5, 2, 4) fill up
+    train = training_points(imp, 3)
+    assert np.flatnonzero(train).tolist() == [1, 3, 4, 7, 8, 9]
+    # many below the cut-off: all of them
+    many = np.where(np.arange(20) % 2 == 0, CUT / 2, CUT * 2)
+    assert np.flatnonzero(training_points(many, 2)).tolist() == [*range(0, 18, 2), 18, 19]
+    assert training_points(imp, 10).all()
+
+
+def test_readme_and_docs_quote_the_committed_fit():
+    """The README's Calibration table and docs/calibration.md quote the committed fit's check
+    and parameter table (fit_targets.csv, fit_parameters.csv, fit_waves.csv)."""
+    import pandas as pd
+
+    fit = REPO / "calibration" / "fit" / "register-2010-2023"
+    targets = pd.read_csv(fit / "fit_targets.csv")
+    t = targets[targets["role"] == "fitted"].set_index("target")
+    params = pd.read_csv(fit / "fit_parameters.csv").set_index("parameter")
+    waves = pd.read_csv(fit / "fit_waves.csv")
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    doc = " ".join((REPO / "docs" / "calibration.md").read_text(encoding="utf-8").split())
+    n, within = len(t), int(t["within_tolerance"].sum())
+    assert f"| targets within tolerance at the posterior mean (10 fresh replicates) | {within} " \
+           f"of {n} " in readme
+    assert f"At the posterior mean, {within} of the {n} targets are within tolerance" in doc
+    assert int(t["within_tolerance_posterior"].sum()) == n and t["inside_predictive"].all()
+    r7 = t.loc["retention_7y"]
+    assert (f"0.711 against 0.667 ± 0.03 (predictive interval {r7['predictive_p5']:.3f}-"
+            f"{r7['predictive_p95']:.3f})") in readme and round(r7["simulated_mean"], 3) == 0.711
+    counts = [t.loc[f"municipalities_by_out_share.{k}", "simulated_mean"]
+              for k in ("at_least_80pct", "at_least_90pct")]
+    assert f"({counts[0]:.1f} against 60 ± 15 and {counts[1]:.1f} against 25 ± 8" in readme
+    rc = params.loc["rights_cost"]
+    text = f"{rc['estimate']:.2f}, 90 % interval {rc['p5']:.2f}-{rc['p95']:.2f}"
+    assert f"| rights-rule cost (`rights_cost`) | {text} " in readme
+    assert (f"posterior mean {rc['estimate']:.2f}, 90 % interval {rc['p5']:.2f}-"
+            f"{rc['p95']:.2f}") in doc
+    errors = ", ".join(f"{e:.2f}" if e < 1 else f"{e:.1f}"
+                       for e in waves["largest_emulator_error_in_tolerances"])
+    assert f"the emulators' largest error fell {errors} tolerances" in readme
+    points = ", ".join(f"{p:,}" for p in waves["new_points"][1:])
+    assert f"2,048 Sobol points, then {points} from the region" in readme

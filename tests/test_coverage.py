@@ -238,6 +238,9 @@ def test_finished_truths_are_read_under_their_key_only(tmp_path):
     spec = load_spec(Path(__file__).resolve().parent.parent / "calibration" / "targets.yaml")
     key = settings_key(spec, 1024, 8, 40)
     assert key != settings_key(spec, 512, 8, 40) != settings_key(spec, 1024, 4, 40)
+    with pytest.MonkeyPatch.context() as mp:  # a truth found by another search: not reused
+        mp.setattr("simulation.calibration.sbc.METHOD_VERSION", 1)
+        assert settings_key(spec, 1024, 8, 40) != key
     rec = tmp_path / "truths.jsonl"
     rec.write_text(json.dumps({"key": key, "truth": 0, "parameters": [], "effects": []}) + "\n"
                    + json.dumps({"key": "other", "truth": 1, "parameters": [],

@@ -153,7 +153,8 @@ def _interval(diff: np.ndarray) -> tuple[float, float, float]:
     d = diff[~np.isnan(diff)]
     if not len(d):
         return (np.nan,) * 3
-    return d.mean(), np.percentile(d, 5), np.percentile(d, 95)
+    return (d.mean(), np.percentile(d, 5, method="weibull"),
+            np.percentile(d, 95, method="weibull"))
 
 
 @pytest.mark.slow

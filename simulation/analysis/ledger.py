@@ -15,6 +15,8 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
+from simulation.analysis import intervals
+from simulation.analysis.intervals import HIGH, LOW
 from simulation.engine.ledger import COSTS, RECEIPTS
 from simulation.inputs.ledger_rates import GRANT_YEARS, LedgerRates
 
@@ -53,8 +55,8 @@ def grant_validation(ledgers: list[pd.DataFrame], start: int) -> pd.DataFrame:
     :data:`TOLERANCE`."""
     runs = pd.concat([national_grants(x).assign(run=i) for i, x in enumerate(ledgers)])
     g = runs.groupby(["year", "item"])["nok"]
-    model = pd.DataFrame({"model_nok": g.mean(), "model_p5": g.quantile(0.05),
-                          "model_p95": g.quantile(0.95)}).reset_index()
+    model = pd.DataFrame({"model_nok": g.mean(), "model_p5": intervals.grouped(g, LOW),
+                          "model_p95": intervals.grouped(g, HIGH)}).reset_index()
     out = model.merge(imdi_grant_totals(), on=["year", "item"], how="inner")
     out["ratio"] = out["model_nok"] / out["imdi_nok"]
     out["complete"] = (out["item"] == "grant_year_1") | (out["year"] >= start + 4)
@@ -77,8 +79,8 @@ def cost_per_refugee(grant_periods: list[pd.DataFrame]) -> pd.DataFrame:
         rows.append(per.melt(id_vars="year", var_name="item", value_name="nok").assign(run=i))
     runs = pd.concat(rows)
     grouped = runs.groupby(["year", "item"], sort=False)["nok"]
-    return pd.DataFrame({"nok": grouped.mean(), "p5": grouped.quantile(0.05),
-                         "p95": grouped.quantile(0.95)}).reset_index()
+    return pd.DataFrame({"nok": grouped.mean(), "p5": intervals.grouped(grouped, LOW),
+                         "p95": intervals.grouped(grouped, HIGH)}).reset_index()
 
 
 def committee_comparison(per_refugee: pd.DataFrame, rates: LedgerRates) -> pd.DataFrame:

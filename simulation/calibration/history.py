@@ -33,6 +33,9 @@ from simulation.calibration.posterior import (
 )
 from simulation.calibration.spec import Moment, PosteriorSettings, Spec
 
+#: the version of the search below; a coverage truth computed by another is not reused
+METHOD_VERSION = 2
+
 
 @dataclass
 class Wave:
@@ -92,6 +95,24 @@ def _sd_distance(spec: Spec, targets: np.ndarray, means: np.ndarray) -> np.ndarr
     return np.nansum(((means - targets) / tol) ** 2, axis=1)
 
 
+def training_points(implausibility: np.ndarray, new: int) -> np.ndarray:
+    """Which points the next emulators are fitted to: the last ``new`` points (this wave's)
+    and every point the current emulators do not rule out, at least ``2 * new`` in all, the
+    least implausible first. A quadratic that need not fit the whole box fits the region that
+    matters.
+
+    Method version 2: version 1 fell back to *every* point when fewer than ``2 * new`` were
+    not ruled out, so the emulators of every other wave were fitted over the whole box; on the
+    committed fit their largest error went 3.3, 3.1, 0.96, 2.6, 0.85 tolerances over waves 2-6
+    (and a seventh wave's was 2.3), against 2.3, 0.97, 0.80, 0.73, 0.73 with this rule."""
+    imp = np.array(implausibility, dtype=np.float64)
+    imp[len(imp) - new:] = -np.inf
+    n_train = min(len(imp), max(int(np.sum(imp < CUT)), 2 * new))
+    train = np.zeros(len(imp), dtype=bool)
+    train[np.argsort(imp, kind="stable")[:n_train]] = True
+    return train
+
+
 def history_match(spec: Spec, evaluator: Evaluator, targets: np.ndarray | None = None,
                   budget: int | None = None, seed: int | None = None,
                   on_stage: Callable[[str], None] | None = None) -> Posterior:
@@ -148,11 +169,7 @@ def _history_match(spec: Spec, evaluator: Evaluator, targets: np.ndarray | None,
         history += [{"wave": w + 1, **spec.theta(p)} for p in design]
         z = np.vstack([z, design])
         means = np.vstack([means, new_means])
-        # the next emulators are fitted where the current ones do not rule out (plus the new
-        # points): a quadratic that need not fit the whole box fits the region that matters
-        keep = like.implausibility(z) < CUT
-        keep[-len(design):] = True
-        train = keep if keep.sum() >= 2 * len(design) else np.ones(len(z), bool)
+        train = training_points(like.implausibility(z), len(design))
         if w + 1 == settings.waves:  # the noise where the posterior lies
             best = int(np.argmin(like.chi2(design)))
             noise_point = spec.theta(design[best])

@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from simulation import __version__
+from simulation.analysis.intervals import HIGH, LOW, bounds, quantile
 from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.fit import Fit
 from simulation.calibration.history import discrepancy_sd
@@ -49,16 +50,16 @@ def fit_check(spec: Spec, fit: Fit, replicates: int, draws: int, jobs: int) -> p
     for i, m in enumerate(moments):
         mean = float(np.nanmean(pv[:, i]))
         within = bool(abs(mean - m.value) <= m.tolerance) if mean == mean else None
-        lo, hi = np.nanpercentile(qv[:, i], [5, 95])
-        dlo, dhi = np.nanpercentile(qv[:, i] + noise[:, i], [5, 95])
+        lo, hi = bounds(qv[:, i])
+        dlo, dhi = bounds(qv[:, i] + noise[:, i])
         post_mean = float(np.nanmean(qv[:, i]))
         rows.append({
             "target": m.name + (" (ratio to all)" if m.compare == "ratio_to_all" else ""),
             "role": "fitted" if i < len(spec.moments) else "held out",
             "register": m.value, "tolerance": m.tolerance, "weight": m.weight,
             "simulated_mean": mean,
-            "replicates_p5": float(np.nanpercentile(pv[:, i], 5)),
-            "replicates_p95": float(np.nanpercentile(pv[:, i], 95)),
+            "replicates_p5": float(quantile(pv[:, i], LOW)),
+            "replicates_p95": float(quantile(pv[:, i], HIGH)),
             "posterior_p5": float(lo), "posterior_p95": float(hi),
             "predictive_p5": float(dlo), "predictive_p95": float(dhi),
             "within_tolerance": within,
@@ -102,9 +103,9 @@ def parameter_table(spec: Spec, fit: Fit) -> pd.DataFrame:
         rows.append({
             "parameter": n, "unit": BY_NAME[n].unit, "prior_low": spec.low[i],
             "prior_high": spec.high[i], "estimate": fit.theta[n],
-            "p5": float(np.percentile(draws[:, i], 5)),
-            "p50": float(np.percentile(draws[:, i], 50)),
-            "p95": float(np.percentile(draws[:, i], 95)),
+            "p5": float(quantile(draws[:, i], LOW)),
+            "p50": float(quantile(draws[:, i], 0.5)),
+            "p95": float(quantile(draws[:, i], HIGH)),
             "posterior_sd": float(np.sqrt(fit.cov[i, i])),
             "sd_ratio_to_prior": ratio, "identification": label,
             "at_prior_bound": prior_bound(draws[:, i], spec.low[i], spec.high[i]),

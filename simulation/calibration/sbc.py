@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.intervals import quantile
 from simulation.calibration.evaluations import Evaluator
 from simulation.calibration.fit import summarise
-from simulation.calibration.history import discrepancy_sd, history_match
+from simulation.calibration.history import METHOD_VERSION, discrepancy_sd, history_match
 from simulation.calibration.spec import Spec
 from simulation.engine.numerics import accepts as numerics_accepts
 from simulation.engine.numerics import signature as numerics_signature
@@ -68,8 +69,9 @@ def settings_key(spec: Spec, budget: int | None, effect_replicates: int, effect_
                  ) -> str:
     """What one truth's rows depend on besides its index: a finished truth is reused only
     under the same key (the engine, seed, population share, period and moments via the
-    spec's digest; the priors; the posterior settings; the budget; the effect runs)."""
-    text = json.dumps({"digest": spec.digest(), "names": spec.names,
+    spec's digest; the priors; the posterior settings; the budget; the effect runs; the
+    version of the search)."""
+    text = json.dumps({"digest": spec.digest(), "method": METHOD_VERSION, "names": spec.names,
                        "low": [float(x) for x in spec.low],
                        "high": [float(x) for x in spec.high],
                        "discrepancy_of": [[m.tolerance, m.weight] for m in spec.moments],
@@ -128,7 +130,7 @@ def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None =
                              on_stage=lambda s, i=i: say(f"truth {i + 1}: {s}"))
         fit = summarise(spec, post, len(post.z))
         draws = np.array([[d[n] for n in spec.names] for d in fit.draws])
-        lo, hi = np.percentile(draws, [50 * (1 - LEVEL), 50 * (1 + LEVEL)], axis=0)
+        lo, hi = quantile(draws, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], axis=0)
         for j, name in enumerate(spec.names):
             prows.append({"truth": i, "parameter": name, "true": theta[name],
                           "p5": lo[j], "p95": hi[j], "covered": bool(lo[j] <= theta[name] <= hi[j]),
@@ -141,7 +143,7 @@ def coverage(spec: Spec, evaluator: Evaluator, truths: int, budget: int | None =
                                       for n, k in enumerate(picks.round())])
         for m in EFFECTS:
             vals = np.array([e[m] for e in post_eff])
-            elo, ehi = np.nanpercentile(vals, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
+            elo, ehi = quantile(vals, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
             erows.append({"truth": i, "measure": m, "true_effect": true[m],
                           "p5": float(elo), "p95": float(ehi), "posterior_mean": float(
                               np.nanmean(vals)), "covered": bool(elo <= true[m] <= ehi)})

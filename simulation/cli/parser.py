@@ -90,7 +90,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--posterior", type=whole(1, MAX_POSTERIOR), metavar="K",
                    help="run K posterior draws (from the fitted file the scenario's parameters "
                         "come from) x the replicates, so intervals include parameter "
-                        "uncertainty")
+                        "uncertainty (a 5-95 %% interval covers 90 %% on average from 19 runs "
+                        "on; from fewer it is the smallest to the largest run)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,8 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "fit/<name>-coverage beside FILE (or --out)")
     p.add_argument("--check-replicates", type=REPLICATES, default=10, metavar="N",
                    help="fresh replicates for the fit check (default 10)")
-    p.add_argument("--check-draws", type=whole(1, MAX_POSTERIOR), default=20, metavar="K",
-                   help="posterior draws in the fit check (default 20)")
+    p.add_argument("--check-draws", type=whole(1, MAX_POSTERIOR), default=200, metavar="K",
+                   help="posterior draws in the fit check, one run each (default 200, as many "
+                        "as the file's posterior.draws keeps; the 5-95 %% range of K runs "
+                        "covers about (K-1)/(K+1) x 90 %% of the predictive distribution: 81 "
+                        "%% for K = 20)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_calibrate)
 

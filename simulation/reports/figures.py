@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.indicators import count_at_least
+from simulation.analysis.intervals import HIGH, LOW, quantile
 from simulation.analysis.outcomes import DIMENSION_WORDS, DIMENSIONS, MEASURE_WORDS, subgroup_words
 from simulation.analysis.registry import OUT_SHARE_CUTS
 from simulation.inputs.defaults import register
@@ -92,8 +93,8 @@ def destination_split_figure(indicators: dict[str, pd.DataFrame], path: Path) ->
     for i, ((label, frame), colour) in enumerate(zip(indicators.items(), COLOURS, strict=False)):
         cols = [f"destination_split_of_movers.{k}" for k in keys]
         mean = frame[cols].mean().to_numpy()
-        lo = mean - frame[cols].quantile(0.05).to_numpy()
-        hi = frame[cols].quantile(0.95).to_numpy() - mean
+        lo = mean - quantile(frame[cols].to_numpy(), LOW, axis=0)
+        hi = quantile(frame[cols].to_numpy(), HIGH, axis=0) - mean
         ax.bar(x + i * width, mean, width, yerr=[lo, hi], color=colour, capsize=3, label=label)
     ax.bar(x + len(indicators) * width, [reg["value"][k] for k in keys], width,
            yerr=reg["tolerance"], color="#bbbbbb", hatch="//", capsize=3,
@@ -117,7 +118,8 @@ def hazard_figure(indicators: dict[str, pd.DataFrame], path: Path, rights_years:
                       key=lambda c: int(c.rsplit(".", 1)[1]))
         k = [int(c.rsplit(".", 1)[1]) for c in cols]
         ax.plot(k, frame[cols].mean(), marker="o", ms=3, color=colour, label=label)
-        ax.fill_between(k, frame[cols].quantile(0.05), frame[cols].quantile(0.95),
+        ax.fill_between(k, quantile(frame[cols].to_numpy(), LOW, axis=0),
+                        quantile(frame[cols].to_numpy(), HIGH, axis=0),
                         color=colour, alpha=0.2)
         years = rights_years.get(label, 0)
         if years:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.analysis.indicators import concentration_series, indicators, municipality_indicators
+from simulation.analysis.intervals import HIGH, LOW, bounds, grouped, quantile
 from simulation.analysis.measures import retention_table
 from simulation.analysis.outcomes import outcomes_by_subgroup
 from simulation.engine.driver import run
@@ -119,12 +120,13 @@ def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int
 # --- aggregation ----------------------------------------------------------------------------
 
 def interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 5th/95th percentiles over replicates (NaNs ignored)."""
+    """Mean and 5th/95th percentiles over replicates (NaNs ignored; analysis/intervals.py
+    says how the percentiles are placed)."""
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
     if len(v) == 0:
         return (float("nan"),) * 3
-    return float(v.mean()), float(np.percentile(v, 5)), float(np.percentile(v, 95))
+    return (float(v.mean()), *bounds(v))
 
 
 def indicator_frame(summaries: list[ReplicateSummary]) -> pd.DataFrame:
@@ -140,8 +142,8 @@ def aggregate_retention(summaries: list[ReplicateSummary]) -> pd.DataFrame:
     keys = ["dimension", "group", "years_since_settlement"]
     g = allr.groupby(keys, sort=False)["share"]
     out = g.mean().rename("share").to_frame()
-    out["p5"] = g.quantile(0.05)
-    out["p95"] = g.quantile(0.95)
+    out["p5"] = grouped(g, LOW)
+    out["p95"] = grouped(g, HIGH)
     out["persons_alive_mean"] = allr.groupby(keys, sort=False)["persons_alive"].mean()
     return out.reset_index()
 
@@ -156,8 +158,8 @@ def aggregate_municipalities(summaries: list[ReplicateSummary]) -> pd.DataFrame:
     g = allm.groupby("municipality", sort=False)
     out = facts.set_index("municipality").join(g[numeric].mean())
     for col in ("out_migration_share_2010_2016", "net_secondary_migration_per_1000"):
-        out[f"{col}_p5"] = g[col].quantile(0.05)
-        out[f"{col}_p95"] = g[col].quantile(0.95)
+        out[f"{col}_p5"] = grouped(g[col], LOW)
+        out[f"{col}_p95"] = grouped(g[col], HIGH)
     return out.reset_index()
 
 
@@ -231,9 +233,7 @@ def aggregate_ledger(summaries: list[ReplicateSummary]) -> pd.DataFrame:
         warnings.simplefilter("ignore", RuntimeWarning)  # a combination no run has: NaN
         for c in ("nok", real):
             out[c] = np.nanmean(cube[c], axis=0)[..., order].ravel()
-        # numpy's nanquantile loops in Python where a NaN is present: only then use it
-        quantile = np.nanquantile if np.isnan(cube[real]).any() else np.quantile
-        for q, suffix in ((0.05, "p5"), (0.95, "p95")):
+        for q, suffix in ((LOW, "p5"), (HIGH, "p95")):
             out[f"{real}_{suffix}"] = quantile(cube[real], q, axis=0)[..., order].ravel()
     out["municipality"] = out["municipality"].astype(frames[0]["municipality"].dtype)
     out["item"] = out["item"].astype(pd.Series(["x"]).dtype)
@@ -256,6 +256,6 @@ def _by_year(frames: list[pd.DataFrame]) -> pd.DataFrame:
     measures = [c for c in ally.columns if c not in ("year", "replicate")]
     g = ally.groupby("year")[measures]
     out = g.mean()
-    for q, suffix in ((0.05, "p5"), (0.95, "p95")):
-        out = out.join(g.quantile(q).add_suffix(f"_{suffix}"))
+    for q, suffix in ((LOW, "p5"), (HIGH, "p95")):
+        out = out.join(grouped(g, q).add_suffix(f"_{suffix}"))
     return out.reset_index()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulation.analysis.intervals import HIGH, LOW, quantile
 from simulation.engine.ledger import COSTS, RECEIPTS
 from simulation.runs.ensemble import ReplicateSummary
 
@@ -63,8 +64,8 @@ def fiscal_differences(reference: list[ReplicateSummary], other: list[ReplicateS
                             "population": facts["population"].to_numpy()})
     for j, what in enumerate(("receipts", "costs", "net")):
         by_muni[f"change_{what}"] = stack[:, :, j].mean(axis=0)
-    by_muni["change_net_p5"] = np.percentile(stack[:, :, 2], 5, axis=0)
-    by_muni["change_net_p95"] = np.percentile(stack[:, :, 2], 95, axis=0)
+    by_muni["change_net_p5"] = quantile(stack[:, :, 2], LOW, axis=0)
+    by_muni["change_net_p95"] = quantile(stack[:, :, 2], HIGH, axis=0)
     rows = []
     groups = {"centrality": facts["centrality"].astype(int).astype(str),
               "size": size_class(facts["population"])}
@@ -76,8 +77,8 @@ def fiscal_differences(reference: list[ReplicateSummary], other: list[ReplicateS
                          "change_receipts": float(stack[:, members, 0].sum(axis=1).mean()),
                          "change_costs": float(stack[:, members, 1].sum(axis=1).mean()),
                          "change_net": float(net.mean()),
-                         "change_net_p5": float(np.percentile(net, 5)),
-                         "change_net_p95": float(np.percentile(net, 95))})
+                         "change_net_p5": float(quantile(net, LOW)),
+                         "change_net_p95": float(quantile(net, HIGH))})
     return by_muni, pd.DataFrame(rows)
 
 
