@@ -105,24 +105,27 @@ def test_work_recorded_before_the_blas_was_recorded_is_accepted():
 BLAS_CHILD = """
 import hashlib, json
 import numpy as np
-import simulation
+from simulation.analysis.regional import iraqi_net_change, regional_pattern
 from simulation.engine.numerics import signature
-from simulation.runs.ensemble import flatten
 rng = np.random.default_rng(1)
 product = rng.random((8, 357)) @ np.exp(-5 * rng.random((357, 357)))
-res = simulation.run(simulation.calibrated(), seed=1, inputs=simulation.default_inputs())
-flat = flatten(simulation.indicators(res))
+counties = list(iraqi_net_change())
+rho = [regional_pattern(dict(zip(counties, rng.normal(0, 20, len(counties)))))
+       ["rank_correlation"].hex() for _ in range(50)]
 print(json.dumps({"signature": signature(), "product": hashlib.sha256(product).hexdigest(),
-                  "rank_correlation": flat["regional_pattern.rank_correlation"].hex()}))
+                  "rank_correlation": rho}))
 """
 
 
 @pytest.mark.slow
 def test_another_blas_kernel_gives_other_indicators_and_another_signature():
     """OpenBLAS with another kernel (Haswell's, or SkylakeX's where this machine uses
-    Haswell's): another signature, other matrix products and, for this seed, another rank
-    correlation of the regional pattern (a calibration target) in the last bit. When the two
-    agree on the indicator, the indicators are computed without the BLAS."""
+    Haswell's): another signature, other matrix products, and the rank correlation of the
+    regional pattern (a calibration target, computed by the indicators' own function) differs
+    in the last bit for some of 50 fixed sets of county net changes (about half of them
+    here). Whether a given run's indicator differs depends on its numbers: with the fit of
+    search version 1, two of nine hashed runs did; with the current fit none of seeds 1-6
+    does. When the two never differ, the indicators are computed without the BLAS."""
     from threadpoolctl import threadpool_info
 
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
@@ -136,7 +139,9 @@ def test_another_blas_kernel_gives_other_indicators_and_another_signature():
     assert out[0]["signature"] != out[1]["signature"]
     assert other in out[1]["signature"].split()
     assert out[0]["product"] != out[1]["product"]
-    assert out[0]["rank_correlation"] != out[1]["rank_correlation"]
+    differ = sum(a != b for a, b in zip(out[0]["rank_correlation"], out[1]["rank_correlation"],
+                                        strict=True))
+    assert differ >= 1
 
 
 def test_check_workers_refuses_a_worker_that_computes_otherwise():
