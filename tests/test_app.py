@@ -69,14 +69,18 @@ def test_settlement_controls_change_who_is_settled_where():
                                                          rel=0.05)
 
 
-def test_rights_years_zero_means_more_early_moves():
-    def moved(rights: int) -> float:
-        m = TeachingModel(rights_years=rights, seed=4)
+def test_rights_years_zero_means_more_early_moves(paired):
+    """Paired over seeds: at the fitted rights cost (about 0.1) removing the rule adds about
+    5 % to the first four years' moves, too little to show in one pair of runs."""
+    def moved(rights: int, seed: int) -> float:
+        m = TeachingModel(rights_years=rights, seed=seed)
         for _ in range(4):
             m.step()
         return sum(v.persons_moving for v in m.years)
 
-    assert moved(0) > 1.1 * moved(5)
+    seeds = paired.SEEDS[:4]
+    paired([moved(0, s) for s in seeds], [moved(5, s) for s in seeds],
+           "persons moving in 4 years, no rule - 5-year rule").assert_positive()
 
 
 def test_toy_geography_is_a_few_equal_towns_and_many_villages():

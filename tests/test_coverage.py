@@ -172,9 +172,11 @@ def test_prior_bound_flags_a_posterior_piled_at_an_end():
     from simulation.calibration.report import prior_bound
 
     rng = np.random.default_rng(0)
-    assert prior_bound(rng.uniform(0, 1, 1000), 0, 1) == ""  # 5 % at each end: the prior
-    assert prior_bound(rng.uniform(0.8, 1, 1000), 0, 1) == "upper"  # a quarter above 0.95
-    assert prior_bound(rng.uniform(-2, -1.6, 1000), -2, 0) == "lower"  # a quarter
+    assert prior_bound(rng.uniform(0, 1, 1000), 0, 1) == ""  # a tenth at each end: the prior
+    assert prior_bound(rng.uniform(0.8, 1, 1000), 0, 1) == "upper"  # half above 0.9
+    assert prior_bound(rng.uniform(-2, -1.6, 1000), -2, 0) == "lower"  # half below -1.8
+    assert prior_bound(rng.uniform(0.6, 1, 1000), 0, 1) == "upper"  # a quarter above 0.9
+    assert prior_bound(rng.uniform(0, 1.2, 1000), 0, 1) == "upper"  # about a quarter at the end
     assert prior_bound(rng.normal(0.5, 0.05, 1000), 0, 1) == ""
 
 

@@ -50,3 +50,13 @@ def test_rights_table_matches_results():
         want = [f"{100 * np.mean(r['R5']):.1f} %", f"{100 * np.mean(r['R7']):.1f} %",
                 f"{round(np.mean(r['moves_total']), -2):,.0f}"]
         assert rows[label] == want, (label, rows[label], want)
+
+
+def test_lesson_quotes_the_calibrated_network_strength():
+    """The lesson's step 3 names where the app's network slider starts: the calibrated
+    posterior mean of dest_network_effect, as simulation/app/page.py rounds it."""
+    import simulation
+
+    value = round(simulation.calibrated().dest_network_effect, 2)
+    text = " ".join((DOCS / "teaching.md").read_text(encoding="utf-8").split())
+    assert f"the calibration's posterior mean is {value:.2f}, where the app's slider" in text

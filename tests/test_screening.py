@@ -126,3 +126,19 @@ def test_screen_command_refuses_bad_options(tmp_path):
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
         assert expect in " ".join(out.stderr.split()), out.stderr
     assert "Morris" in secmig("screen", "--help").stdout
+
+
+def test_calibration_doc_quotes_the_committed_screen():
+    """docs/calibration.md's screening table is the committed summary.csv, row for row, and
+    its prose quotes the run's size."""
+    import pandas as pd
+
+    from simulation.calibration.screening import summary_markdown
+
+    summary = pd.read_csv(REPO / "calibration" / "screening" / "summary.csv")
+    doc = (REPO / "docs" / "calibration.md").read_text(encoding="utf-8")
+    assert summary_markdown(summary) in doc
+    decision = yaml.safe_load((REPO / "calibration" / "screening" / "decision.yaml").read_text())
+    flat = " ".join(doc.split())
+    assert f"{decision['runs']:,} runs" in flat
+    assert f"**{len(decision['free'])} free, {len(decision['fixed'])} fixed**" in flat

@@ -114,8 +114,9 @@ def parameter_table(spec: Spec, fit: Fit) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-EDGE = 0.05  # the outer 5 % of a prior range at either end
-PILED = 0.2  # a posterior with 20 % of its draws there (4x the prior's share) leans on the bound
+EDGE = 0.10  # the outer tenth of a prior range at either end
+PILED = 0.2  # a posterior with more than a fifth of its draws there (over 2x the prior's
+# share; with 200 draws about 5 standard errors above it) leans on the bound
 
 
 def prior_bound(draws: np.ndarray, low: float, high: float) -> str:
@@ -123,7 +124,7 @@ def prior_bound(draws: np.ndarray, low: float, high: float) -> str:
     that the box, not the data, decides the value), else ''."""
     z = (np.asarray(draws, float) - low) / (high - low)
     upper, lower = float(np.mean(z > 1 - EDGE)), float(np.mean(z < EDGE))
-    if max(upper, lower) < PILED:
+    if max(upper, lower) <= PILED:
         return ""
     return "upper" if upper >= lower else "lower"
 
@@ -434,8 +435,8 @@ def _report(spec: Spec, fit: Fit, check: pd.DataFrame, params: pd.DataFrame,
             f"The targets that move most with it: {report.esc(top_t)}; the parameters it "
             f"trades off against: {report.esc(top_p)}.</p>")
     bound = params[params["at_prior_bound"] != ""]
-    bound_html = ("<p><b>Posteriors against a prior bound</b> (over 20 % of the draws in the "
-                  "outer 5 % of the range: the box's end, not the data alone, limits them; "
+    bound_html = ("<p><b>Posteriors against a prior bound</b> (more than a fifth of the draws in "
+                  "the outer tenth of the range: the box's end, not the data alone, limits them; "
                   "fine where the end is a natural limit, such as a cost that cannot be "
                   "negative, a reason to widen the box where the end is a guess): "
                   + report.esc(", ".join(f"{r.parameter} ({r.at_prior_bound})"

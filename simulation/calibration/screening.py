@@ -269,6 +269,27 @@ def decision_doc(s: Screening) -> dict[str, Any]:
     }
 
 
+def summary_markdown(summary: pd.DataFrame) -> str:
+    """The screen's summary as the markdown table of docs/calibration.md ('Screening'): free
+    parameters first, each group by its largest effect (tests/test_screening.py checks that
+    the doc quotes this table from the committed summary.csv)."""
+    t = summary.reset_index() if "parameter" not in summary.columns else summary
+    t = t.assign(free=t["decision"] == "free").sort_values(
+        ["free", "max_mu_star_over_tol"], ascending=[False, False], kind="stable")
+    lines = ["| parameter | prior | max mu\\*/tol | on target | sigma/mu\\* there | noise floor "
+             "there | targets passing | free in bootstrap | decision |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in t.itertuples():
+        p = BY_NAME[r.parameter]
+        lo, hi = p.prior  # type: ignore[misc]
+        decision = "**free**" if r.free else f"fixed at {p.default:g}"
+        lines.append(f"| `{r.parameter}` | {lo:g} .. {hi:g} | {r.max_mu_star_over_tol:.2f} | "
+                     f"{r.target} | {r.sigma_over_mu_star:.2f} | {r.noise_over_tol:.2f} | "
+                     f"{int(r.targets_above)} | {100 * r.bootstrap_free_share:.0f} % | "
+                     f"{decision} |")
+    return "\n".join(lines)
+
+
 def write_screening(s: Screening, out: Path) -> list[Path]:
     """screening.csv, summary.csv, decision.yaml and the two figures into ``out``."""
     import yaml

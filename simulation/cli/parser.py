@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=out_path, metavar="DIR",
                    help="report folder (default fit/<name> beside FILE)")
     p.add_argument("--fitted", type=out_path, metavar="PATH",
-                   help="fitted parameter file to write (default fitted.yaml beside FILE)")
+                   help="fitted parameter file to write (default beside FILE: fitted.yaml "
+                        "for the register fit, fitted-<name>.yaml for any other file)")
     p.add_argument("--scheduler", metavar="ADDRESS|local",
                    help="run the simulations on a Dask distributed cluster: 'local' starts a "
                         "LocalCluster with --jobs workers, an address (tcp://host:8786) "

@@ -223,7 +223,7 @@ _ENTRIES: tuple[Parameter, ...] = (
        "Settlement year: only part of a year to move in", "move"),
     _p("move_programme_effect", -1.5, -5.0, 0.0, "logit",
        "In the introduction programme, which is lost on moving", "move"),
-    _p("move_duration_effect", 0.12, -0.5, 0.3, "logit per year",
+    _p("move_duration_effect", 0.12, -0.5, 1.0, "logit per year",
        "Change per year after the programme has ended", "move"),
     _p("move_single_woman_effect", -0.3, -3.0, 1.0, "logit",
        "Single woman relative to single man", "move"),
@@ -335,7 +335,7 @@ PRIORS: dict[str, tuple[float, float]] = {
     "employment_programme_effect": (-2.0, 0.0),   # fit
     "employment_female_effect": (-1.5, 0.0),      # fit (SSB: 60 % men, 35 % women)
     "employment_mother_effect": (-1.5, 0.0),      # ASSUMPTION
-    "employment_ukraine_effect": (-1.0, 2.5),     # fit (NAV 2024)
+    "employment_ukraine_effect": (-1.0, 3.0),     # fit (NAV 2024), widened
     "employment_exit_rate": (0.01, 0.1),          # ASSUMPTION: 1-10 % of jobs lost a year
     "wage_level": (2.0, 4.5),                     # ASSUMPTION: 2-4.5 G a year in work
     "wage_labour_effect": (0.0, 1.2),             # fit
@@ -365,8 +365,8 @@ PRIORS: dict[str, tuple[float, float]] = {
     # move decision
     "move_intercept": (-2.5, 0.0),                # fit
     "move_first_year_effect": (-2.5, 0.5),        # fit
-    "move_programme_effect": (-3.0, 0.0),         # fit
-    "move_duration_effect": (-0.1, 0.3),          # fit
+    "move_programme_effect": (-4.0, 0.0),         # fit, widened (docs/calibration.md)
+    "move_duration_effect": (-0.1, 0.6),          # fit, widened (docs/calibration.md)
     "move_single_woman_effect": (-1.0, 0.5),      # ASSUMPTION (SSB 2012: women stay more)
     "move_couple_effect": (-1.5, 0.5),            # fit
     "move_family_effect": (-2.0, 0.0),            # fit
