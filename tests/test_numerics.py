@@ -124,8 +124,8 @@ def test_another_blas_kernel_gives_other_indicators_and_another_signature():
     regional pattern (a calibration target, computed by the indicators' own function) differs
     in the last bit for some of 50 fixed sets of county net changes (about half of them
     here). Whether a given run's indicator differs depends on its numbers: with the fit of
-    search version 1, two of nine hashed runs did; with the current fit none of seeds 1-6
-    does. When the two never differ, the indicators are computed without the BLAS."""
+    search version 1, two of nine hashed runs did; with a later fit none of seeds 1-6
+    did. When the two never differ, the indicators are computed without the BLAS."""
     from threadpoolctl import threadpool_info
 
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
