@@ -44,3 +44,20 @@ def test_a_failing_task_raises_and_stops_the_workers():
     with pytest.raises(ValueError, match="task 3 failed"):
         pool.map(fail_on, [(i, 3) for i in range(8)])
     assert pool._pool is None  # closed: its workers were terminated
+
+
+def test_run_each_gives_each_set_its_own_seed_and_repeats_run_many():
+    """``run_each``: set k on the k-th replicate seed. A repeated set's first runs are
+    run_many's replicates (so the fit check's mean-point runs extend its replicates), two
+    sets on one seed each differ from a single seed's, and workers do not change a run."""
+    from simulation import Params, default_inputs
+    from simulation.runs.ensemble import indicator_frame, run_each, run_many
+
+    inputs = default_inputs(2010, 2014, scale=0.03)
+    p = Params()
+    reps = indicator_frame(run_many([(p, inputs)], 11, 2, jobs=1)[0])
+    each = indicator_frame(run_each([p, p, p], inputs, 11, jobs=2))
+    assert each.index.tolist() == [0, 1, 2]
+    assert each.iloc[:2].equals(reps)
+    assert not each.iloc[1].equals(each.iloc[0])  # its own noise, not replicate 0's
+    assert indicator_frame(run_each([p, p, p], inputs, 11, jobs=1)).equals(each)

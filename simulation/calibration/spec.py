@@ -159,8 +159,10 @@ class Spec:
     posterior: PosteriorSettings = field(default_factory=PosteriorSettings)
 
     def theta(self, z: np.ndarray) -> dict[str, float]:
-        """Unit-cube point -> parameter values."""
-        values = self.low + np.clip(z, 0.0, 1.0) * (self.high - self.low)
+        """Unit-cube point -> parameter values (clipped to the box: ``low + 1 * (high -
+        low)`` can land one rounding step outside it, which the registry refuses)."""
+        values = np.clip(self.low + np.clip(z, 0.0, 1.0) * (self.high - self.low),
+                         self.low, self.high)
         return {n: float(v) for n, v in zip(self.names, values, strict=True)}
 
     def z_of(self, theta: dict[str, float]) -> np.ndarray:

@@ -375,7 +375,7 @@ PRIORS: dict[str, tuple[float, float]] = {
     "move_employed_effect": (-1.2, 0.2),          # ASSUMPTION
     "move_belonging_effect": (-4.0, -0.5),        # ASSUMPTION
     "move_network_effect": (-0.4, 0.2),           # ASSUMPTION
-    "move_size_effect": (-0.6, 0.1),              # ASSUMPTION
+    "move_size_effect": (-0.6, 0.5),              # ASSUMPTION (top widened from 0.1: piled)
     "move_centrality_effect": (0.0, 0.8),         # fit
     "move_north_effect": (-0.5, 1.5),             # fit (SSB monitor: 32-35 % vs 18 %)
     "move_west_effect": (-0.5, 1.5),              # fit

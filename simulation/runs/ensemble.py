@@ -117,6 +117,19 @@ def run_many(runs: Sequence[tuple[Params | Sequence[Params], Inputs]], seed: int
     return [[next(done) for _ in range(len(sets[s]) * replicates)] for s in range(len(runs))]
 
 
+def run_each(sets: Sequence[Params], inputs: Inputs, seed: int, jobs: int = 1,
+             on_done: Callable[[int], None] | None = None) -> list[ReplicateSummary]:
+    """One run per parameter set, set k on the k-th replicate seed of ``seed``.
+
+    Posterior draws run this way each carry their own noise, so the spread of the runs is a
+    posterior predictive one (``run_many`` would give every draw replicate 0's seed). Two
+    lists of the same length run this way are paired seed by seed; and the first R runs of a
+    list of one set repeated are ``run_many``'s R replicates of it."""
+    seeds = replicate_seeds(seed, len(sets))
+    tasks = [(p, inputs, seeds[k], k, False) for k, p in enumerate(sets)]
+    return list(parallel_map(run_replicate, tasks, jobs, on_done))
+
+
 # --- aggregation ----------------------------------------------------------------------------
 
 def interval(values: np.ndarray) -> tuple[float, float, float]:
