@@ -516,3 +516,27 @@ def test_readme_and_docs_quote_the_committed_fit():
     assert f"the emulators' largest error fell {errors} tolerances" in readme
     points = ", ".join(f"{p:,}" for p in waves["new_points"][1:])
     assert f"2,048 Sobol points, then {points} from the region" in readme
+
+
+def test_unit_cube_ends_map_inside_the_box_the_registry_accepts():
+    """A box that ends at the registry's limit (move_size_effect: -0.6..0.5, the limit 0.5):
+    the cube's 1 must give 0.5, not 0.5000000000000001, which the registry refuses (the
+    Morris screen stopped on it)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from simulation.calibration.spec import load_spec
+    from simulation.inputs.parameters import BY_NAME
+
+    spec = load_spec(REPO / "calibration" / "targets.yaml")
+    i = spec.names.index("move_size_effect")
+    assert spec.high[i] == BY_NAME["move_size_effect"].high == 0.5
+    assert spec.low[i] + 1.0 * (spec.high[i] - spec.low[i]) > 0.5  # the rounding it guards
+    for z in (np.ones(len(spec.names)), np.zeros(len(spec.names))):
+        theta = spec.theta(z)
+        assert all(lo <= theta[n] <= hi for n, lo, hi in zip(spec.names, spec.low, spec.high,
+                                                              strict=True))
+        spec.params(theta)  # the registry accepts every value
+    wide = replace(spec, high=spec.high.copy())
+    assert wide.theta(np.full(len(spec.names), 2.0))["move_size_effect"] == 0.5
