@@ -1,15 +1,19 @@
-"""The lesson's tables (docs/teaching.md) are the numbers of docs/teaching/results.json, which
+"""Published figures in the docs, recomputed from the tables they come from.
+
+The lesson's tables (docs/teaching.md) are the numbers of docs/teaching/results.json, which
 docs/make_teaching.py writes from seeded runs: every cell is recomputed here from that file, so
 a rerun that changes a result fails until the text is brought in line."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 RIGHTS = {"rights 5 years (today)": "rights 5 years (today)",
           "rights 0 years": "rights 0 years (no tie)",
           "rights 10 years": "rights 10 years",
@@ -60,3 +64,109 @@ def test_lesson_quotes_the_calibrated_network_strength():
     value = round(simulation.calibrated().dest_network_effect, 2)
     text = " ".join((DOCS / "teaching.md").read_text(encoding="utf-8").split())
     assert f"the calibration's posterior mean is {value:.2f}, where the app's slider" in text
+
+
+# --- docs/sweeps.md: the example sweep as run ---------------------------------------------
+
+SWEEPS = DOCS / "sweeps"
+_SWEEP_BEGIN, _SWEEP_END = "## The example, as run", "## On a Dask cluster"
+
+
+def _sweep_section() -> str:
+    text = (DOCS / "sweeps.md").read_text(encoding="utf-8")
+    return text[text.index(_SWEEP_BEGIN):text.index(_SWEEP_END)]
+
+
+def _findings() -> list[str]:
+    """The bullets after 'What it found', each on one line."""
+    found = _sweep_section().split("What it found", 1)[1]
+    return [" ".join(b.split()) for b in re.split(r"\n(?=- \*\*)", found)[1:]]
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def test_sweep_findings_quote_the_indices():
+    """Every '`parameter` mu* X' (and 'with sigma X') in a finding is the committed
+    indices.csv value of the indicator last named before it in backticks, rounded as
+    written."""
+    import pandas as pd
+
+    idx = pd.read_csv(SWEEPS / "indices.csv").set_index(["indicator", "parameter"])
+    indicators = set(idx.index.get_level_values(0))
+    checked = 0
+    for bullet in _findings():
+        named = [(m.start(), m[1]) for m in re.finditer(r"`([\w.]+)`", bullet)
+                 if m[1] in indicators]
+        for m in re.finditer(r"`([\w.]+)`,? mu\* (\d+(?:\.\d+)?)(?:, with sigma "
+                             r"(\d+(?:\.\d+)?))?", bullet):
+            indicator = [name for at, name in named if at < m.start()][-1]
+            row = idx.loc[(indicator, m[1])]
+            for quoted, value in ((m[2], row["mu_star"]), (m[3], row["sigma"])):
+                if quoted is not None:
+                    want = f"{value:.{_decimals(quoted)}f}"
+                    assert quoted == want, (indicator, m[1], quoted, want)
+                    checked += 1
+    assert checked >= 20, checked
+
+
+def test_sweep_findings_quote_the_prim_boxes():
+    """Each PRIM box is quoted word for word from discovery.csv (counts, coverage, density
+    and edges), and the ranking claims hold: the three move parameters lead retention, the
+    two destination parameters lead concentration, the settlement lever leads Hoover."""
+    import pandas as pd
+
+    section = " ".join(_sweep_section().split())
+    for summary in pd.read_csv(SWEEPS / "discovery.csv")["summary"]:
+        assert f'"{summary}"' in section, summary
+    idx = pd.read_csv(SWEEPS / "indices.csv")
+    top = {ind: g.sort_values("mu_star", ascending=False)["parameter"].tolist()
+           for ind, g in idx.groupby("indicator")}
+    move = {"move_network_effect", "move_intercept", "move_belonging_effect"}
+    assert set(top["retention_5y"][:3]) == move and set(top["retention_7y"][:3]) == move
+    assert top["share_in_10_largest"][:2] == ["dest_network_effect", "dest_size_effect"]
+    assert top["hoover_index"][0] == "settlement.exclude_below_population"
+    for ind in ("retention_5y", "retention_7y"):  # the rule raises retention
+        rule = idx[(idx.indicator == ind) & idx.parameter.isin(["rights_cost", "rights_years"])]
+        assert (rule["mu"] > 0).all()
+
+
+def test_sweep_timing_table_is_the_benchmark():
+    results = json.loads((ROOT / "benchmarks" / "results" / "sweep.json").read_text())
+    rows = {}
+    for line in _sweep_section().splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[3]  # this version's column
+    assert rows[f"measure ({results['runs']} runs)"].startswith("this version")
+    for label, key in (("`secmig sweep`, 2 local processes", "cli_2_processes_s"),
+                       ("Dask LocalCluster, 1 worker", "dask_1_worker_s"),
+                       ("Dask LocalCluster, 2 workers", "dask_2_workers_s")):
+        cell = next(v for k, v in rows.items() if k.startswith(label))
+        assert cell == f"{results[key] / 60:.1f} min", (label, cell)
+    assert rows["speed-up, 2 workers against 1"] == f"{results['dask_speedup']:.2f}x"
+    assert results["identical_rows"] and rows[next(k for k in rows if k.startswith(
+        "identical rows"))] == "yes"
+
+
+def test_sweep_base_point_is_a_fresh_run():
+    """The base point's figures are rerun here: the base scenario at the sweep's two seeds,
+    exactly as a sweep runs a point."""
+    from simulation.engine.randomness import replicate_seeds
+    from simulation.sweeps.runner import _run_one
+    from simulation.sweeps.spec import load_sweep
+
+    sweep = load_sweep(ROOT / "sweeps" / "morris-example.yaml")
+    params, _ = sweep.setup({})
+    seeds = replicate_seeds(sweep.schema.seed, sweep.schema.replicates)
+    rows = [_run_one(params, sweep.base.inputs, {}, seeds[r], 0, 0, r, {},
+                     sweep.schema.indicators) for r in range(sweep.schema.replicates)]
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in sweep.schema.indicators}
+    section = " ".join(_sweep_section().split())
+    want = (f"has five-year retention {mean['retention_5y']:.2f}, seven-year retention "
+            f"{mean['retention_7y']:.2f}, {100 * mean['share_in_10_largest']:.1f} % in the 10 "
+            f"largest municipalities, a Hoover index of {mean['hoover_index']:.3f} and "
+            f"{mean['municipalities_by_out_share.at_least_80pct']:.0f} municipalities losing "
+            f"at least 80 %")
+    assert want in section, want

@@ -47,6 +47,23 @@ def test_the_example_sweep_is_valid():
     assert sweep.schema.replicates == 2 and sweep.schema.discover
 
 
+def test_the_example_sweeps_the_posterior_intervals():
+    """The example file says its behavioural ranges are the committed posterior's 90 %
+    intervals rounded outward: each range holds its p5-p95 and overshoots by at most 0.1, so a
+    refit that moves an interval fails here until the example follows."""
+    import yaml
+
+    fitted = yaml.safe_load((REPO / "simulation" / "data" / "fitted.yaml").read_text())
+    example = yaml.safe_load((REPO / "sweeps" / "morris-example.yaml").read_text())
+    behavioural = {k: v for k, v in example["parameters"].items()
+                   if k in fitted["intervals"]}
+    assert len(behavioural) == 8
+    for name, rng in behavioural.items():
+        p5, p95 = fitted["intervals"][name]["p5"], fitted["intervals"][name]["p95"]
+        assert rng["low"] <= p5 <= rng["low"] + 0.1, (name, rng, p5)
+        assert rng["high"] - 0.1 <= p95 <= rng["high"], (name, rng, p95)
+
+
 @pytest.mark.slow
 def test_morris_sweep_same_results_locally_any_jobs_and_on_dask(tmp_path, capsys):
     """One local process, two local worker processes and a real dask.distributed
