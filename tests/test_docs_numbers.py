@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -170,3 +171,52 @@ def test_sweep_base_point_is_a_fresh_run():
             f"{mean['municipalities_by_out_share.at_least_80pct']:.0f} municipalities losing "
             f"at least 80 %")
     assert want in section, want
+
+
+# --- docs/policy.md: the headline answer, rerun -------------------------------------------
+
+@pytest.mark.slow
+def test_policy_page_no_rule_answer_is_a_fresh_comparison(tmp_path):
+    """docs/policy.md's headline, removing the five-year rule, is rerun here: baseline and
+    no-rule with the page's replicates and posterior draws. Runs are paired by replicate and
+    draw whatever else is compared, so every cell of section 1's no-rule column and the
+    sentence under it must come out as printed; a change to the model that moves them fails
+    until the page is regenerated (python docs/make_policy.py)."""
+    import sys
+
+    import pandas as pd
+
+    from simulation.analysis.registry import POLICY_IDS, describe
+    from simulation.cli import main
+
+    sys.path.insert(0, str(DOCS))
+    try:
+        import make_policy
+    finally:
+        sys.path.remove(str(DOCS))
+    text = (DOCS / "policy.md").read_text(encoding="utf-8")
+    m = re.search(r"replicates (\d+) x posterior draws\s+(\d+) =", text)
+    assert m, "docs/policy.md no longer states its replicates and draws"
+    out = tmp_path / "compare"
+    assert main(["compare", str(ROOT / "scenarios" / "baseline.yaml"),
+                 str(ROOT / "scenarios" / "no-rule.yaml"), "--replicates", m[1],
+                 "--posterior", m[2], "--jobs", "2", "--out", str(out), "--quiet"]) == 0
+    diffs = pd.read_csv(out / "differences.csv")
+    section = text[text.index("## 1. "):text.index("## 2. ")]
+    lines = [ln for ln in section.splitlines() if ln.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    col = header.index("no-rule − baseline [5–95 %]")
+    rows = {c[0]: c for c in ([x.strip() for x in ln.strip("|").split("|")]
+                              for ln in lines[1:])}
+    checked = 0
+    for key in POLICY_IDS:
+        label, kind = describe(key).label, describe(key).kind
+        hit = diffs[(diffs["scenario"] == "no-rule") & (diffs["indicator"] == key)]
+        if label not in rows or hit.empty:
+            continue
+        assert rows[label][col] == make_policy.difference_cell(hit.iloc[0], kind), label
+        checked += 1
+    assert checked >= 15, checked
+    flat = " ".join(section.split())
+    for key, kind in (("retention_5y", "share"), ("moves_per_year", "count")):
+        assert make_policy.say(diffs, "no-rule", key, kind) in flat, key
