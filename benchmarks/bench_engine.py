@@ -10,7 +10,8 @@ floor (benchmarks/floor.py: a trivial vectorized rule on the same households and
 the engine's ratio to it; the calibration's fast path (simulate_moments for the targets of
 calibration/targets.yaml) per run; the reference model (one mesa Agent per household) on a
 ~20,000-household population with the same rules, against the engine on the same population;
-and the population scaled 10x (time ratio).
+and the population scaled 10x (time ratio). Without --quick the figures also go to
+benchmarks/results/engine.json.
 """
 
 from __future__ import annotations
@@ -143,6 +144,12 @@ def main() -> None:
               f"| {x['seconds'] / full['seconds']:.1f}x ({x['seconds']:.1f} s, "
               f"{x['peak_rss_mb']:.0f} MB) | <= 12x |")
     print(f"\n(benchmark took {time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    if not args.quick:  # the figures the README quotes (tests/test_docs_numbers.py reads them)
+        out = HERE / "results"
+        out.mkdir(exist_ok=True)
+        (out / "engine.json").write_text(json.dumps(
+            {"machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+             "python": platform.python_version(), **rows}, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -220,3 +220,24 @@ def test_policy_page_no_rule_answer_is_a_fresh_comparison(tmp_path):
     flat = " ".join(section.split())
     for key, kind in (("retention_5y", "share"), ("moves_per_year", "count")):
         assert make_policy.say(diffs, "no-rule", key, kind) in flat, key
+
+
+# --- README: the engine benchmark ---------------------------------------------------------
+
+def test_readme_quotes_the_engine_benchmark():
+    """The README's sentence on the last whole run of benchmarks/bench_engine.py is that run's
+    figures (benchmarks/results/engine.json), rounded as written."""
+    b = json.loads((ROOT / "benchmarks" / "results" / "engine.json").read_text())
+    full, fast = b["full"], b["fastpath"]
+    ratio = full["ns_per_household_year"] / full["floor_ns_per_household_year"]
+    reference = (b["reference_small"]["ns_per_household_year"]
+                 / b["engine_small"]["ns_per_household_year"])
+    x10 = b["x10"]
+    want = (f"{full['ns_per_household_year']:.0f} ns per household-year, {ratio:.1f}x the floor "
+            f"({full['floor_ns_per_household_year']:.0f} ns), {full['peak_rss_mb']:.0f} MB peak "
+            f"RSS, the fast path {fast['seconds']:.2f} s a run")
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert want in readme, want
+    assert f"the reference model {reference:.0f}x slower per household-year" in readme
+    assert (f"the population x10 {x10['seconds'] / full['seconds']:.1f}x the time "
+            f"({x10['seconds']:.1f} s, {x10['peak_rss_mb']:.0f} MB)") in readme
