@@ -1,7 +1,9 @@
 """Speed of sensitivity sweeps (not a timed test: run by hand, figures go in docs/sweeps.md).
 
-    python benchmarks/bench_sweep.py            # the example Morris sweep, three ways (~15 min)
-    python benchmarks/bench_sweep.py --quick    # r = 4 instead of 20 (about 3 minutes)
+    python benchmarks/bench_sweep.py            # the example Morris sweep, three ways, and
+                                                # the posterior example (~7 min)
+    python benchmarks/bench_sweep.py --quick    # r = 4 instead of 20 (about 1 minute)
+    python benchmarks/bench_sweep.py --posterior-only   # only the posterior example (~2 min)
 
 Measures, on sweeps/morris-example.yaml (10 parameters, r = 20: 220 points x 2 replicates =
 440 full 2010-2023 baseline runs):
@@ -10,6 +12,9 @@ Measures, on sweeps/morris-example.yaml (10 parameters, r = 20: 220 points x 2 r
    included), and the speed-up;
 and checks that the three give identical rows. Writes a markdown table to stdout, the
 figures to benchmarks/results/sweep.json and a bar chart to docs/sweeps/benchmark.png.
+Then runs sweeps/posterior-example.yaml (200 whole posterior draws x 2 replicates) with 2
+local processes and keeps its tables, runs and index figure in docs/sweeps/posterior/ (its
+time in benchmarks/results/sweep_posterior.json).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "sweeps" / "morris-example.yaml"
+POSTERIOR = REPO / "sweeps" / "posterior-example.yaml"
 
 
 def _sweep_file(tmp: Path, samples: int | None) -> Path:
@@ -60,11 +66,41 @@ def _rows(out: Path):
     return done_runs(out).drop(columns="duration_s")
 
 
+def posterior_example(secmig: str) -> None:
+    """Run the posterior example as a user would and keep what docs/sweeps.md quotes."""
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        text = POSTERIOR.read_text(encoding="utf-8").replace("../scenarios/",
+                                                            f"{REPO / 'scenarios'}/")
+        path = tmp / "posterior.yaml"
+        path.write_text(text, encoding="utf-8")
+        t = time.perf_counter()
+        subprocess.run([secmig, "sweep", str(path), "--jobs", "2", "--out", str(tmp / "out"),
+                        "--quiet"], check=True, capture_output=True)
+        seconds = time.perf_counter() - t
+        keep = REPO / "docs" / "sweeps" / "posterior"
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in ("indices.csv", "discovery.csv", "runs.csv"):
+            shutil.copy(tmp / "out" / name, keep / name)
+        shutil.copy(tmp / "out" / "figures" / "indices.png", keep / "indices.png")
+        runs = len(_rows(tmp / "out"))
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "sweep_posterior.json").write_text(json.dumps(
+        {"runs": runs, "cli_2_processes_s": seconds}, indent=2), encoding="utf-8")
+    print(f"| posterior example ({runs} runs), 2 local processes | {seconds / 60:.1f} min | |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="r = 4 trajectories instead of 20")
+    ap.add_argument("--posterior-only", action="store_true",
+                    help="run only the posterior example")
     args = ap.parse_args()
     secmig = shutil.which("secmig") or str(Path(sys.executable).parent / "secmig")
+    if args.posterior_only:
+        posterior_example(secmig)
+        return
     results: dict[str, object] = {"machine": f"{platform.processor() or platform.machine()}, "
                                              f"{os.cpu_count()} cores",
                                   "python": platform.python_version()}
@@ -106,6 +142,7 @@ def main() -> None:
         out.mkdir(exist_ok=True)
         (out / "sweep.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         _figure(results, REPO / "docs" / "sweeps" / "benchmark.png")
+        posterior_example(secmig)
 
 
 def _figure(results: dict, path: Path) -> None:

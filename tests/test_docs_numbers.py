@@ -241,3 +241,57 @@ def test_readme_quotes_the_engine_benchmark():
     assert f"the reference model {reference:.0f}x slower per household-year" in readme
     assert (f"the population x10 {x10['seconds'] / full['seconds']:.1f}x the time "
             f"({x10['seconds']:.1f} s, {x10['peak_rss_mb']:.0f} MB)") in readme
+
+
+def _posterior_section() -> str:
+    text = (DOCS / "sweeps.md").read_text(encoding="utf-8")
+    part = text[text.index("## The posterior example, as run"):text.index(_SWEEP_END)]
+    return " ".join(part.split())
+
+
+def _last_indicator(text: str, at: int, indicators: set[str]) -> str:
+    return [m[1] for m in re.finditer(r"`([\w.]+)`", text[:at]) if m[1] in indicators][-1]
+
+
+def test_posterior_example_figures_are_its_runs():
+    """The posterior example's spread, noise, delta and noise floors, and PRIM sentences,
+    as docs/sweeps.md quotes them, recomputed from docs/sweeps/posterior/ (its runs and
+    tables)."""
+    import pandas as pd
+
+    runs = pd.read_csv(SWEEPS / "posterior" / "runs.csv")
+    idx = pd.read_csv(SWEEPS / "posterior" / "indices.csv").set_index(["indicator", "parameter"])
+    indicators = set(idx.index.get_level_values(0))
+    means = runs.groupby("point")[sorted(indicators)].mean()
+    text = _posterior_section()
+    checked = 0
+    for m in re.finditer(r"`([\w.]+)` (\d[\d.]*)-(\d[\d.]*) \(median (\d[\d.]*)\)", text):
+        q = np.quantile(means[m[1]], [0.05, 0.95, 0.5])
+        for quoted, value in zip(m.groups()[1:], q, strict=True):
+            assert quoted == f"{value:.{_decimals(quoted)}f}", (m[1], quoted, value)
+            checked += 1
+    for m in re.finditer(r"`([\w.]+)`,? \(?noise floor (\d\.\d+)\)?", text):
+        indicator = m[1] if m[1] in indicators else _last_indicator(text, m.start(), indicators)
+        floor = idx.loc[indicator]["delta_noise_p95"].iloc[0]
+        assert m[2] == f"{floor:.3f}", (indicator, m[2], floor)
+        checked += 1
+    for m in re.finditer(r"`([\w.]+)` delta (\d\.\d+)", text):
+        indicator = _last_indicator(text, m.start(), indicators)
+        assert m[2] == f"{idx.loc[(indicator, m[1]), 'delta']:.3f}", (indicator, m[1], m[2])
+        checked += 1
+    assert checked >= 25, checked
+    # only the two quoted pairs lie above their floor
+    above = idx[idx["delta"] > idx["delta_noise_p95"]].index.tolist()
+    assert above == [("retention_5y", "move_intercept"), ("hoover_index", "dest_size_effect")]
+    wide = np.quantile(means["retention_5y"], 0.95) - np.quantile(means["retention_5y"], 0.05)
+    assert f"over the posterior the whole spread is {100 * wide:.0f} points" in text
+    both = runs.pivot(index="point", columns="replicate", values="retention_5y")
+    noise = (both[0] - both[1]).std() / np.sqrt(2)
+    assert (f"the replicate sd is {noise:.4f} against {means['retention_5y'].std():.4f} "
+            "between draws") in text
+    for summary in pd.read_csv(SWEEPS / "posterior" / "discovery.csv")["summary"]:
+        assert f'"{summary}"' in text, summary
+    timing = json.loads((ROOT / "benchmarks" / "results" / "sweep_posterior.json").read_text())
+    assert timing["runs"] == len(runs) and len(means) == 200
+    assert (f"({len(runs)} runs, {timing['cli_2_processes_s'] / 60:.1f} minutes with 2 local "
+            "processes") in text

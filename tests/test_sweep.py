@@ -45,6 +45,8 @@ def test_the_example_sweep_is_valid():
     sweep = load_sweep(REPO / "sweeps" / "morris-example.yaml")
     assert sweep.points().shape == (220, 10)
     assert sweep.schema.replicates == 2 and sweep.schema.discover
+    posterior = load_sweep(REPO / "sweeps" / "posterior-example.yaml")
+    assert posterior.points().shape == (200, 8) and posterior.schema.design == "posterior"
 
 
 def test_the_example_sweeps_the_posterior_intervals():
@@ -177,6 +179,119 @@ def test_distributions_and_settlement_levers(tmp_path):
                                    "rights_years": 3.0})
     assert inputs.allocation.exclude_below_population == 3000 and params_.rights_years == 3
     assert sweep.base.inputs.allocation.exclude_below_population == 0  # base untouched
+
+
+def test_posterior_factor_spreads_like_the_base_scenarios_posterior(tmp_path):
+    """`distribution: posterior` maps the design through the empirical quantile function of
+    the base scenario's posterior draws: its ends are the draws' extremes, its middle their
+    median, and a Latin hypercube of as many points as draws puts one point between each
+    pair of neighbouring order statistics."""
+    params = ("  rights_cost: {distribution: posterior}\n"
+              "  rights_years: {low: 0, high: 10}\n")
+    sweep = load_sweep(make(tmp_path, samples=200, design="lhs", parameters=params))
+    draws = np.array([d["rights_cost"] for d in sweep.base.posterior_draws], dtype=float)
+    assert len(draws) == 200
+    factor = sweep.factors[0]
+    assert (factor.low, factor.high) == (draws.min(), draws.max())
+    assert factor.ppf(np.array([0.0, 0.5, 1.0])).tolist() == [
+        draws.min(), float(np.median(draws)), draws.max()]
+    x = np.sort(sweep.points()[:, 0])
+    order = np.sort(draws)
+    # LHS stratum i of 200 lies in [i/200, (i+1)/200): between order statistics i*199/200 ...
+    lo = np.quantile(draws, np.arange(200) / 200)
+    hi = np.quantile(draws, (np.arange(200) + 1) / 200)
+    assert (x >= lo - 1e-12).all() and (x <= hi + 1e-12).all()
+    assert order[0] <= x.min() and x.max() <= order[-1]
+    assert "posterior marginal (200 draws" in factor.describe()
+
+
+def test_posterior_design_runs_whole_draws(tmp_path):
+    """design: posterior - point i is the base scenario's posterior draw i: every fitted
+    parameter at the draw's value (not only the swept ones), so the posterior's correlations
+    are kept; the rows record the swept parameters' values of that draw."""
+    params = ("  rights_cost: {distribution: posterior}\n"
+              "  move_intercept: {distribution: posterior}\n")
+    sweep = load_sweep(make(tmp_path, samples=100, design="posterior", parameters=params))
+    draws = sweep.base.posterior(100)
+    x = sweep.points()
+    assert x.shape == (100, 2) and sweep.n_points == 100
+    assert x[:, 0].tolist() == [d.rights_cost for d in draws]
+    assert x[:, 1].tolist() == [d.move_intercept for d in draws]
+    for i in (0, 37, 99):
+        params_i, _ = sweep.setup(dict(zip(sweep.names, x[i], strict=True)), i)
+        assert dict(params_i) == dict(draws[i])  # a whole draw, not the mean point
+    # the unit coordinates are each draw's place among all the draws (what delta reads)
+    u = sweep.unit_points()
+    assert (np.argsort(u[:, 0], kind="stable") == np.argsort(x[:, 0], kind="stable")).all()
+    assert sweep.fingerprint() != load_sweep(make(tmp_path, samples=100, design="lhs",
+                                                  parameters=params)).fingerprint()
+
+
+@pytest.mark.slow
+def test_posterior_design_end_to_end(tmp_path):
+    """`secmig sweep` on a posterior design: each row carries its draw's values, indices.csv
+    has delta with its noise floor, and the report is written."""
+    params = ("  rights_cost: {distribution: posterior}\n"
+              "  move_intercept: {distribution: posterior}\n")
+    path = make(tmp_path, samples=100, design="posterior", parameters=params)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--jobs", "2", "--out", str(out), "--quiet"]) == 0
+    rows = done_runs(out).sort_values("run_id")
+    draws = load_sweep(path).base.posterior(100)
+    assert rows["rights_cost"].tolist() == [d.rights_cost for d in draws]
+    table = pd.read_csv(out / "indices.csv")
+    assert {"delta", "delta_conf", "S1", "delta_noise", "delta_noise_p95"} <= set(table)
+    assert (table["delta_noise"] < table["delta_noise_p95"]).all()
+    assert "noise floor" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("text, samples, expect", [
+    ("  rights_cost: {distribution: posterior}\n  move_intercept: {low: -2, high: -1}\n",
+     100, "design posterior runs whole posterior draws; got a uniform factor"),
+    ("  rights_cost: {distribution: posterior}\n", 500,
+     "samples: got 500; allowed: at most the 200 posterior draws"),
+    ("  rights_cost: {distribution: posterior}\n", 50,
+     "posterior with delta indices needs at least 100 points"),
+])
+def test_bad_posterior_design(tmp_path, text, samples, expect):
+    path = make(tmp_path, samples=samples, design="posterior", parameters=text)
+    with pytest.raises(InputError) as err:
+        load_sweep(path)
+    assert expect in str(err.value), str(err.value)
+
+
+def test_delta_noise_floor_separates_influence_from_none():
+    """delta_noise_p95 (the indicator shuffled across the points) sits above the delta of
+    parameters without influence and below that of one that drives the indicator; fixed
+    seeds, 200 points, three parameters, one of which moves y."""
+    from simulation.sweeps.analysis import delta_noise
+
+    rng = np.random.default_rng(7)
+    x = rng.random((200, 3))
+    problem = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[0.0, 1.0]] * 3}
+    from SALib.analyze import delta
+
+    y = np.sin(3 * x[:, 0]) + 0.05 * rng.standard_normal(200)
+    floor = delta_noise(problem, x, y, seed=3)
+    assert floor["delta_noise"][0] < floor["delta_noise_p95"][0] < 0.3
+    got = delta.analyze(problem, x, y, seed=3, num_resamples=10, print_to_console=False)
+    d = np.asarray(got.get("delta", got.get("delta_raw")))
+    assert d[0] > floor["delta_noise_p95"][0] > max(d[1], d[2]), (d, floor)
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("  rights_years: {distribution: posterior}\n",
+     "posterior needs the base scenario's posterior draws of 'rights_years'; allowed: a "
+     "parameter its calibration fitted (belonging_employment_weight"),
+    ("  rights_cost: {distribution: posterior, low: 0}\n",
+     "unknown key 'low' for a posterior factor"),
+])
+def test_bad_posterior_factor(tmp_path, text, expect):
+    path = make(tmp_path, parameters=text)
+    with pytest.raises(InputError) as err:
+        load_sweep(path)
+    msg = str(err.value)
+    assert f"{path}:8: parameters." in msg and expect in msg, msg
 
 
 @pytest.mark.parametrize("text, expect", [

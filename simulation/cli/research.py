@@ -238,7 +238,7 @@ def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float) -> None:
     """Indices, scenario discovery, tidy tables and report.html of what is written so far."""
     import pandas as pd
 
-    from simulation.sweeps.analysis import RANK_BY, discover, indices, ranking
+    from simulation.sweeps.analysis import RANK_BY, discover, indices, noise_note, ranking
     from simulation.sweeps.report import write_report
 
     table = indices(sweep, rows)
@@ -253,8 +253,8 @@ def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float) -> None:
     report = write_report(sweep, rows, table, boxes, out, seconds)
     key = RANK_BY[sweep.schema.design]
     for ind, ranked in ranking(table, sweep.schema.design).items():
-        console.print(f"  {ind}: " + ", ".join(f"{p} ({key} {v:.3g})" for p, v in ranked[:3]),
-                      markup=False)
+        console.print(f"  {ind}: " + ", ".join(f"{p} ({key} {v:.3g})" for p, v in ranked[:3])
+                      + noise_note(table, ind), markup=False)
     for b in boxes:
         console.print(f"  {b.sentence()}", markup=False)
     console.print(f"Wrote {lit(out / 'runs')} (Parquet), runs.csv, indices.csv, discovery.csv "

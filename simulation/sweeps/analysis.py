@@ -22,7 +22,7 @@ from simulation.sweeps.spec import DELTA_MIN_POINTS, MORRIS_MIN_R, SOBOL_MIN_N, 
 
 #: the measure each design's parameters are ranked by
 RANK_BY = {"morris": "mu_star", "sobol": "ST", "grid": "delta", "random": "delta",
-           "lhs": "delta"}
+           "lhs": "delta", "posterior": "delta"}
 
 
 def point_means(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
@@ -130,15 +130,51 @@ def indices(sweep: Sweep, rows: pd.DataFrame,
             skip(ind, f"SALib gave NaN for {', '.join(bad)} with {done} points; run more "
                       "points")
             continue
+        if "delta" in cols:  # what delta gives a parameter without influence, at this size
+            values.update(delta_noise(sweep.problem, x[keep], y[keep], sch.seed))
         for i, name in enumerate(sweep.names):
             out.append({"indicator": ind, "parameter": name, "points": done,
-                        **{c: float(values[c][i]) for c in cols}})
+                        **{c: float(values[c][i]) for c in values}})
     table = pd.DataFrame(out)
     table.attrs["warnings"] = notes
     if warn is not None:
         for note in notes:
             warn(note)
     return table
+
+
+#: permutations of the indicator behind delta's noise floor
+NOISE_PERMUTATIONS = 10
+
+
+def delta_noise(problem: dict[str, Any], x: np.ndarray, y: np.ndarray, seed: int,
+                permutations: int = NOISE_PERMUTATIONS) -> dict[str, np.ndarray]:
+    """delta's noise floor: the estimator is biased upwards at a few hundred points, so a
+    parameter without any influence gets a delta well above zero. The indicator is shuffled
+    across the points ``permutations`` times (cutting every link to the parameters) and
+    delta recomputed: ``delta_noise`` is the mean over all parameters and shuffles,
+    ``delta_noise_p95`` their 95th percentile (the same for every parameter). A delta below
+    ``delta_noise_p95`` cannot be told from no influence."""
+    from SALib.analyze import delta
+
+    rng = np.random.default_rng(seed)
+    found = []
+    for k in range(permutations):
+        res = dict(_quietly(delta.analyze, problem, x, rng.permutation(y), seed=seed + k,
+                            num_resamples=2))  # the bootstrap of each shuffle is not needed
+        found.append(np.asarray(res.get("delta", res.get("delta_raw")), dtype=float))
+    pooled = np.concatenate(found)
+    p = len(problem["names"])
+    return {"delta_noise": np.full(p, float(np.nanmean(pooled))),
+            "delta_noise_p95": np.full(p, float(np.nanquantile(pooled, 0.95)))}
+
+
+def noise_note(table: pd.DataFrame, indicator: str) -> str:
+    """'; noise floor X' for a delta table (empty for other measures), to follow a ranking."""
+    if "delta_noise_p95" not in table:
+        return ""
+    part = table[table["indicator"] == indicator]
+    return "" if part.empty else f"; noise floor {float(part['delta_noise_p95'].iloc[0]):.3g}"
 
 
 def ranking(table: pd.DataFrame, design: str) -> dict[str, list[tuple[str, float]]]:

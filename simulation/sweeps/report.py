@@ -16,7 +16,14 @@ import pandas as pd
 from simulation.analysis.registry import label as indicator_label
 from simulation.inputs.parameters import BY_NAME
 from simulation.reports import html as report
-from simulation.sweeps.analysis import RANK_BY, Box, condition_text, fmt_limit, ranking
+from simulation.sweeps.analysis import (
+    RANK_BY,
+    Box,
+    condition_text,
+    fmt_limit,
+    noise_note,
+    ranking,
+)
 from simulation.sweeps.spec import LEVERS, Sweep
 
 BLUE, ORANGE, GREY = "#1f5f8b", "#d35400", "#9aa5ad"
@@ -56,6 +63,11 @@ def index_bars(table: pd.DataFrame, design: str, path: Path) -> Path:
             ax.legend(fontsize=7, loc="lower right")
         else:
             ax.barh(ypos, part[key], xerr=part[f"{key}_conf"], color=BLUE)
+            if key == "delta" and "delta_noise_p95" in part:
+                floor = float(part["delta_noise_p95"].iloc[0])
+                ax.axvline(floor, ls="--", color=GREY, lw=1,
+                           label="noise floor (95 % of shuffled runs)")
+                ax.legend(fontsize=7, loc="lower right")
         ax.set_yticks(ypos, part["parameter"], fontsize=7)
         ax.set_title(ind, fontsize=9)
         ax.set_xlabel({"mu_star": "Morris mu* (indicator change across the range)",
@@ -150,7 +162,8 @@ def _ranking_html(table: pd.DataFrame, design: str) -> str:
     for ind, ranked in ranking(table, design).items():
         words = indicator_label(ind)
         top = ", ".join(f"<b>{report.esc(p)}</b> ({key} {v:.3g})" for p, v in ranked[:3])
-        items.append(f"<li><code>{report.esc(ind)}</code> ({report.esc(words)}): {top}</li>")
+        items.append(f"<li><code>{report.esc(ind)}</code> ({report.esc(words)}): {top}"
+                     f"{report.esc(noise_note(table, ind))}</li>")
     return f"<ul>{''.join(items)}</ul>"
 
 
@@ -168,7 +181,10 @@ HOW_TO_READ = {
     "delta": "Borgonovo's <b>delta</b> (moment-independent: how much the whole distribution of "
              "the indicator shifts when the parameter is known) and the first-order index "
              "<b>S1</b>, estimated from the design's points; bars show 95 % confidence "
-             "intervals.",
+             "intervals. delta is biased upwards at a few hundred points: the dashed line "
+             "(<code>delta_noise_p95</code>) is the 95th percentile of delta with the "
+             "indicator shuffled across the points, where no parameter has any influence; a "
+             "bar below it cannot be told from none.",
 }
 
 
@@ -203,7 +219,7 @@ def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: l
     if left_out:  # indicators the analysis had to leave out, with why
         sections.append(("Left out of the analysis", "<ul>" + "".join(
             f"<li>{report.esc(w)}</li>" for w in left_out) + "</ul>"))
-    measure = "delta" if sch.design in ("grid", "random", "lhs") else sch.design
+    measure = "delta" if sch.design in ("grid", "random", "lhs", "posterior") else sch.design
     if table.empty:
         sections.append(("Which parameters matter", "<p class='note'>Not enough finished runs "
                          "for sensitivity indices yet: rerun the same command to resume.</p>"))

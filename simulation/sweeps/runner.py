@@ -155,7 +155,7 @@ def tasks_to_run(sweep: Sweep, out: Path, retry_failed: bool = False) -> list[tu
     tasks = []
     for i, x in enumerate(sweep.points()):
         values = {n: float(v) for n, v in zip(sweep.names, x, strict=True)}
-        params, _ = sweep.setup({n: v for n, v in values.items() if n not in LEVERS})
+        params, _ = sweep.setup({n: v for n, v in values.items() if n not in LEVERS}, i)
         levers = {n: v for n, v in values.items() if n in LEVERS}
         for r in range(sch.replicates):
             run_id = i * sch.replicates + r

@@ -38,9 +38,9 @@ from simulation.inputs.schema import (
 )
 from simulation.inputs.yamlsource import InputError, Problem, Sourced
 
-DESIGNS = ("grid", "random", "lhs", "sobol", "morris")
-Design = Literal["grid", "random", "lhs", "sobol", "morris"]
-DISTRIBUTIONS = ("uniform", "normal", "triangular")
+DESIGNS = ("grid", "random", "lhs", "sobol", "morris", "posterior")
+Design = Literal["grid", "random", "lhs", "sobol", "morris", "posterior"]
+DISTRIBUTIONS = ("uniform", "normal", "triangular", "posterior")
 
 #: most runs (design points x replicates) a sweep may ask for: beyond it the task list alone
 #: would not fit in memory, and the sweep would take years
@@ -83,10 +83,11 @@ class SweepSchema(StrictFinite):
     design: Design = Field(json_schema_extra=allow(f"one of {', '.join(DESIGNS)}"))
     samples: int = Field(ge=1, le=100_000, description="grid: levels per parameter; random/"
                                                        "lhs: points; sobol: base N; morris: "
-                                                       "trajectories r",
+                                                       "trajectories r; posterior: draws",
                          json_schema_extra=allow(
                              "a whole number from 1 to 100000 (grid: levels per parameter; "
-                             "random/lhs: points; sobol: base N; morris: trajectories r)"))
+                             "random/lhs: points; sobol: base N; morris: trajectories r; "
+                             "posterior: the first N posterior draws)"))
     levels: int = Field(4, ge=2, le=20, description="morris: grid levels",
                         json_schema_extra=allow("an even whole number from 2 to 20 (morris "
                                                  "grid levels; default 4)"))
@@ -158,11 +159,15 @@ class Factor:
     mean: float | None = None
     sd: float | None = None
     mode: float | None = None
+    draws: tuple[float, ...] | None = None  # posterior: the base's posterior draws of it
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Natural units from unit-cube draws (the quantile function; ints rounded)."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
-        if self.distribution == "normal":
+        if self.distribution == "posterior":
+            # the empirical quantile function of the draws (linear between order statistics)
+            x = np.quantile(np.asarray(self.draws, dtype=float), u)
+        elif self.distribution == "normal":
             a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
             x = stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd)
         elif self.distribution == "triangular":
@@ -178,6 +183,9 @@ class Factor:
             return f"normal(mean {self.mean:g}, sd {self.sd:g}) on [{self.low:g}, {self.high:g}]"
         if self.distribution == "triangular":
             return f"triangular({self.low:g}, mode {self.mode:g}, {self.high:g})"
+        if self.distribution == "posterior":
+            return (f"posterior marginal ({len(self.draws or ())} draws, "
+                    f"{self.low:g} to {self.high:g})")
         return f"uniform [{self.low:g}, {self.high:g}]"
 
 
@@ -198,8 +206,29 @@ def _number(spec: dict[str, Any], key: str) -> float | None:
     return float(v)
 
 
-def _factor(name: str, spec: Any, where: Callable[[str], Problem]) -> Factor | Problem:
-    """Check one entry of `parameters` (a range or a distribution) against the registry."""
+def _posterior_factor(name: str, spec: dict[str, Any], kind: str,
+                      draws: dict[str, list[float]], where: Callable[[str], Problem]
+                      ) -> Factor | Problem:
+    """A factor drawn from the base scenario's posterior marginal of a fitted parameter: the
+    design's unit draws go through the empirical quantile function of its posterior draws, so
+    a design spreads like the posterior does, not over a box (correlations are not kept)."""
+    extra = sorted(set(spec) - {"distribution"})
+    if extra:
+        return where(f"unknown key {extra[0]!r} for a posterior factor; allowed keys: "
+                     "distribution (the range is the posterior's)")
+    values = draws.get(name)
+    if not values:
+        fitted = ", ".join(sorted(draws)) or "none: the base scenario's fitted file has no draws"
+        return where(f"distribution: posterior needs the base scenario's posterior draws of "
+                     f"{name!r}; allowed: a parameter its calibration fitted ({fitted})")
+    return Factor(name, "posterior", float(min(values)), float(max(values)), kind,
+                  draws=tuple(float(v) for v in values))
+
+
+def _factor(name: str, spec: Any, where: Callable[[str], Problem],
+            draws: dict[str, list[float]] | None = None) -> Factor | Problem:
+    """Check one entry of `parameters` (a range or a distribution) against the registry;
+    ``draws`` are the base scenario's posterior draws by parameter (for ``posterior``)."""
     bounds = _bounds(name)
     if bounds is None:
         return where(f"unknown parameter{did_you_mean(name, [*BY_NAME, *LEVERS])}; allowed: a "
@@ -209,10 +238,12 @@ def _factor(name: str, spec: Any, where: Callable[[str], Problem]) -> Factor | P
     if not isinstance(spec, dict):
         return where(f"got {spec!r}; allowed: a range {{low: L, high: H}} or a distribution "
                      f"{{distribution: normal, mean: M, sd: S}} / {{distribution: triangular, "
-                     f"low: L, mode: M, high: H}}")
+                     f"low: L, mode: M, high: H}} / {{distribution: posterior}}")
     dist = spec.get("distribution", "uniform")
     if dist not in DISTRIBUTIONS:
         return where(f"distribution: got {dist!r}; allowed: {', '.join(DISTRIBUTIONS)}")
+    if dist == "posterior":
+        return _posterior_factor(name, spec, kind, draws or {}, where)
     allowed = {"uniform": {"low", "high"}, "normal": {"mean", "sd", "low", "high"},
                "triangular": {"low", "mode", "high"}}[dist] | {"distribution"}
     extra = sorted(set(spec) - allowed)
@@ -273,6 +304,14 @@ class Sweep:
     @cached_property
     def _unit(self) -> np.ndarray:
         sch, p = self.schema, len(self.factors)
+        if sch.design == "posterior":
+            # each draw's place among all the draws (0..1), per factor: a monotone map of the
+            # values, which is all that delta indices need (PRIM reads the values themselves)
+            cols = []
+            for f in self.factors:
+                every = np.sort(np.asarray(f.draws, dtype=float))
+                cols.append(np.searchsorted(every, f.draws[:sch.samples]) / max(len(every) - 1, 1))
+            return np.column_stack(cols)
         if sch.design == "morris":
             from SALib.sample import morris
 
@@ -291,21 +330,36 @@ class Sweep:
         return np.random.default_rng(sch.seed).random((sch.samples, p))
 
     def points(self) -> np.ndarray:
-        """The design in natural units."""
+        """The design in natural units (design ``posterior``: the draws' own values)."""
+        if self.schema.design == "posterior":
+            k = self.schema.samples
+            return np.column_stack([np.asarray(f.draws[:k], dtype=float) for f in self.factors])
         unit = self.unit_points()
         return np.column_stack([f.ppf(unit[:, j]) for j, f in enumerate(self.factors)])
 
-    def setup(self, values: dict[str, float]) -> tuple[Params, Inputs]:
-        """Parameters and inputs of one design point: the base scenario with these values."""
+    @cached_property
+    def _draw_params(self) -> list[Params]:
+        return self.base.posterior(self.schema.samples)
+
+    def setup(self, values: dict[str, float], point: int | None = None
+              ) -> tuple[Params, Inputs]:
+        """Parameters and inputs of one design point: the base scenario with these values.
+        In a ``posterior`` design point ``point`` is the whole posterior draw of that number
+        (every fitted parameter at the draw's value, the scenario's own settings on top), so
+        the design keeps the posterior's correlations, not only the swept factors'."""
         overrides = {n: v for n, v in values.items() if n not in LEVERS}
-        return (Params({**dict(self.base.params), **overrides}),
-                apply_levers(self.base.inputs, values))
+        base = (self._draw_params[point] if self.schema.design == "posterior"
+                and point is not None else self.base.params)
+        return (Params({**dict(base), **overrides}), apply_levers(self.base.inputs, values))
 
     def fingerprint(self) -> str:
         """What the rows of an output folder depend on: a resumed sweep must match it."""
         base = self.base.resolved()
         base.pop("name", None), base.pop("description", None)
+        draws = ([dict(p) for p in self._draw_params] if self.schema.design == "posterior"
+                 else None)
         blob = json.dumps({"points": np.round(self.points(), 12).tolist(), "names": self.names,
+                           "draws": draws,
                            "replicates": self.schema.replicates, "seed": self.schema.seed,
                            "indicators": self.schema.indicators, "base": base,
                            "engine": RESULTS_VERSION},
@@ -315,7 +369,7 @@ class Sweep:
 
 def n_points(design: str, samples: int, p: int) -> int:
     """Design points without drawing the design: morris r (p + 1), sobol N (p + 2) (first
-    order and total indices), grid levels^p, random and lhs the samples themselves."""
+    order and total indices), grid levels^p, random, lhs and posterior the samples themselves."""
     if design == "morris":
         return samples * (p + 1)
     if design == "sobol":
@@ -339,8 +393,11 @@ def load_sweep(path: str | Path) -> Sweep:
     def check(src: Sourced, problems: list[Problem]) -> None:
         data: dict[str, Any] = src.data
         raw = data.get("parameters")
-        found["factors"] = _factors(raw, src, problems) if isinstance(raw, dict) else []
         found["base"] = base = _base(data.get("base"), path, src, problems)
+        draws = _draws_by_parameter(base)
+        found["factors"] = _factors(raw, src, problems, draws) if isinstance(raw, dict) else []
+        if data.get("design") == "posterior":
+            problems.extend(_posterior_design_problems(data, src, found["factors"], base))
         if base is not None:
             _check_indicators(data, src, base, problems)
         problems.extend(_size_problems(data, src, len(raw) if isinstance(raw, dict) else 0))
@@ -400,7 +457,7 @@ def _size_problems(data: dict[str, Any], src: Sourced, p: int) -> list[Problem]:
     elif design == "grid" and samples < 2:
         add("samples", f"a grid needs at least 2 levels per parameter (samples); got {samples}")
     points = n_points(design, samples, p)
-    if design in ("grid", "random", "lhs") and points < DELTA_MIN_POINTS and not out:
+    if design in ("grid", "random", "lhs", "posterior") and points < DELTA_MIN_POINTS and not out:
         what = (f"{samples} levels over {p} parameter(s) = {points} points"
                 if design == "grid" else f"got {points}")
         add("samples", f"{design} with delta indices needs at least {DELTA_MIN_POINTS} points "
@@ -413,12 +470,36 @@ def _size_problems(data: dict[str, Any], src: Sourced, p: int) -> list[Problem]:
     return out
 
 
-def _factors(parameters: dict[Any, Any], src: Sourced, problems: list[Problem]
-             ) -> list[Factor]:
+def _posterior_design_problems(data: dict[str, Any], src: Sourced, factors: list[Factor],
+                               base: Scenario | None) -> list[Problem]:
+    """A ``posterior`` design runs whole posterior draws: every factor must come from the
+    posterior, and there must be as many draws as samples."""
+    out = [problem_at(src, ("parameters", f.name), f"design posterior runs whole posterior "
+                      f"draws; got a {f.distribution} factor; allowed: {{distribution: "
+                      "posterior}} (vary levers with another design)")
+           for f in factors if f.distribution != "posterior"]
+    samples = _whole(data, "samples", None, 1, 100_000)
+    have = len(base.posterior_draws) if base is not None else 0
+    if base is not None and samples is not None and samples > have:
+        out.append(problem_at(src, ("samples",), f"got {samples}; allowed: at most the "
+                              f"{have} posterior draws of the base scenario's fitted file"))
+    return out
+
+
+def _draws_by_parameter(base: Scenario | None) -> dict[str, list[float]]:
+    """The base scenario's posterior draws, by parameter (empty without a base or draws)."""
+    if base is None or not base.posterior_draws:
+        return {}
+    names = set().union(*(d.keys() for d in base.posterior_draws)) & set(BY_NAME)
+    return {n: [float(d[n]) for d in base.posterior_draws if n in d] for n in sorted(names)}
+
+
+def _factors(parameters: dict[Any, Any], src: Sourced, problems: list[Problem],
+             draws: dict[str, list[float]] | None = None) -> list[Factor]:
     factors = []
     for name, spec in parameters.items():
         got = _factor(str(name), spec,
-                      lambda msg, n=name: problem_at(src, ("parameters", n), msg))
+                      lambda msg, n=name: problem_at(src, ("parameters", n), msg), draws)
         if isinstance(got, Problem):
             problems.append(got)
         else:
