@@ -280,27 +280,17 @@ def test_delta_noise_floor_separates_influence_from_none():
 
 
 @pytest.mark.parametrize("text, expect", [
-    ("  rights_years: {distribution: posterior}\n",
-     "posterior needs the base scenario's posterior draws of 'rights_years'; allowed: a "
-     "parameter its calibration fitted (belonging_employment_weight"),
-    ("  rights_cost: {distribution: posterior, low: 0}\n",
-     "unknown key 'low' for a posterior factor"),
-])
-def test_bad_posterior_factor(tmp_path, text, expect):
-    path = make(tmp_path, parameters=text)
-    with pytest.raises(InputError) as err:
-        load_sweep(path)
-    msg = str(err.value)
-    assert f"{path}:8: parameters." in msg and expect in msg, msg
-
-
-@pytest.mark.parametrize("text, expect", [
     ("  move_intercep: {low: -1.6, high: -0.6}\n", "did you mean 'move_intercept'"),
     ("  rights_cost: {low: 2, high: 1}\n", "must increase and lie inside the registry range"),
     ("  rights_cost: {distribution: gamma, low: 0, high: 1}\n", "allowed: uniform, normal"),
     ("  rights_cost: {distribution: normal, mean: 0.5}\n", "sd: got None"),
     ("  rights_cost: {low: 0, hi: 1}\n", "unknown key 'hi'"),
     ("  settlement.exclude_below_population: {low: 0, high: 900000}\n", "[0, 50000]"),
+    ("  rights_years: {distribution: posterior}\n",
+     "posterior needs the base scenario's posterior draws of 'rights_years'; allowed: a "
+     "parameter its calibration fitted (belonging_employment_weight"),
+    ("  rights_cost: {distribution: posterior, low: 0}\n",
+     "unknown key 'low' for a posterior factor"),
 ])
 def test_bad_parameters_name_file_line_key_and_allowed(tmp_path, text, expect):
     path = make(tmp_path, parameters=text)
