@@ -80,7 +80,7 @@ def posterior_example(secmig: str) -> None:
         seconds = time.perf_counter() - t
         keep = REPO / "docs" / "sweeps" / "posterior"
         keep.mkdir(parents=True, exist_ok=True)
-        for name in ("indices.csv", "discovery.csv", "runs.csv"):
+        for name in ("indices.csv", "discovery.csv", "runs.csv", "spread.csv"):
             shutil.copy(tmp / "out" / name, keep / name)
         shutil.copy(tmp / "out" / "figures" / "indices.png", keep / "indices.png")
         runs = len(_rows(tmp / "out"))

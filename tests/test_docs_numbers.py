@@ -285,10 +285,13 @@ def test_posterior_example_figures_are_its_runs():
     assert above == [("retention_5y", "move_intercept"), ("hoover_index", "dest_size_effect")]
     wide = np.quantile(means["retention_5y"], 0.95) - np.quantile(means["retention_5y"], 0.05)
     assert f"over the posterior the whole spread is {100 * wide:.0f} points" in text
-    both = runs.pivot(index="point", columns="replicate", values="retention_5y")
-    noise = (both[0] - both[1]).std() / np.sqrt(2)
+    noise = np.sqrt(runs.groupby("point")["retention_5y"].var(ddof=1).mean())
     assert (f"the replicate sd is {noise:.4f} against {means['retention_5y'].std():.4f} "
             "between draws") in text
+    table = pd.read_csv(SWEEPS / "posterior" / "spread.csv").set_index("indicator")
+    assert np.isclose(table.loc["retention_5y", "sd_replicates"], noise, rtol=1e-12)
+    assert np.isclose(table.loc["retention_5y", "p95"],
+                      np.quantile(means["retention_5y"], 0.95), rtol=1e-12)
     for summary in pd.read_csv(SWEEPS / "posterior" / "discovery.csv")["summary"]:
         assert f'"{summary}"' in text, summary
     timing = json.loads((ROOT / "benchmarks" / "results" / "sweep_posterior.json").read_text())

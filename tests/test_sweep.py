@@ -242,7 +242,36 @@ def test_posterior_design_end_to_end(tmp_path):
     table = pd.read_csv(out / "indices.csv")
     assert {"delta", "delta_conf", "S1", "delta_noise", "delta_noise_p95"} <= set(table)
     assert (table["delta_noise"] < table["delta_noise_p95"]).all()
-    assert "noise floor" in (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "noise floor" in html and "the spread the calibration leaves open" in html
+    spread = pd.read_csv(out / "spread.csv").set_index("indicator")
+    means = rows.groupby("point")["retention_3y"].mean()
+    assert spread.loc["retention_3y", "points"] == 100
+    assert np.isclose(spread.loc["retention_3y", "p95"], np.quantile(means, 0.95))
+    assert np.isnan(spread.loc["retention_3y", "sd_replicates"])  # one replicate
+
+
+def test_spread_over_points_and_within_replicates(tmp_path):
+    """spread(): percentiles and sd of the points' means, and the replicates' pooled sd
+    within a point, on rows whose values are known (a failed run is left out)."""
+    from simulation.sweeps.analysis import spread
+
+    sweep = load_sweep(make(tmp_path, samples=100, design="lhs"))
+    n = len(sweep.points())
+    point = np.repeat(np.arange(n), 2)
+    value = point / 100.0 + np.tile([-0.01, 0.01], n)  # means i/100, within-point sd 0.01*sqrt2
+    rows = pd.DataFrame({"point": point, "replicate": np.tile([0, 1], n), "status": "ok",
+                         "retention_3y": value, "share_in_10_largest": 0.3})
+    rows.loc[len(rows)] = {"point": 0, "replicate": 2, "status": "failed",
+                           "retention_3y": np.nan, "share_in_10_largest": np.nan}
+    got = spread(sweep, rows).set_index("indicator")
+    means = np.arange(n) / 100.0
+    assert got.loc["retention_3y", "points"] == n
+    assert np.isclose(got.loc["retention_3y", "median"], np.median(means))
+    assert np.isclose(got.loc["retention_3y", "p5"], np.quantile(means, 0.05))
+    assert np.isclose(got.loc["retention_3y", "sd_between_points"], np.std(means, ddof=1))
+    assert np.isclose(got.loc["retention_3y", "sd_replicates"], 0.01 * np.sqrt(2))
+    assert got.loc["share_in_10_largest", "sd_between_points"] == 0
 
 
 @pytest.mark.parametrize("text, samples, expect", [

@@ -238,24 +238,38 @@ def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float) -> None:
     """Indices, scenario discovery, tidy tables and report.html of what is written so far."""
     import pandas as pd
 
-    from simulation.sweeps.analysis import RANK_BY, discover, indices, noise_note, ranking
+    from simulation.sweeps.analysis import (
+        RANK_BY,
+        discover,
+        indices,
+        noise_note,
+        ranking,
+        spread,
+    )
     from simulation.sweeps.report import write_report
 
     table = indices(sweep, rows)
     boxes = [discover(sweep, rows, d) for d in sweep.schema.discover]
+    spreads = spread(sweep, rows)
     table.to_csv(out / "indices.csv", index=False)
+    spreads.to_csv(out / "spread.csv", index=False)
     rows.to_csv(out / "runs.csv", index=False)
     pd.DataFrame([{"condition": b.condition, "runs": b.runs, "hits": b.hits,
                    "coverage": b.coverage, "density": b.density, "mass": b.mass,
                    **{f"{r.parameter}.{k}": getattr(r, k) for r in b.limits.itertuples()
                       for k in ("low", "high")}, "summary": b.sentence()} for b in boxes]
                  ).to_csv(out / "discovery.csv", index=False)
-    report = write_report(sweep, rows, table, boxes, out, seconds)
+    report = write_report(sweep, rows, table, boxes, out, seconds, spreads)
+    if sweep.schema.design == "posterior":  # the spread the calibration leaves
+        for r in spreads.itertuples():
+            console.print(f"  {r.indicator} over the draws: {r.p5:.4g} to {r.p95:.4g} "
+                          f"(5th-95th percentile; replicate sd {r.sd_replicates:.2g})",
+                          markup=False)
     key = RANK_BY[sweep.schema.design]
     for ind, ranked in ranking(table, sweep.schema.design).items():
         console.print(f"  {ind}: " + ", ".join(f"{p} ({key} {v:.3g})" for p, v in ranked[:3])
                       + noise_note(table, ind), markup=False)
     for b in boxes:
         console.print(f"  {b.sentence()}", markup=False)
-    console.print(f"Wrote {lit(out / 'runs')} (Parquet), runs.csv, indices.csv, discovery.csv "
-                  f"and [bold]{lit(report)}[/].")
+    console.print(f"Wrote {lit(out / 'runs')} (Parquet), runs.csv, indices.csv, spread.csv, "
+                  f"discovery.csv and [bold]{lit(report)}[/].")

@@ -35,6 +35,26 @@ def point_means(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
     return ok.groupby("point")[sweep.schema.indicators].mean().reindex(range(n))
 
 
+def spread(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
+    """How much each indicator varies over the design's points, beside the runs' own noise:
+    the 5th, 50th and 95th percentiles and the sd of the points' means, and the replicates'
+    pooled sd within a point (NaN with one replicate). Over a ``posterior`` design the
+    percentiles are the spread the calibration leaves; over a box, only the box's."""
+    ok = rows[rows["status"] == "ok"] if not rows.empty else rows
+    means = point_means(sweep, rows)
+    out = []
+    for ind in sweep.schema.indicators:
+        y = means[ind].dropna().to_numpy(dtype=float)
+        within = (ok.groupby("point")[ind].var(ddof=1).dropna() if not ok.empty
+                  else pd.Series(dtype=float))
+        p5, p50, p95 = np.quantile(y, [0.05, 0.5, 0.95]) if len(y) else (np.nan,) * 3
+        out.append({"indicator": ind, "points": len(y), "p5": p5, "median": p50, "p95": p95,
+                    "sd_between_points": float(np.std(y, ddof=1)) if len(y) > 1 else np.nan,
+                    "sd_replicates": (float(np.sqrt(within.mean())) if len(within)
+                                      else np.nan)})
+    return pd.DataFrame(out)
+
+
 def _complete_blocks(y: np.ndarray, size: int) -> np.ndarray:
     """Row mask keeping only whole blocks (trajectories, Saltelli blocks) without gaps."""
     whole = len(y) // size

@@ -189,7 +189,8 @@ HOW_TO_READ = {
 
 
 def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: list[Box],
-                 out: Path, seconds: float | None = None) -> Path:
+                 out: Path, seconds: float | None = None,
+                 spreads: pd.DataFrame | None = None) -> Path:
     """Figures into ``out/figures`` and ``out/report.html`` (self-contained)."""
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
@@ -215,6 +216,18 @@ def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: l
         {"item": "seed", "value": str(sch.seed)},
     ])
     sections = [("What was run", report.table(run_facts) + report.table(_factor_table(sweep)))]
+    if spreads is not None and not spreads.empty:
+        where = ("over the posterior draws: the spread the calibration leaves open"
+                 if sch.design == "posterior" else
+                 "over the design's points: the spread of the swept ranges, not an "
+                 "uncertainty interval")
+        shown = spreads.copy()
+        for c in ("p5", "median", "p95", "sd_between_points", "sd_replicates"):
+            shown[c] = shown[c].map(lambda v: f"{v:.4g}")
+        sections.append(("How much the indicators vary", f"<p>Each indicator {where} (5th, "
+                         "50th and 95th percentile of the points' means), beside the runs' "
+                         "own noise (the replicates' sd within a point).</p>"
+                         + report.table(shown)))
     left_out = table.attrs.get("warnings", [])
     if left_out:  # indicators the analysis had to leave out, with why
         sections.append(("Left out of the analysis", "<ul>" + "".join(
