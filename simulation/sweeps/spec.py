@@ -356,14 +356,13 @@ class Sweep:
         """What the rows of an output folder depend on: a resumed sweep must match it."""
         base = self.base.resolved()
         base.pop("name", None), base.pop("description", None)
-        draws = ([dict(p) for p in self._draw_params] if self.schema.design == "posterior"
-                 else None)
-        blob = json.dumps({"points": np.round(self.points(), 12).tolist(), "names": self.names,
-                           "draws": draws,
-                           "replicates": self.schema.replicates, "seed": self.schema.seed,
-                           "indicators": self.schema.indicators, "base": base,
-                           "engine": RESULTS_VERSION},
-                          sort_keys=True, default=str)
+        what: dict[str, Any] = {"points": np.round(self.points(), 12).tolist(),
+                                "names": self.names, "replicates": self.schema.replicates,
+                                "seed": self.schema.seed, "indicators": self.schema.indicators,
+                                "base": base, "engine": RESULTS_VERSION}
+        if self.schema.design == "posterior":  # the whole draws, not only the swept values
+            what["draws"] = [dict(p) for p in self._draw_params]
+        blob = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
