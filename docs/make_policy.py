@@ -159,11 +159,16 @@ def fiscal_table() -> str:
     return "\n".join(lines)
 
 
-def difference_cell(r: pd.Series, kind: str) -> str:
-    """A table cell: the paired difference and its interval, in italics within noise."""
+def difference_text(r: pd.Series, kind: str) -> str:
+    """A paired difference and its interval, e.g. '-0.7 pt [-1.7, -0.0]'."""
     unit = " pt" if kind == "share" else ""
-    text = (f"{fmt(r['difference'], kind, True)}{unit} "
+    return (f"{fmt(r['difference'], kind, True)}{unit} "
             f"[{fmt(r['p5'], kind, True)}, {fmt(r['p95'], kind, True)}]")
+
+
+def difference_cell(r: pd.Series, kind: str) -> str:
+    """A table cell: the difference and its interval, in italics within noise."""
+    text = difference_text(r, kind)
     return f"_{text} (noise)_" if r["within_noise"] else text
 
 
@@ -204,10 +209,7 @@ def _cell(table: pd.DataFrame, scenario: str, key: str) -> str:
     hit = table[(table["scenario"] == scenario) & (table["indicator"] == key)]
     if hit.empty:
         return "–"
-    r, kind = hit.iloc[0], describe(key).kind
-    unit = " pt" if kind == "share" else ""
-    return (f"{fmt(r['difference'], kind, True)}{unit} "
-            f"[{fmt(r['p5'], kind, True)}, {fmt(r['p95'], kind, True)}]")
+    return difference_text(hit.iloc[0], describe(key).kind)
 
 
 def _ref(table: pd.DataFrame, key: str) -> str:
