@@ -35,12 +35,13 @@ EXAMPLE = REPO / "sweeps" / "morris-example.yaml"
 POSTERIOR = REPO / "sweeps" / "posterior-example.yaml"
 
 
-def _sweep_file(tmp: Path, samples: int | None) -> Path:
-    text = EXAMPLE.read_text(encoding="utf-8").replace("../scenarios/",
-                                                       f"{REPO / 'scenarios'}/")
+def _sweep_file(tmp: Path, samples: int | None, source: Path = EXAMPLE) -> Path:
+    """A copy of an example sweep file in ``tmp`` whose base scenario path is absolute."""
+    text = source.read_text(encoding="utf-8").replace("../scenarios/",
+                                                      f"{REPO / 'scenarios'}/")
     if samples:
         text = text.replace("samples: 20 ", f"samples: {samples} ")
-    path = tmp / "sweep.yaml"
+    path = tmp / source.name
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -70,10 +71,7 @@ def posterior_example(secmig: str) -> None:
     """Run the posterior example as a user would and keep what docs/sweeps.md quotes."""
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        text = POSTERIOR.read_text(encoding="utf-8").replace("../scenarios/",
-                                                            f"{REPO / 'scenarios'}/")
-        path = tmp / "posterior.yaml"
-        path.write_text(text, encoding="utf-8")
+        path = _sweep_file(tmp, None, POSTERIOR)
         t = time.perf_counter()
         subprocess.run([secmig, "sweep", str(path), "--jobs", "2", "--out", str(tmp / "out"),
                         "--quiet"], check=True, capture_output=True)
