@@ -60,7 +60,7 @@ def calibrate(spec: Spec, evaluator: Evaluator, budget: int | None = None,
 def summarise(spec: Spec, post: Posterior, evaluations: int) -> Fit:
     """Point estimate, draws and identification from a posterior on the unit cube."""
     width = spec.high - spec.low
-    x = np.clip(spec.low + post.chain.draws * width, spec.low, spec.high)  # see Spec.theta
+    x = spec.values(post.chain.draws)  # the sampler keeps draws inside the unit cube
     mean = x.mean(axis=0)
     cov = np.atleast_2d(np.cov(x, rowvar=False))
     prior_sd = width / math.sqrt(12)

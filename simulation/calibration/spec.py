@@ -158,12 +158,16 @@ class Spec:
     scale: float = 1.0
     posterior: PosteriorSettings = field(default_factory=PosteriorSettings)
 
+    def values(self, z: np.ndarray) -> np.ndarray:
+        """Unit-cube points (one per row, or one point) -> parameter values, clipped to the
+        box: ``low + 1 * (high - low)`` can land one rounding step outside it, which the
+        registry refuses."""
+        return np.clip(self.low + np.clip(z, 0.0, 1.0) * (self.high - self.low),
+                       self.low, self.high)
+
     def theta(self, z: np.ndarray) -> dict[str, float]:
-        """Unit-cube point -> parameter values (clipped to the box: ``low + 1 * (high -
-        low)`` can land one rounding step outside it, which the registry refuses)."""
-        values = np.clip(self.low + np.clip(z, 0.0, 1.0) * (self.high - self.low),
-                         self.low, self.high)
-        return {n: float(v) for n, v in zip(self.names, values, strict=True)}
+        """Unit-cube point -> parameter values by name."""
+        return {n: float(v) for n, v in zip(self.names, self.values(z), strict=True)}
 
     def z_of(self, theta: dict[str, float]) -> np.ndarray:
         return np.array([(theta[n] - lo) / (hi - lo) for n, lo, hi in
