@@ -4,6 +4,7 @@
                                                 # the posterior example (~7 min)
     python benchmarks/bench_sweep.py --quick    # r = 4 instead of 20 (about 1 minute)
     python benchmarks/bench_sweep.py --posterior-only   # only the posterior example (~2 min)
+    python benchmarks/bench_sweep.py --no-rule-only     # only the no-rule effect example (~4 min)
 
 Measures, on sweeps/morris-example.yaml (10 parameters, r = 20: 220 points x 2 replicates =
 440 full 2010-2023 baseline runs):
@@ -14,7 +15,9 @@ and checks that the three give identical rows. Writes a markdown table to stdout
 figures to benchmarks/results/sweep.json and a bar chart to docs/sweeps/benchmark.png.
 Then runs sweeps/posterior-example.yaml (200 whole posterior draws x 2 replicates) with 2
 local processes and keeps its tables, runs and index figure in docs/sweeps/posterior/ (its
-time in benchmarks/results/sweep_posterior.json).
+time in benchmarks/results/sweep_posterior.json), and sweeps/posterior-no-rule.yaml (the same
+draws, each run as the baseline and as no-rule) into docs/sweeps/posterior-no-rule/ (time in
+benchmarks/results/sweep_posterior_no_rule.json).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "sweeps" / "morris-example.yaml"
 POSTERIOR = REPO / "sweeps" / "posterior-example.yaml"
+NO_RULE = REPO / "sweeps" / "posterior-no-rule.yaml"
 
 
 def _sweep_file(tmp: Path, samples: int | None, source: Path = EXAMPLE) -> Path:
@@ -67,26 +71,32 @@ def _rows(out: Path):
     return done_runs(out).drop(columns="duration_s")
 
 
-def posterior_example(secmig: str) -> None:
-    """Run the posterior example as a user would and keep what docs/sweeps.md quotes."""
+def posterior_example(secmig: str, source: Path = POSTERIOR, keep_as: str = "posterior",
+                      timing: str = "sweep_posterior.json") -> None:
+    """Run a posterior example as a user would and keep what docs/sweeps.md quotes (in
+    docs/sweeps/``keep_as``/, its time in benchmarks/results/``timing``)."""
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        path = _sweep_file(tmp, None, POSTERIOR)
+        path = _sweep_file(tmp, None, source)
         t = time.perf_counter()
         subprocess.run([secmig, "sweep", str(path), "--jobs", "2", "--out", str(tmp / "out"),
                         "--quiet"], check=True, capture_output=True)
         seconds = time.perf_counter() - t
-        keep = REPO / "docs" / "sweeps" / "posterior"
+        keep = REPO / "docs" / "sweeps" / keep_as
         keep.mkdir(parents=True, exist_ok=True)
+        for old in keep.glob("*.png"):
+            old.unlink()
         for name in ("indices.csv", "discovery.csv", "runs.csv", "spread.csv"):
             shutil.copy(tmp / "out" / name, keep / name)
         shutil.copy(tmp / "out" / "figures" / "indices.png", keep / "indices.png")
+        for png in (tmp / "out" / "figures").glob("prim_*.png"):
+            shutil.copy(png, keep / png.name)
         runs = len(_rows(tmp / "out"))
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    (out / "sweep_posterior.json").write_text(json.dumps(
+    (out / timing).write_text(json.dumps(
         {"runs": runs, "cli_2_processes_s": seconds}, indent=2), encoding="utf-8")
-    print(f"| posterior example ({runs} runs), 2 local processes | {seconds / 60:.1f} min | |")
+    print(f"| {source.stem} ({runs} runs), 2 local processes | {seconds / 60:.1f} min | |")
 
 
 def main() -> None:
@@ -94,10 +104,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="r = 4 trajectories instead of 20")
     ap.add_argument("--posterior-only", action="store_true",
                     help="run only the posterior example")
+    ap.add_argument("--no-rule-only", action="store_true",
+                    help="run only the no-rule effect over the posterior")
     args = ap.parse_args()
     secmig = shutil.which("secmig") or str(Path(sys.executable).parent / "secmig")
     if args.posterior_only:
         posterior_example(secmig)
+        return
+    if args.no_rule_only:
+        _no_rule_example(secmig)
         return
     results: dict[str, object] = {"machine": f"{platform.processor() or platform.machine()}, "
                                              f"{os.cpu_count()} cores",
@@ -141,6 +156,11 @@ def main() -> None:
         (out / "sweep.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         _figure(results, REPO / "docs" / "sweeps" / "benchmark.png")
         posterior_example(secmig)
+        _no_rule_example(secmig)
+
+
+def _no_rule_example(secmig: str) -> None:
+    posterior_example(secmig, NO_RULE, "posterior-no-rule", "sweep_posterior_no_rule.json")
 
 
 def _figure(results: dict, path: Path) -> None:

@@ -243,9 +243,12 @@ def test_readme_quotes_the_engine_benchmark():
             f"({x10['seconds']:.1f} s, {x10['peak_rss_mb']:.0f} MB)") in readme
 
 
+_NO_RULE = "## The no-rule effect over the posterior, as run"
+
+
 def _posterior_section() -> str:
     text = (DOCS / "sweeps.md").read_text(encoding="utf-8")
-    part = text[text.index("## The posterior example, as run"):text.index(_SWEEP_END)]
+    part = text[text.index("## The posterior example, as run"):text.index(_NO_RULE)]
     return " ".join(part.split())
 
 
@@ -298,3 +301,128 @@ def test_posterior_example_figures_are_its_runs():
     assert timing["runs"] == len(runs) and len(means) == 200
     assert (f"({len(runs)} runs, {timing['cli_2_processes_s'] / 60:.1f} minutes with 2 local "
             "processes") in text
+
+
+def _no_rule_section() -> str:
+    text = (DOCS / "sweeps.md").read_text(encoding="utf-8")
+    return " ".join(text[text.index(_NO_RULE):text.index(_SWEEP_END)].split())
+
+
+def _paired(values) -> str:
+    """A paired difference over runs as the policy pages print it: mean [p5, p95]."""
+    from simulation.analysis.intervals import bounds
+    from simulation.reports.numbers import number
+
+    lo, hi = bounds(np.asarray(values, dtype=float))
+    return f"{number(float(np.mean(values)), 'count', signed=True)} " \
+           f"[{number(lo, 'count', signed=True)}, {number(hi, 'count', signed=True)}]"
+
+
+def test_no_rule_sweep_figures_are_its_runs():
+    """docs/sweeps.md's section on the no-rule effect over the posterior: every spread,
+    noise, delta, S1, PRIM sentence and share it quotes, recomputed from
+    docs/sweeps/posterior-no-rule/ (its runs and tables)."""
+    import pandas as pd
+
+    folder = SWEEPS / "posterior-no-rule"
+    runs = pd.read_csv(folder / "runs.csv")
+    idx = pd.read_csv(folder / "indices.csv").set_index(["indicator", "parameter"])
+    outcomes = set(idx.index.get_level_values(0))
+    means = runs.groupby("point")[sorted(outcomes)].mean()
+    draws = runs.drop_duplicates("point")
+    text = _no_rule_section()
+    checked = 0
+    for m in re.finditer(r"`([\w.]+)` (-?\d[\d.]*) to (-?\d[\d.]*) \(median (-?\d[\d.]*)\)",
+                         text):
+        q = np.quantile(means[m[1]], [0.05, 0.95, 0.5])
+        for quoted, value in zip(m.groups()[1:], q, strict=True):
+            assert quoted == f"{value:.{_decimals(quoted)}f}", (m[1], quoted, value)
+            checked += 1
+    assert checked == 9, checked
+    for m in re.finditer(r"`([\w.]+)` \(noise floor (\d\.\d+)\)", text):
+        assert m[2] == f"{idx.loc[m[1]]['delta_noise_p95'].iloc[0]:.3f}", m[1]
+        checked += 1
+    for m in re.finditer(r"`([\w.]+)` delta (\d\.\d+)(?:, S1 (\d\.\d+)| \(S1 (\d\.\d+)\))?",
+                         text):
+        indicator = _last_indicator(text, m.start(), outcomes)
+        row = idx.loc[(indicator, m[1])]
+        assert m[2] == f"{row['delta']:.3f}", (indicator, m[1], m[2])
+        s1 = m[3] or m[4]
+        if s1:
+            assert s1 == f"{row['S1']:.2f}", (indicator, m[1], s1)
+        checked += 1
+    assert checked == 22, checked  # 9 spreads, 5 noise floors, 8 deltas
+    # the three effects' first parameter is the rule's cost, by a wide margin over the floor
+    for ind in ("effect.retention_5y", "effect.moves_per_year", "effect.share_in_10_largest"):
+        part = idx.loc[ind]
+        assert part["delta"].idxmax() == "rights_cost"
+        assert part.loc["rights_cost", "delta"] > 2 * part["delta_noise_p95"].iloc[0]
+    noise = np.sqrt(runs.groupby("point")["effect.retention_5y"].var(ddof=1).mean())
+    assert (f"the replicate sd of the paired difference is {noise:.4f} against "
+            f"{means['effect.retention_5y'].std():.4f} between draws") in text
+    ret = _pt(100 * runs["effect.retention_5y"]).replace(" pt ", " points ")
+    assert (f"removing the rule changes 5-year retention by {ret} and moves by "
+            f"{_paired(runs['effect.moves_per_year'])}") in text
+    found = pd.read_csv(folder / "discovery.csv")
+    for summary in found["summary"]:
+        assert f'"{summary}"' in text, summary
+    first = found.iloc[0]
+    cost = first["rights_cost.low"]
+    assert f"a rule cost of at least {cost:.4f}, " \
+           f"{100 * (draws['rights_cost'] >= cost).mean():.0f} % of the draws) " \
+           f"{100 * first['density']:.0f} % of the runs" in text
+    housing = first["dest_housing_effect.low"]
+    assert f"the {int((draws['dest_housing_effect'] < housing).sum())} draws with the lowest" \
+        in text
+    low = runs[runs["rights_cost"] < 0.02]
+    assert (f"at the {low['point'].nunique()} draws with a cost below 0.02 removing the rule "
+            f"changes retention by {100 * low['effect.retention_5y'].mean():.2f} points on "
+            f"average and moves by {low['effect.moves_per_year'].mean():+.0f} a year") in text
+    timing = json.loads((ROOT / "benchmarks" / "results" / "sweep_posterior_no_rule.json")
+                        .read_text())
+    assert timing["runs"] == len(runs) == 400 and len(means) == 200
+    assert f"({len(runs)} runs of two simulations each, {timing['cli_2_processes_s'] / 60:.1f} " \
+           "minutes with 2 local processes" in text
+
+
+def test_policy_page_quotes_the_no_rule_effect_over_all_draws():
+    """docs/policy.md's no-rule answer over all 200 draws, its first-20-draws interval, the
+    blocks' range of 5 % ends and the cost's means, recomputed from the sweep's runs."""
+    import pandas as pd
+
+    from simulation.analysis.intervals import bounds
+
+    runs = pd.read_csv(SWEEPS / "posterior-no-rule" / "runs.csv")
+    text = " ".join((DOCS / "policy.md").read_text(encoding="utf-8").split())
+    ret, moves = 100 * runs["effect.retention_5y"], runs["effect.moves_per_year"]
+    assert f"retention by {_pt(ret)} and persons moving a year by {_paired(moves)}" in text
+    assert f"far ends are larger: {_pt(ret)} and {_paired(moves)}" in text
+    first = ret[runs["point"] < 20]
+    assert f"first 20 draws give {_pt(first)} on retention" in text
+    ends = [bounds(part.to_numpy(dtype=float))[0] for _, part in ret.groupby(runs["point"] // 20)]
+    assert f"anywhere between {min(ends):+.1f} and {max(ends):+.1f} points" in text
+    draws = runs.drop_duplicates("point")
+    first_cost = draws.loc[draws["point"] < 20, "rights_cost"].mean()
+    assert (f"(mean {first_cost:.3f} against {draws['rights_cost'].mean():.3f} over all "
+            "200)") in text
+    # the README and docs/calibration.md quote the same
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    points = _pt(ret).replace(" pt ", " points ")
+    assert (f"removing the rule changes 5-year retention by {points} and moves a year by "
+            f"{_paired(moves)}") in readme
+    assert (f"the 5 % end of retention ranges from {min(ends):+.1f} to {max(ends):+.1f} "
+            f"points") in readme
+    assert f"(mean {first_cost:.3f} against {draws['rights_cost'].mean():.3f})" in readme
+    cal = " ".join((DOCS / "calibration.md").read_text(encoding="utf-8").split())
+    assert f"give {points} and {_paired(moves)}" in cal
+    spread = pd.read_csv(SWEEPS / "posterior-no-rule" / "spread.csv").set_index("indicator")
+    lo, hi = -100 * spread.loc["effect.retention_5y", ["p95", "p5"]]
+    assert f"at every draw, by {lo:.2f} to {hi:.1f} points" in readme
+
+
+def _pt(values) -> str:
+    """A paired difference in percentage points as the policy page prints it."""
+    from simulation.analysis.intervals import bounds
+
+    lo, hi = bounds(np.asarray(values, dtype=float))
+    return f"{np.mean(values):+.1f} pt [{lo:+.1f}, {hi:+.1f}]"

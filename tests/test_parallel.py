@@ -61,3 +61,20 @@ def test_run_each_gives_each_set_its_own_seed_and_repeats_run_many():
     assert each.iloc[:2].equals(reps)
     assert not each.iloc[1].equals(each.iloc[0])  # its own noise, not replicate 0's
     assert indicator_frame(run_each([p, p, p], inputs, 11, jobs=1)).equals(each)
+
+
+def blas_threads() -> list[int]:
+    """In a worker: load SciPy's own OpenBLAS (as SALib's delta does through the KDE) and
+    report the threads of every BLAS library loaded."""
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_workers_run_one_blas_thread_also_in_libraries_loaded_later():
+    """A BLAS loaded after the worker started (SciPy's, with the first task) gets one thread
+    too: with two it spun against the other worker and delta indices ran 8x slower."""
+    with WorkerPool(2) as pool:
+        found = pool.map(blas_threads, [(), ()])
+    assert all(threads and set(threads) == {1} for threads in found), found

@@ -691,3 +691,133 @@ def test_a_discovery_on_an_indicator_the_runs_do_not_record_is_refused(tmp_path,
     err = capsys.readouterr().err
     assert "discover[0].indicator: 'hoover_index' is not among the sweep's indicators" in err
     assert not (tmp_path / "out").exists()
+
+
+# --- a compared scenario: the paired effect at every point -----------------------------------
+
+def _with_compare(tmp_path: Path, policy: str = "policy: {rights_years: 0}\n",
+                  **kwargs) -> Path:
+    path = make(tmp_path, **kwargs)
+    (tmp_path / "other.yaml").write_text(f"extends: base.yaml\nname: no-rule\n{policy}",
+                                         encoding="utf-8")
+    path.write_text(path.read_text() + "compare: other.yaml\n", encoding="utf-8")
+    return path
+
+
+def test_the_no_rule_example_sweeps_every_fitted_parameter_paired_with_no_rule():
+    sweep = load_sweep(REPO / "sweeps" / "posterior-no-rule.yaml")
+    assert sweep.schema.design == "posterior" and sweep.variant is not None
+    assert sweep.variant.params.rights_years == 0 and sweep.base.params.rights_years == 5
+    assert set(sweep.names) == set(sweep.base.posterior_draws[0])  # all 60, none picked
+    assert sweep.outcomes[3:] == [f"effect.{i}" for i in sweep.schema.indicators]
+
+
+@pytest.mark.slow  # 2-3 s
+def test_a_compared_scenario_runs_at_every_point_with_the_same_seed(tmp_path):
+    """compare: each row holds the base's indicators and effect.<indicator> = the compared
+    scenario's run minus the base's, same point, same seed, bit for bit as two direct runs."""
+    import simulation
+    from simulation.engine.randomness import replicate_seeds
+    from simulation.runs.ensemble import flatten
+    from simulation.sweeps.runner import run_sweep
+
+    sweep = load_sweep(_with_compare(tmp_path, samples=2, design="morris", end=2013))
+    assert sweep.outcomes == ["retention_3y", "share_in_10_largest",
+                              "effect.retention_3y", "effect.share_in_10_largest"]
+    rows = run_sweep(sweep, tmp_path / "out", jobs=2)
+    assert len(rows) == 6 and (rows["status"] == "ok").all()
+    seed = replicate_seeds(3, 1)[0]
+    for _, row in rows.iloc[[0, 4]].iterrows():
+        values = {n: row[n] for n in sweep.names}
+        base_p, base_i = sweep.setup(values, int(row["point"]))
+        other_p, other_i = sweep.setup(values, int(row["point"]), variant=True)
+        assert other_p.rights_years == 0 and base_p.rights_years == 5
+        assert {k: v for k, v in dict(other_p).items() if k != "rights_years"} == \
+            {k: v for k, v in dict(base_p).items() if k != "rights_years"}
+        a = flatten(simulation.indicators(simulation.run(base_p, seed, base_i)))
+        b = flatten(simulation.indicators(simulation.run(other_p, seed, other_i)))
+        for ind in sweep.schema.indicators:
+            assert row[ind] == a[ind]
+            assert row[f"effect.{ind}"] == b[ind] - a[ind]
+    # removing the rule lowers 3-year retention at every point (the rule holds people back)
+    assert (rows["effect.retention_3y"] < 0).all()
+
+
+def test_a_compared_sweep_has_its_own_fingerprint_and_old_ones_keep_theirs(tmp_path):
+    plain = load_sweep(make(tmp_path))
+    (tmp_path / "p").mkdir()
+    paired = load_sweep(_with_compare(tmp_path / "p"))
+    assert plain.variant is None and plain.outcomes == list(plain.schema.indicators)
+    assert paired.fingerprint() != plain.fingerprint()
+    # a sweep without compare hashes exactly what it hashed before compare existed
+    import hashlib
+
+    from simulation.engine import RESULTS_VERSION
+
+    base = plain.base.resolved()
+    base.pop("name", None), base.pop("description", None)
+    what = {"points": np.round(plain.points(), 12).tolist(), "names": plain.names,
+            "replicates": 1, "seed": 3, "indicators": plain.schema.indicators, "base": base,
+            "engine": RESULTS_VERSION}
+    blob = json.dumps(what, sort_keys=True, default=str)
+    assert plain.fingerprint() == hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize(("policy", "key", "expect"), [
+    ("period: {start: 2010, end: 2013}\npolicy: {rights_years: 0}\n", "compare",
+     "the compared scenario runs 2010-2013 and the base 2010-2014"),
+    ("policy: {rights_years: 5}\n", "compare",
+     "the compared scenario runs the same as the base"),
+    ("parameters: {move_intercept: -1.0}\n", "parameters.move_intercept",
+     "the compared scenario sets move_intercept differently from the base"),
+    ("policy: {rights_years: 0}\n", "compare", None),
+])
+def test_bad_compare_names_file_key_and_allowed(tmp_path, policy, key, expect):
+    path = _with_compare(tmp_path, policy=policy)
+    if expect is None:
+        assert load_sweep(path).variant.name == "no-rule"
+        return
+    with pytest.raises(InputError) as err:
+        load_sweep(path)
+    assert f"{path}:" in str(err.value) and f": {key}:" in str(err.value)
+    assert expect in str(err.value), str(err.value)
+
+
+def test_compare_file_missing_and_effect_without_compare(tmp_path, capsys):
+    path = make(tmp_path, extra="compare: nothere.yaml\n")
+    msg = _refused(tmp_path, path, capsys)
+    assert "compare: file not found: 'nothere.yaml'" in msg
+    path = make(tmp_path, extra="discover:\n  - {indicator: effect.retention_3y, below: 0}\n")
+    msg = _refused(tmp_path, path, capsys)
+    assert "'effect.retention_3y' is a paired effect, and this sweep compares no scenario" \
+        in msg
+    path = _with_compare(tmp_path, extra="discover:\n  - {indicator: effect.retention_3y, "
+                                         "below: 0}\n")
+    assert load_sweep(path).schema.discover[0].indicator == "effect.retention_3y"
+
+
+@pytest.mark.slow
+def test_a_compared_posterior_sweep_end_to_end(tmp_path):
+    """`secmig sweep` with compare over posterior draws: indices and spread for the effects,
+    PRIM on an effect, the report names the compared scenario."""
+    params = ("  rights_cost: {distribution: posterior}\n"
+              "  move_intercept: {distribution: posterior}\n")
+    path = _with_compare(tmp_path, samples=100, design="posterior", parameters=params,
+                         end=2016, extra="discover:\n  - {indicator: effect.retention_3y, "
+                                         "below: -0.005}\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--jobs", "2", "--out", str(out), "--quiet"]) == 0
+    rows = done_runs(out)
+    table = pd.read_csv(out / "indices.csv")
+    assert set(table["indicator"]) == {"retention_3y", "share_in_10_largest",
+                                       "effect.retention_3y", "effect.share_in_10_largest"}
+    spread = pd.read_csv(out / "spread.csv").set_index("indicator")
+    assert np.isclose(spread.loc["effect.retention_3y", "median"],
+                      rows["effect.retention_3y"].median())
+    found = pd.read_csv(out / "discovery.csv")
+    assert found["hits"].iloc[0] == int((rows["effect.retention_3y"] < -0.005).sum())
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "compared scenario" in html and "no-rule minus base" in html
+    # the rule's cost drives the effect more than the move intercept does
+    eff = table[table["indicator"] == "effect.retention_3y"].set_index("parameter")
+    assert eff.loc["rights_cost", "delta"] > eff.loc["move_intercept", "delta"]

@@ -230,12 +230,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             console.print(f"{len(rows)} of {total} runs ({total - todo} from before, "
                           f"{int((rows['status'] != 'ok').sum())} failed) in "
                           f"{time.perf_counter() - t0:.0f} s.")
-        _sweep_outputs(sweep, rows, out, time.perf_counter() - t0)
+        jobs = args.jobs or default_jobs(len(sweep.outcomes))
+        _sweep_outputs(sweep, rows, out, time.perf_counter() - t0, jobs, args.quiet)
     return 0
 
 
-def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float) -> None:
-    """Indices, scenario discovery, tidy tables and report.html of what is written so far."""
+def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float, jobs: int = 1,
+                   quiet: bool = False) -> None:
+    """Indices, scenario discovery, tidy tables and report.html of what is written so far
+    (the indices of each outcome on up to ``jobs`` processes, with a progress bar)."""
     import pandas as pd
 
     from simulation.sweeps.analysis import (
@@ -248,7 +251,11 @@ def _sweep_outputs(sweep: Any, rows: Any, out: Path, seconds: float) -> None:
     )
     from simulation.sweeps.report import write_report
 
-    table = indices(sweep, rows)
+    with Progress(TextColumn("[bold]analysis"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("outcomes"), TimeElapsedColumn(), console=err_console,
+                  disable=quiet) as bar:
+        task = bar.add_task("analysis", total=len(sweep.outcomes))
+        table = indices(sweep, rows, jobs=jobs, on_done=lambda n: bar.advance(task, n))
     boxes = [discover(sweep, rows, d) for d in sweep.schema.discover]
     spreads = spread(sweep, rows)
     table.to_csv(out / "indices.csv", index=False)

@@ -38,6 +38,12 @@ def _quiet_worker(parent: int | None = None, pdeathsig: bool = False) -> None:
     # one BLAS thread per worker: the parallelism is the workers. With OpenBLAS's default
     # (a thread per core in every worker) the small matrix products of a run spun against
     # the other workers: placement by matching, which has many, ran 45 % slower.
+    # threadpool_limits reaches only the libraries already loaded; SciPy brings its own
+    # OpenBLAS, loaded with the first task that imports scipy.linalg, which reads these
+    # variables when it loads. Without them a sweep's delta indices (SciPy's KDE) ran
+    # 8x slower on two workers than in one process.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)

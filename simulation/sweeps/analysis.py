@@ -26,13 +26,13 @@ RANK_BY = {"morris": "mu_star", "sobol": "ST", "grid": "delta", "random": "delta
 
 
 def point_means(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean of each indicator over the successful replicates at each design point (NaN where a
-    point has none yet)."""
+    """Mean of each outcome (indicator, and paired effect with ``compare``) over the
+    successful replicates at each design point (NaN where a point has none yet)."""
     n = len(sweep.unit_points())
     if rows.empty:
-        return pd.DataFrame(index=range(n), columns=sweep.schema.indicators, dtype=float)
+        return pd.DataFrame(index=range(n), columns=sweep.outcomes, dtype=float)
     ok = rows[rows["status"] == "ok"]
-    return ok.groupby("point")[sweep.schema.indicators].mean().reindex(range(n))
+    return ok.groupby("point")[sweep.outcomes].mean().reindex(range(n))
 
 
 def spread(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def spread(sweep: Sweep, rows: pd.DataFrame) -> pd.DataFrame:
     ok = rows[rows["status"] == "ok"] if not rows.empty else rows
     means = point_means(sweep, rows)
     out = []
-    for ind in sweep.schema.indicators:
+    for ind in sweep.outcomes:
         y = means[ind].dropna().to_numpy(dtype=float)
         within = (ok.groupby("point")[ind].var(ddof=1).dropna() if not ok.empty
                   else pd.Series(dtype=float))
@@ -84,83 +84,93 @@ def _say(message: str) -> None:
 
 
 def indices(sweep: Sweep, rows: pd.DataFrame,
-            warn: Callable[[str], None] | None = _say) -> pd.DataFrame:
-    """One row per (indicator, parameter): Morris mu*, sigma (with mu* confidence); Sobol S1,
-    ST (with confidence intervals); or delta and S1 for the other designs. An indicator
+            warn: Callable[[str], None] | None = _say, jobs: int = 1,
+            on_done: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """One row per (outcome, parameter): Morris mu*, sigma (with mu* confidence); Sobol S1,
+    ST (with confidence intervals); or delta and S1 for the other designs. An outcome
     without enough finished points, or whose analysis fails or gives NaN (a stopped or
     partial sweep), is left out with a one-line warning (to ``warn``; also in the table's
-    ``attrs["warnings"]``), never SALib's traceback or prints."""
+    ``attrs["warnings"]``), never SALib's traceback or prints.
+
+    Each outcome is analysed on its own, on up to ``jobs`` processes (delta over 60
+    parameters takes about 20 s an outcome); the table is the same for any ``jobs``.
+    ``on_done(1)`` follows each outcome (progress display)."""
+    from simulation.runs.parallel import parallel_map
+
     sch = sweep.schema
     x = sweep.unit_points()
-    p = len(sweep.factors)
     means = point_means(sweep, rows)
-    out: list[dict[str, object]] = []
-    notes: list[str] = []
-
-    def skip(ind: str, why: str) -> None:
-        notes.append(f"{ind}: no sensitivity indices ({why})")
-
-    for ind in sch.indicators:
-        y = means[ind].to_numpy(dtype=float)
-        if sch.design == "morris":
-            from SALib.analyze import morris
-
-            keep = _complete_blocks(y, p + 1)
-            need = MORRIS_MIN_R * (p + 1)
-            call = (morris.analyze, sweep.problem, x[keep], y[keep])
-            kwargs: dict[str, Any] = {"num_levels": sch.levels, "seed": sch.seed}
-            cols = ("mu_star", "mu_star_conf", "sigma", "mu")
-            what = f"{MORRIS_MIN_R} complete trajectories"
-        elif sch.design == "sobol":
-            from SALib.analyze import sobol
-
-            keep = _complete_blocks(y, p + 2)
-            need = SOBOL_MIN_N * (p + 2)
-            call = (sobol.analyze, sweep.problem, y[keep])
-            kwargs = {"calc_second_order": False, "seed": sch.seed}
-            cols = ("S1", "S1_conf", "ST", "ST_conf")
-            what = f"{SOBOL_MIN_N} complete Saltelli blocks"
-        else:
-            from SALib.analyze import delta
-
-            keep = ~np.isnan(y)
-            need = DELTA_MIN_POINTS
-            call = (delta.analyze, sweep.problem, x[keep], y[keep])
-            kwargs = {"seed": sch.seed}
-            cols = ("delta", "delta_conf", "S1", "S1_conf")
-            what = f"{DELTA_MIN_POINTS} finished points"
-        done = int(keep.sum())
-        if done < need:
-            skip(ind, f"{done} finished point(s) usable; {sch.design} needs {what}, "
-                      f"{need} points")
-            continue
-        if np.ptp(y[keep]) == 0:
-            skip(ind, "it has the same value at every point: nothing to rank")
-            continue
-        try:
-            res = dict(_quietly(*call, **kwargs))
-        except Exception as err:  # SALib on a design it cannot analyse
-            skip(ind, f"SALib could not analyse {done} points: {type(err).__name__}: {err}")
-            continue
-        if "delta" not in res and "delta_raw" in res:  # SALib >= 1.5: the classic estimator
-            res["delta"], res["delta_conf"] = res["delta_raw"], res["delta_raw_conf"]
-        values = {c: np.asarray(res.get(c, np.full(p, np.nan)), dtype=float) for c in cols}
-        if not all(np.isfinite(v).all() for v in values.values()):
-            bad = [c for c, v in values.items() if not np.isfinite(v).all()]
-            skip(ind, f"SALib gave NaN for {', '.join(bad)} with {done} points; run more "
-                      "points")
-            continue
-        if "delta" in cols:  # what delta gives a parameter without influence, at this size
-            values.update(delta_noise(sweep.problem, x[keep], y[keep], sch.seed))
-        for i, name in enumerate(sweep.names):
-            out.append({"indicator": ind, "parameter": name, "points": done,
-                        **{c: float(values[c][i]) for c in values}})
+    tasks = [(sch.design, sweep.problem, x, means[ind].to_numpy(dtype=float), sch.levels,
+              sch.seed, ind) for ind in sweep.outcomes]
+    found = parallel_map(analyse_outcome, tasks, jobs, on_done)
+    out = [row for rows_, _ in found for row in rows_]
+    notes = [note for _, note in found if note]
     table = pd.DataFrame(out)
     table.attrs["warnings"] = notes
     if warn is not None:
         for note in notes:
             warn(note)
     return table
+
+
+def analyse_outcome(design: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray,
+                    levels: int, seed: int, ind: str
+                    ) -> tuple[list[dict[str, object]], str]:
+    """The indices of one outcome ``ind`` (its point means ``y`` over the unit design
+    ``x``): its table rows, or no rows and why it was left out."""
+    p = problem["num_vars"]
+
+    def skip(why: str) -> tuple[list[dict[str, object]], str]:
+        return [], f"{ind}: no sensitivity indices ({why})"
+
+    if design == "morris":
+        from SALib.analyze import morris
+
+        keep = _complete_blocks(y, p + 1)
+        need = MORRIS_MIN_R * (p + 1)
+        call = (morris.analyze, problem, x[keep], y[keep])
+        kwargs: dict[str, Any] = {"num_levels": levels, "seed": seed}
+        cols = ("mu_star", "mu_star_conf", "sigma", "mu")
+        what = f"{MORRIS_MIN_R} complete trajectories"
+    elif design == "sobol":
+        from SALib.analyze import sobol
+
+        keep = _complete_blocks(y, p + 2)
+        need = SOBOL_MIN_N * (p + 2)
+        call = (sobol.analyze, problem, y[keep])
+        kwargs = {"calc_second_order": False, "seed": seed}
+        cols = ("S1", "S1_conf", "ST", "ST_conf")
+        what = f"{SOBOL_MIN_N} complete Saltelli blocks"
+    else:
+        from SALib.analyze import delta
+
+        keep = ~np.isnan(y)
+        need = DELTA_MIN_POINTS
+        call = (delta.analyze, problem, x[keep], y[keep])
+        kwargs = {"seed": seed}
+        cols = ("delta", "delta_conf", "S1", "S1_conf")
+        what = f"{DELTA_MIN_POINTS} finished points"
+    done = int(keep.sum())
+    if done < need:
+        return skip(f"{done} finished point(s) usable; {design} needs {what}, {need} points")
+    if np.ptp(y[keep]) == 0:
+        return skip("it has the same value at every point: nothing to rank")
+    try:
+        res = dict(_quietly(*call, **kwargs))
+    except Exception as err:  # SALib on a design it cannot analyse
+        return skip(f"SALib could not analyse {done} points: {type(err).__name__}: {err}")
+    if "delta" not in res and "delta_raw" in res:  # SALib >= 1.5: the classic estimator
+        res["delta"], res["delta_conf"] = res["delta_raw"], res["delta_raw_conf"]
+    values = {c: np.asarray(res.get(c, np.full(p, np.nan)), dtype=float) for c in cols}
+    if not all(np.isfinite(v).all() for v in values.values()):
+        bad = [c for c, v in values.items() if not np.isfinite(v).all()]
+        return skip(f"SALib gave NaN for {', '.join(bad)} with {done} points; run more "
+                    "points")
+    if "delta" in cols:  # what delta gives a parameter without influence, at this size
+        values.update(delta_noise(problem, x[keep], y[keep], seed))
+    return [{"indicator": ind, "parameter": name, "points": done,
+             **{c: float(values[c][i]) for c in values}}
+            for i, name in enumerate(problem["names"])], ""
 
 
 #: permutations of the indicator behind delta's noise floor

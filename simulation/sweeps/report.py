@@ -4,6 +4,7 @@ each indicator against each parameter, PRIM boxes) and a self-contained report.h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +14,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from simulation.analysis.registry import label as indicator_label
 from simulation.inputs.parameters import BY_NAME
 from simulation.reports import html as report
 from simulation.sweeps.analysis import (
@@ -156,11 +156,11 @@ def _factor_table(sweep: Sweep) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ranking_html(table: pd.DataFrame, design: str) -> str:
+def _ranking_html(table: pd.DataFrame, design: str, label: Callable[[str], str]) -> str:
     key = RANK_BY[design]
     items = []
     for ind, ranked in ranking(table, design).items():
-        words = indicator_label(ind)
+        words = label(ind)
         top = ", ".join(f"<b>{report.esc(p)}</b> ({key} {v:.3g})" for p, v in ranked[:3])
         items.append(f"<li><code>{report.esc(ind)}</code> ({report.esc(words)}): {top}"
                      f"{report.esc(noise_note(table, ind))}</li>")
@@ -215,6 +215,11 @@ def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: l
                                                              if seconds else "")},
         {"item": "seed", "value": str(sch.seed)},
     ])
+    if sweep.variant is not None:
+        run_facts = pd.concat([run_facts, pd.DataFrame([{
+            "item": "compared scenario (at every point, same seeds)",
+            "value": f"{sweep.variant.name}: its paired difference from the base is analysed "
+                     "as effect.<indicator>"}])], ignore_index=True)
     sections = [("What was run", report.table(run_facts) + report.table(_factor_table(sweep)))]
     if spreads is not None and not spreads.empty:
         where = ("over the posterior draws: the spread the calibration leaves open"
@@ -237,8 +242,8 @@ def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: l
         sections.append(("Which parameters matter", "<p class='note'>Not enough finished runs "
                          "for sensitivity indices yet: rerun the same command to resume.</p>"))
     else:
-        body = ("<p>Most influential parameters per indicator:</p>" + _ranking_html(table,
-                                                                                  sch.design)
+        body = ("<p>Most influential parameters per indicator:</p>"
+                + _ranking_html(table, sch.design, sweep.outcome_label)
                 + f"<p class='small'>{HOW_TO_READ[measure]}</p>"
                 + report.image(index_bars(table, sch.design, figs / "indices.png"),
                                "Sensitivity indices per indicator"))
@@ -266,7 +271,7 @@ def write_report(sweep: Sweep, rows: pd.DataFrame, table: pd.DataFrame, boxes: l
         body = "".join(report.image(
             scatter(sweep, rows, ind, figs / f"scatter_{_safe(ind)}.png",
                     by_indicator.get(ind)), f"{ind} against each parameter")
-            for ind in sch.indicators)
+            for ind in sweep.outcomes)
         sections.append(("Every run", body))
     if failed:
         bad = rows[rows["status"] != "ok"][["run_id", "point", "replicate", "error"]].head(20)

@@ -28,34 +28,48 @@ from simulation.inputs.yamlsource import InputError, Problem
 from simulation.runs.dask_pool import connect, signed, undo_dask_malloc_trim, unsigned
 from simulation.runs.ensemble import flatten
 from simulation.runs.parallel import WorkerPool
-from simulation.sweeps.spec import LEVERS, Sweep, apply_levers
+from simulation.sweeps.spec import EFFECT, LEVERS, Sweep, apply_levers
 
 OnDone = Callable[[int, bool], None]
 
 
 def _run_one(params: Params, inputs: Inputs, levers: dict[str, float],
              seed: np.random.SeedSequence, run_id: int, point: int, replicate: int,
-             values: dict[str, float], indicators: list[str]) -> dict[str, Any]:
-    """Worker: one run -> one result row (never raises: a failure is a row too)."""
-    from simulation.analysis.indicators import indicators as of_run
-    from simulation.engine import driver as api
-
+             values: dict[str, float], indicators: list[str],
+             variant_params: Params | None = None, variant_inputs: Inputs | None = None
+             ) -> dict[str, Any]:
+    """Worker: one run -> one result row (never raises: a failure is a row too). With a
+    compared scenario (``variant_*``) the row holds the base's indicators and, as
+    ``effect.<indicator>``, the compared scenario's minus the base's at the same seed (a
+    paired difference, as ``secmig compare`` computes it)."""
     undo_dask_malloc_trim()
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run_id": run_id, "point": point, "replicate": replicate,
                            # the sweep's seed: this run is SeedSequence(seed).spawn(R)[replicate]
                            "seed": int(seed.entropy), **values}
+    effects = [EFFECT + k for k in indicators] if variant_params is not None else []
     try:
-        inputs = apply_levers(inputs, levers)
-        # only the indicators the sweep analyses (about 0.2 s a run for all of them)
-        flat = flatten(of_run(api.run(params, seed, inputs), ids=indicators))
+        flat = _indicators(params, apply_levers(inputs, levers), seed, indicators)
         row.update({k: flat.get(k, float("nan")) for k in indicators})
+        if variant_params is not None:
+            other = _indicators(variant_params, apply_levers(variant_inputs, levers), seed,
+                                indicators)
+            row.update({EFFECT + k: other.get(k, float("nan")) - row[k] for k in indicators})
         row.update(status="ok", error="")
     except Exception as err:
-        row.update({k: float("nan") for k in indicators})
+        row.update({k: float("nan") for k in [*indicators, *effects]})
         row.update(status="failed", error=f"{type(err).__name__}: {err}")
     row["duration_s"] = time.perf_counter() - t0
     return row
+
+
+def _indicators(params: Params, inputs: Inputs, seed: np.random.SeedSequence,
+                indicators: list[str]) -> dict[str, float]:
+    """One run's flat indicators: only those the sweep analyses (about 0.2 s a run for all)."""
+    from simulation.analysis.indicators import indicators as of_run
+    from simulation.engine import driver as api
+
+    return flatten(of_run(api.run(params, seed, inputs), ids=indicators))
 
 
 def done_runs(out: Path) -> pd.DataFrame:
@@ -95,18 +109,21 @@ def _collect(rows: Iterable[dict[str, Any]], pending: list[dict[str, Any]], out:
             _flush(out, pending)
 
 
-def _run_on_dask(tasks: list[tuple], inputs: Inputs, scheduler: str, jobs: int,
-                 pending: list[dict[str, Any]], out: Path, on_done: OnDone | None,
-                 flush_every: int) -> None:
+def _run_on_dask(tasks: list[tuple], inputs: Inputs, variant_inputs: Inputs | None,
+                 scheduler: str, jobs: int, pending: list[dict[str, Any]], out: Path,
+                 on_done: OnDone | None, flush_every: int) -> None:
     """The same tasks on a Dask distributed cluster: 'local' starts a LocalCluster on
     loopback with ``jobs`` worker processes, anything else is a scheduler address. The base
-    inputs (geography, stocks) go to the workers once, not with every task."""
+    inputs (geography, stocks), and the compared scenario's, go to the workers once, not
+    with every task."""
     from distributed import as_completed as dask_completed
 
     client, cluster = connect(scheduler, jobs)
     try:
         shared = client.scatter(inputs, broadcast=True)
-        futures = [client.submit(signed, _run_one, t[0], shared, *t[1:], pure=False)
+        other = (client.scatter(variant_inputs, broadcast=True)
+                 if variant_inputs is not None else None)
+        futures = [client.submit(signed, _run_one, t[0], shared, *t[1:], other, pure=False)
                    for t in tasks]
         here = numerics_signature()
         _collect((unsigned(f.result(), here) for f in dask_completed(futures)), pending, out,
@@ -145,8 +162,9 @@ def _check_folder(sweep: Sweep, out: Path) -> None:
 
 
 def tasks_to_run(sweep: Sweep, out: Path, retry_failed: bool = False) -> list[tuple]:
-    """(params, levers, seed, run id, point, replicate, values, indicators) of every run not
-    yet written (failed runs too if ``retry_failed``)."""
+    """(params, levers, seed, run id, point, replicate, values, indicators, compared
+    scenario's params or None) of every run not yet written (failed runs too if
+    ``retry_failed``)."""
     sch = sweep.schema
     seeds = replicate_seeds(sch.seed, sch.replicates)
     written = done_runs(out)
@@ -155,12 +173,15 @@ def tasks_to_run(sweep: Sweep, out: Path, retry_failed: bool = False) -> list[tu
     tasks = []
     for i, x in enumerate(sweep.points()):
         values = {n: float(v) for n, v in zip(sweep.names, x, strict=True)}
-        params, _ = sweep.setup({n: v for n, v in values.items() if n not in LEVERS}, i)
+        own = {n: v for n, v in values.items() if n not in LEVERS}
+        params, _ = sweep.setup(own, i)
+        other = sweep.setup(own, i, variant=True)[0] if sweep.variant is not None else None
         levers = {n: v for n, v in values.items() if n in LEVERS}
         for r in range(sch.replicates):
             run_id = i * sch.replicates + r
             if run_id not in skip:
-                tasks.append((params, levers, seeds[r], run_id, i, r, values, sch.indicators))
+                tasks.append((params, levers, seeds[r], run_id, i, r, values, sch.indicators,
+                              other))
     return tasks
 
 
@@ -187,16 +208,18 @@ def _run_tasks(sweep: Sweep, out: Path, jobs: int, on_done: OnDone | None,
     design.to_csv(out / "design.csv")
     tasks = tasks_to_run(sweep, out, retry_failed)
     inputs = sweep.base.inputs
+    other = sweep.variant.inputs if sweep.variant is not None else None
     pending: list[dict[str, Any]] = []
     # small sweeps write every run; large ones in parts of up to 8 (fewer files)
     flush_every = flush_every or max(1, min(8, len(tasks) // 20))
     if scheduler and tasks:
-        _run_on_dask(tasks, inputs, scheduler, max(jobs, 1), pending, out, on_done,
+        _run_on_dask(tasks, inputs, other, scheduler, max(jobs, 1), pending, out, on_done,
                      flush_every)
     elif tasks:
         with WorkerPool(min(jobs, len(tasks))) as pool:
             try:
-                done = pool.completed(_run_one, [(t[0], inputs, *t[1:]) for t in tasks])
+                done = pool.completed(_run_one, [(t[0], inputs, *t[1:], other)
+                                                 for t in tasks])
                 _collect((row for _, row in done), pending, out, on_done, flush_every)
             finally:
                 _flush(out, pending)  # whatever finished is kept, also on an interrupt

@@ -102,6 +102,12 @@ class SweepSchema(StrictFinite):
         "a list of at least one indicator id, e.g. [retention_5y, hoover_index]"))
     discover: list[Discovery] = Field(default_factory=list, json_schema_extra=allow(
         "a list of conditions {indicator: ID, above: X} or {indicator: ID, below: X}"))
+    compare: str | None = Field(None, description="a scenario run at every point beside the "
+                                                  "base, with the same seeds: its paired "
+                                                  "difference is analysed as effect.<indicator>",
+                                json_schema_extra=allow(
+                                    "the path of a scenario file, relative to this sweep file, "
+                                    "that differs from the base scenario (e.g. a policy)"))
 
 
 # --- settlement levers: sweepable inputs that are not registry parameters --------------------
@@ -116,6 +122,7 @@ class Lever:
     meaning: str
     kind: Literal["float", "int"]
     apply: Callable[[Inputs, float], Inputs]
+    differs: Callable[[Inputs, Inputs], bool]  # whether two inputs differ in what it sets
 
 
 def _exclude_below(inputs: Inputs, value: float) -> Inputs:
@@ -130,10 +137,11 @@ def _volume_factor(inputs: Inputs, value: float) -> Inputs:
 LEVERS: dict[str, Lever] = {
     "settlement.exclude_below_population": Lever(
         0, 50_000, "persons", "no settlement in municipalities with fewer inhabitants", "int",
-        _exclude_below),
+        _exclude_below, lambda a, b: (a.allocation.exclude_below_population
+                                      != b.allocation.exclude_below_population)),
     "settlement.volume_factor": Lever(
         0.1, 5.0, "x", "every year's settlement volume multiplied by this", "float",
-        _volume_factor),
+        _volume_factor, lambda a, b: a.volumes != b.volumes),
 }
 
 
@@ -272,18 +280,40 @@ def _factor(name: str, spec: Any, where: Callable[[str], Problem],
 
 # --- the sweep -------------------------------------------------------------------------------
 
+#: prefix of the columns that hold a run's paired difference (compared scenario - base)
+EFFECT = "effect."
+
+
 @dataclass
 class Sweep:
-    """A loaded sweep: the base scenario, the factors and the design."""
+    """A loaded sweep: the base scenario, the factors and the design; with ``compare``, the
+    scenario whose difference from the base is run at every point (``variant``)."""
 
     schema: SweepSchema
     path: Path
     base: Scenario
     factors: list[Factor]
+    variant: Scenario | None = None
 
     @property
     def names(self) -> list[str]:
         return [f.name for f in self.factors]
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The columns analysed: the indicators and, with ``compare``, each indicator's paired
+        difference (``effect.<indicator>``: compared scenario minus base, same seed)."""
+        ind = list(self.schema.indicators)
+        return ind + ([EFFECT + i for i in ind] if self.variant is not None else [])
+
+    def outcome_label(self, column: str) -> str:
+        """Words for a column of ``outcomes`` (the registry's, with the effect named)."""
+        from simulation.analysis.registry import label
+
+        if column.startswith(EFFECT) and self.variant is not None:
+            return (f"{label(column[len(EFFECT):])}: {self.variant.name} minus "
+                    f"{self.base.name}")
+        return label(column)
 
     @property
     def problem(self) -> dict[str, Any]:
@@ -341,16 +371,25 @@ class Sweep:
     def _draw_params(self) -> list[Params]:
         return self.base.posterior(self.schema.samples)
 
-    def setup(self, values: dict[str, float], point: int | None = None
-              ) -> tuple[Params, Inputs]:
-        """Parameters and inputs of one design point: the base scenario with these values.
-        In a ``posterior`` design point ``point`` is the whole posterior draw of that number
-        (every fitted parameter at the draw's value, the scenario's own settings on top), so
-        the design keeps the posterior's correlations, not only the swept factors'."""
+    @cached_property
+    def _variant_draw_params(self) -> list[Params]:
+        return self.variant.posterior(self.schema.samples) if self.variant else []
+
+    def setup(self, values: dict[str, float], point: int | None = None,
+              variant: bool = False) -> tuple[Params, Inputs]:
+        """Parameters and inputs of one design point: the base scenario (or, with
+        ``variant``, the compared scenario) with these values. In a ``posterior`` design
+        point ``point`` is the whole posterior draw of that number (every fitted parameter at
+        the draw's value, the scenario's own settings on top), so the design keeps the
+        posterior's correlations, not only the swept factors'."""
+        scenario = self.variant if variant else self.base
+        if scenario is None:
+            raise ValueError("this sweep compares no scenario (no `compare` key)")
         overrides = {n: v for n, v in values.items() if n not in LEVERS}
-        base = (self._draw_params[point] if self.schema.design == "posterior"
-                and point is not None else self.base.params)
-        return (Params({**dict(base), **overrides}), apply_levers(self.base.inputs, values))
+        base = scenario.params
+        if self.schema.design == "posterior" and point is not None:
+            base = (self._variant_draw_params if variant else self._draw_params)[point]
+        return (Params({**dict(base), **overrides}), apply_levers(scenario.inputs, values))
 
     def fingerprint(self) -> str:
         """What the rows of an output folder depend on: a resumed sweep must match it."""
@@ -362,6 +401,10 @@ class Sweep:
                                 "base": base, "engine": RESULTS_VERSION}
         if self.schema.design == "posterior":  # the whole draws, not only the swept values
             what["draws"] = [dict(p) for p in self._draw_params]
+        if self.variant is not None:  # only then: sweeps without it keep their fingerprint
+            other = self.variant.resolved()
+            other.pop("name", None), other.pop("description", None)
+            what["compare"] = other
         blob = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -397,22 +440,30 @@ def load_sweep(path: str | Path) -> Sweep:
         found["factors"] = _factors(raw, src, problems, draws) if isinstance(raw, dict) else []
         if data.get("design") == "posterior":
             problems.extend(_posterior_design_problems(data, src, found["factors"], base))
+        found["variant"] = variant = None
+        if data.get("compare") is not None:
+            found["variant"] = variant = _base(data.get("compare"), path, src, problems,
+                                               "compare")
+            if base is not None and variant is not None:
+                problems.extend(_compare_problems(data, src, base, variant, found["factors"]))
         if base is not None:
-            _check_indicators(data, src, base, problems)
+            _check_indicators(data, src, base, problems, variant is not None)
         problems.extend(_size_problems(data, src, len(raw) if isinstance(raw, dict) else 0))
         if base is None and not problems:  # the schema or _base says why; never silent
             problems.append(problem_at(src, ("base",), "the base scenario could not be loaded"))
 
     schema, _ = load_checked(path, SweepSchema, "sweep", check)
-    return Sweep(schema, path, found["base"], found["factors"])
+    return Sweep(schema, path, found["base"], found["factors"], found["variant"])
 
 
-def _base(ref: Any, path: Path, src: Sourced, problems: list[Problem]) -> Scenario | None:
+def _base(ref: Any, path: Path, src: Sourced, problems: list[Problem], key: str = "base"
+          ) -> Scenario | None:
+    """The scenario file named under ``key`` (base, compare), loaded and checked."""
     if not isinstance(ref, str) or not ref:
         return None  # the schema's problem says what to write
     base_path = path.parent / ref
     if not base_path.is_file():
-        problems.append(problem_at(src, ("base",), f"file not found: {ref!r} (looked in "
+        problems.append(problem_at(src, (key,), f"file not found: {ref!r} (looked in "
                                  f"{path.parent}); allowed: the path of a scenario file, "
                                  "relative to this sweep file"))
         return None
@@ -485,6 +536,50 @@ def _posterior_design_problems(data: dict[str, Any], src: Sourced, factors: list
     return out
 
 
+def _compare_problems(data: dict[str, Any], src: Sourced, base: Scenario, variant: Scenario,
+                      factors: list[Factor]) -> list[Problem]:
+    """A compared scenario must be comparable with the base at every point: the same period,
+    the same posterior draws in a posterior design, not setting a swept factor (the point's
+    value would override it), and different from the base somewhere."""
+    out = []
+
+    def add(msg: str) -> None:
+        out.append(problem_at(src, ("compare",), msg))
+
+    b, v = base.inputs, variant.inputs
+    if (b.start, b.end) != (v.start, v.end):
+        add(f"the compared scenario runs {v.start}-{v.end} and the base {b.start}-{b.end}; "
+            "allowed: a scenario over the base's period (an effect compares the same years)")
+    if data.get("design") == "posterior" and variant.posterior_draws != base.posterior_draws:
+        add("design posterior pairs each draw with the same draw of the compared scenario; "
+            "allowed: a scenario whose parameters come from the base's fitted file (e.g. one "
+            "that extends the base)")
+    for f in factors:
+        sets = (LEVERS[f.name].differs(b, v) if f.name in LEVERS
+                else base.params[f.name] != variant.params[f.name])
+        if sets:
+            out.append(problem_at(src, ("parameters", f.name), f"the compared scenario sets "
+                                  f"{f.name} differently from the base, and the swept value "
+                                  "would override it at every point; allowed: factors the two "
+                                  "scenarios share (sweep the policy lever in a sweep without "
+                                  "compare)"))
+    same = dict(base.params) == dict(variant.params) and _comparable(base) == _comparable(
+        variant)
+    if same:
+        add("the compared scenario runs the same as the base (same parameters and inputs), so "
+            "every effect would be zero; allowed: a scenario that differs, e.g. a policy")
+    return out
+
+
+def _comparable(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario without what names it or what a sweep sets itself (seed,
+    replicates) and outputs: two scenarios run the same in a sweep iff these are equal."""
+    data = scenario.resolved()
+    for key in ("name", "description", "seed", "replicates", "outputs"):
+        data.pop(key, None)
+    return data
+
+
 def _draws_by_parameter(base: Scenario | None) -> dict[str, list[float]]:
     """The base scenario's posterior draws, by parameter (empty without a base or draws)."""
     if base is None or not base.posterior_draws:
@@ -507,12 +602,20 @@ def _factors(parameters: dict[Any, Any], src: Sourced, problems: list[Problem],
 
 
 def _check_indicators(data: dict[str, Any], src: Sourced, base: Scenario,
-                      problems: list[Problem]) -> None:
+                      problems: list[Problem], effects: bool = False) -> None:
     """Indicator ids (and the discovery conditions) checked on the raw data, against the ids
-    a run of the base scenario's period reports (from the indicator registry)."""
+    a run of the base scenario's period reports (from the indicator registry); with
+    ``effects`` (a compared scenario) a condition may name ``effect.<indicator>`` too."""
     ids = indicator_ids(base.inputs.start, base.inputs.end)
 
     def check(name: Any, key: tuple[Any, ...]) -> None:
+        if isinstance(name, str) and name.startswith(EFFECT) and key[0] == "discover":
+            if not effects:
+                problems.append(problem_at(src, key, f"{name!r} is a paired effect, and this "
+                                           "sweep compares no scenario; add compare: "
+                                           "SCENARIO.yaml, or name an indicator"))
+                return
+            name = name[len(EFFECT):]
         if isinstance(name, str) and name not in ids:
             close = difflib.get_close_matches(name, ids, n=1, cutoff=0.5)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -531,6 +634,8 @@ def _check_indicators(data: dict[str, Any], src: Sourced, base: Scenario,
             continue
         check(d.get("indicator"), ("discover", i, "indicator"))
         name = d.get("indicator")
+        if isinstance(name, str) and effects and name.startswith(EFFECT):
+            name = name[len(EFFECT):]
         if isinstance(name, str) and name in ids and name not in listed:
             problems.append(problem_at(src, ("discover", i, "indicator"), f"{name!r} is not "
                                        "among the sweep's indicators, and runs record only "
