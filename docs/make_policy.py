@@ -5,7 +5,8 @@
 Runs `secmig compare` for each policy family with common random numbers and posterior draws
 (so intervals include parameter uncertainty), writes the full briefs to outputs/policy/<family>/
 (report.html, CSVs), copies the key figures to docs/policy/, and writes docs/policy.md with the
-numbers read from the comparisons' differences.csv. Takes about 17 minutes on 2 cores.
+numbers read from the comparisons' differences.csv. Takes about 80 minutes on 2 cores
+(17 with --posterior 20).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ VERSION_1 = FIGS / "search_version_1"  # the posterior's first search (see its R
 NARROW = FIGS / "narrower_boxes"  # search version 2 before three prior boxes were widened
 THREE = FIGS / "three_boxes_widened"  # ... after those three, before the size effect's box
 TEN = FIGS / "ten_draws"  # today's posterior on 10 draws (the page before it moved to 20)
+TWENTY = FIGS / "twenty_draws"  # ... on 20 draws (the page before it moved to 100)
 #: the no-rule effect at every posterior draw (sweeps/posterior-no-rule.yaml, as run by
 #: `python benchmarks/bench_sweep.py --no-rule-only`)
 ALL_DRAWS = ROOT / "docs" / "sweeps" / "posterior-no-rule"
@@ -243,28 +245,36 @@ def all_draws_section(args: argparse.Namespace, r: pd.DataFrame) -> str:
     timing = json.loads((ROOT / "benchmarks" / "results" / "sweep_posterior_no_rule.json")
                         .read_text(encoding="utf-8"))
     k = args.posterior
+    twenty = _saved(TWENTY)["rights-rule"]
+    table_end = float(lookup(r, "no-rule", "retention_5y")["p5"])
+    all_end = float(all_draws("retention_5y")["p5"])
     return f"""### How much the answer rests on the number of posterior draws
 
-The table runs the first {k} posterior draws. `sweeps/posterior-no-rule.yaml` runs the
+The table runs the first {k} posterior draws ({args.replicates * k} runs a scenario); the page
+before ran 20 (`docs/policy/twenty_draws/`). `sweeps/posterior-no-rule.yaml` runs the
 baseline and no-rule at every one of the {n} draws, two replicates each, paired by seed
 ({timing["runs"]} pairs, {timing["cli_2_processes_s"] / 60:.1f} minutes on 2 cores;
-docs/sweeps.md). Over all of them removing the rule changes 5-year retention by
-{difference_text(all_draws("retention_5y"), "share")} and persons moving a year by
-{difference_text(all_draws("moves_per_year"), "count")}, against
-{_cell(r, "no-rule", "retention_5y")} and {_cell(r, "no-rule", "moves_per_year")} in the
-table. **This conclusion changed: the far end of the rule's effect is larger than {k} draws
-showed.** The sweep's own first {BLOCK} draws give {difference_text(first, "share")} on
-retention, close to the table, while its {n // BLOCK} blocks of {BLOCK} draws put the 5 % end
-anywhere between {fmt(low, "share", True)} and {fmt(high, "share", True)} points. The first {BLOCK}
-draws hold few large rights-rule costs (mean {first_cost:.3f} against {all_cost:.3f} over all
-{n}), and the effect is mostly the cost's doing: the cost, with what goes with it in the
-posterior, explains {100 * effect_share("retention_5y", "rights_cost"):.0f} % of the effect's
-variance over the draws on retention and
-{100 * effect_share("moves_per_year", "rights_cost"):.0f} % on moves (S1 in the sweep).
-The cost's posterior is skewed, most draws near zero and a tail to {_cost_p95():.2f}
-(its 95th percentile), so the interval's far end is made by a few tail draws, which {k} draws
-catch or miss by chance. Read the no-rule answer from all {n} draws; the other scenarios'
-intervals on {k} draws carry the same chance in their far ends.
+docs/sweeps.md). Removing the rule changes 5-year retention by
+{difference_text(all_draws("retention_5y"), "share")} over all {n} draws,
+{_cell(r, "no-rule", "retention_5y")} over the table's {k} and
+{_cell(twenty, "no-rule", "retention_5y")} over the previous page's 20; persons moving a year
+by {difference_text(all_draws("moves_per_year"), "count")},
+{_cell(r, "no-rule", "moves_per_year")} and {_cell(twenty, "no-rule", "moves_per_year")}.
+**This conclusion changed with the draws: the far end of the rule's effect is larger than
+20 draws showed.** The sweep's own first {BLOCK} draws give {difference_text(first, "share")}
+on retention, close to the previous page, while its {n // BLOCK} blocks of {BLOCK} draws put
+the 5 % end anywhere between {fmt(low, "share", True)} and {fmt(high, "share", True)} points.
+The first {BLOCK} draws hold few large rights-rule costs (mean {first_cost:.3f} against
+{all_cost:.3f} over all {n}), and the effect is mostly the cost's doing: the cost, with what
+goes with it in the posterior, explains
+{100 * effect_share("retention_5y", "rights_cost"):.0f} % of the effect's variance over the
+draws on retention and {100 * effect_share("moves_per_year", "rights_cost"):.0f} % on moves
+(S1 in the sweep). The cost's posterior is skewed, most draws near zero and a tail to
+{_cost_p95():.2f} (its 95th percentile), so the interval's far end is made by a few tail
+draws, which 20 draws catch or miss by chance. On {k} draws the table's 5 % end
+({fmt(table_end, "share", True)} points) lies {100 * abs(table_end - all_end):.1f} points
+from all {n} draws' ({fmt(all_end, "share", True)}); this page now runs {k} draws for that
+reason, and the other sections' intervals gain the same.
 """
 
 
@@ -525,7 +535,7 @@ def run_family(family: str, names: list[str], args: argparse.Namespace) -> pd.Da
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=2)
-    parser.add_argument("--posterior", type=int, default=20)
+    parser.add_argument("--posterior", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--band-replicates", type=int, default=4,
                         help="replicates per point of the rule-band search")
@@ -576,9 +586,9 @@ or relaxed for people who move to a job or who support themselves?
 
 - **Removing the rule** changes 5-year retention by {say(r, "no-rule", "retention_5y", "share")}
   and the number of persons moving each year by {say(r, "no-rule", "moves_per_year", "count")}.
-  Over all {cost_means()[2]} posterior draws the far ends are larger:
+  Over all {cost_means()[2]} posterior draws (a sweep):
   {difference_text(all_draws("retention_5y"), "share")} and
-  {difference_text(all_draws("moves_per_year"), "count")} (read these; see below).
+  {difference_text(all_draws("moves_per_year"), "count")} (below).
   Moves come earlier: the leaving hazard in year 5 changes by
   {say(r, "no-rule", "leaving_hazard_by_year.5", "share")}.
 - **A longer rule (7 or 10 years)** holds benefit-dependent households longer: 7-year
@@ -831,18 +841,22 @@ decides between these boxes, which were guesses: read the fitted point's answer 
 and the interval as the answer.
 
 This page now runs {args.posterior} posterior draws ({runs} runs a scenario); the versions
-before it ran 10 (20 runs). An interval's ends are the extreme runs' differences, and which
-draws are extreme depends on which draws are run, so the ends move with the number of draws
-alone. The same posterior on 10 draws (`docs/policy/ten_draws/`, the previous version of this
-page, reproduced exactly) and on {args.posterior}: removing the rule changes 5-year retention
-by {_cell(_saved(TEN)["rights-rule"], "no-rule", "retention_5y")} and
+before it ran 20 (40 runs) and, before that, 10 (20 runs). An interval's ends are the extreme
+runs' differences, and which draws are extreme depends on which draws are run, so the ends
+move with the number of draws alone. The same posterior on 10 draws
+(`docs/policy/ten_draws/`, reproduced exactly), 20 (`docs/policy/twenty_draws/`) and
+{args.posterior}: removing the rule changes 5-year retention by
+{_cell(_saved(TEN)["rights-rule"], "no-rule", "retention_5y")},
+{_cell(_saved(TWENTY)["rights-rule"], "no-rule", "retention_5y")} and
 {_cell(d["rights-rule"], "no-rule", "retention_5y")}, moves per year by
-{_cell(_saved(TEN)["rights-rule"], "no-rule", "moves_per_year")} and
+{_cell(_saved(TEN)["rights-rule"], "no-rule", "moves_per_year")},
+{_cell(_saved(TWENTY)["rights-rule"], "no-rule", "moves_per_year")} and
 {_cell(d["rights-rule"], "no-rule", "moves_per_year")}, and the baseline's own moves per year
-are {_ref(_saved(TEN)["rights-rule"], "moves_per_year")} and
-{_ref(d["rights-rule"], "moves_per_year")} (its level depends on the draws too). Between the
-two: {posterior_changes(d, TEN)} An end within a few tenths of a point of zero is
-undecided whichever side it falls.
+are {_ref(_saved(TEN)["rights-rule"], "moves_per_year")},
+{_ref(_saved(TWENTY)["rights-rule"], "moves_per_year")} and
+{_ref(d["rights-rule"], "moves_per_year")} (its level depends on the draws too). Between 20
+and {args.posterior} draws: {posterior_changes(d, TWENTY)} An end within a few tenths of a
+point of zero is undecided whichever side it falls.
 
 What the posterior changed in the answers (table below, "previous fit" against the last four
 columns): the central estimates move

@@ -395,12 +395,20 @@ def test_policy_page_quotes_the_no_rule_effect_over_all_draws():
     runs = pd.read_csv(SWEEPS / "posterior-no-rule" / "runs.csv")
     text = " ".join((DOCS / "policy.md").read_text(encoding="utf-8").split())
     ret, moves = 100 * runs["effect.retention_5y"], runs["effect.moves_per_year"]
-    assert f"retention by {_pt(ret)} and persons moving a year by {_paired(moves)}" in text
-    assert f"far ends are larger: {_pt(ret)} and {_paired(moves)}" in text
+    assert f"retention by {_pt(ret)} over all 200 draws" in text
+    assert f"persons moving a year by {_paired(moves)}," in text
+    assert f"Over all 200 posterior draws (a sweep): {_pt(ret)} and {_paired(moves)}" in text
     first = ret[runs["point"] < 20]
     assert f"first 20 draws give {_pt(first)} on retention" in text
     ends = [bounds(part.to_numpy(dtype=float))[0] for _, part in ret.groupby(runs["point"] // 20)]
     assert f"anywhere between {min(ends):+.1f} and {max(ends):+.1f} points" in text
+    m = re.search(r"the table's 5 % end \((-\d\.\d) points\) lies (\d\.\d) points from all "
+                  r"200 draws' \((-\d\.\d)\)", text)
+    assert m and m[3] == f"{bounds(ret.to_numpy())[0]:+.1f}", m
+    # the table's end as the table prints it: its no-rule cell on 5-year retention
+    assert re.search(rf"\| still living in the settlement municipality after 5 years \|[^\n]*?"
+                     rf"\[{re.escape(m[1])}, ", (DOCS / "policy.md").read_text(encoding="utf-8"))
+    assert abs(abs(float(m[1]) - float(m[3])) - float(m[2])) <= 0.1 + 1e-9  # rounded ends
     draws = runs.drop_duplicates("point")
     first_cost = draws.loc[draws["point"] < 20, "rights_cost"].mean()
     assert (f"(mean {first_cost:.3f} against {draws['rights_cost'].mean():.3f} over all "
@@ -413,8 +421,27 @@ def test_policy_page_quotes_the_no_rule_effect_over_all_draws():
     assert (f"the 5 % end of retention ranges from {min(ends):+.1f} to {max(ends):+.1f} "
             f"points") in readme
     assert f"(mean {first_cost:.3f} against {draws['rights_cost'].mean():.3f})" in readme
+    # ... and the page's own no-rule cells and its 20-draw predecessor's
+    page = (DOCS / "policy.md").read_text(encoding="utf-8")
+    cells = {label: re.search(rf"\| {label} \| [^|]+ \| ([^|]+?) \|", page)[1]
+             for label in ("still living in the settlement municipality after 5 years",
+                           "persons moving between municipalities per year")}
+    twenty = pd.read_csv(DOCS / "policy" / "twenty_draws" / "rights-rule.csv")
+    old = twenty[twenty["scenario"] == "no-rule"].set_index("indicator")
+    r5, mv = old.loc["retention_5y"], old.loc["moves_per_year"]
+    assert (f"Removing the rule: 5-year retention "
+            f"{cells['still living in the settlement municipality after 5 years']}, moves per "
+            f"year {cells['persons moving between municipalities per year']}, close to all "
+            f"200 draws' answer; on 20 draws the page said {100 * r5['difference']:+.1f} pt "
+            f"[{100 * r5['p5']:+.1f}, {100 * r5['p95']:+.1f}] and {mv['difference']:+.0f} "
+            f"[{mv['p5']:+.0f}, {mv['p95']:+.0f}]") in readme
     cal = " ".join((DOCS / "calibration.md").read_text(encoding="utf-8").split())
     assert f"give {points} and {_paired(moves)}" in cal
+    from simulation.cli.scenarios import FEW_MANY_ENDS  # quoted by `secmig compare`
+
+    found = ((20, round(bounds(first.to_numpy())[0], 1)),
+             (200, round(bounds(ret.to_numpy())[0], 1)))
+    assert found == FEW_MANY_ENDS
     spread = pd.read_csv(SWEEPS / "posterior-no-rule" / "spread.csv").set_index("indicator")
     lo, hi = -100 * spread.loc["effect.retention_5y", ["p95", "p5"]]
     assert f"at every draw, by {lo:.2f} to {hi:.1f} points" in readme
@@ -426,3 +453,30 @@ def _pt(values) -> str:
 
     lo, hi = bounds(np.asarray(values, dtype=float))
     return f"{np.mean(values):+.1f} pt [{lo:+.1f}, {hi:+.1f}]"
+
+
+@pytest.mark.slow  # a few seconds: 2,000 subsets
+def test_how_many_draws_an_interval_needs():
+    """docs/sweeps.md's sd of the no-rule effect's 5 % end over subsets of the posterior
+    draws, recomputed from the sweep's runs with the procedure it states."""
+    import pandas as pd
+
+    from simulation.analysis.intervals import bounds
+
+    runs = pd.read_csv(SWEEPS / "posterior-no-rule" / "runs.csv")
+    y, point = 100 * runs["effect.retention_5y"].to_numpy(), runs["point"].to_numpy()
+    by = [y[point == p] for p in range(200)]
+    rng = np.random.default_rng(1)
+    sds, spread20 = {}, None
+    for m in (20, 40, 60, 100):
+        ends = np.array([bounds(np.concatenate([by[c] for c in rng.choice(200, m,
+                                                                          replace=False)]))[0]
+                         for _ in range(500)])
+        sds[m] = ends.std() / np.sqrt(1 - m / 200)
+        if m == 20:
+            spread20 = np.quantile(ends, [0.05, 0.95])
+    text = _no_rule_section()
+    assert (f"varies with sd {sds[20]:.2f} points on 20 draws, {sds[40]:.2f} on 40, "
+            f"{sds[60]:.2f} on 60 and {sds[100]:.2f} on 100") in text
+    assert f"an end from {spread20[0]:.2f} to {spread20[1]:.2f} points is ordinary" in text
+    assert sds[100] < sds[60] < sds[40] < sds[20]

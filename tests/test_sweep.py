@@ -712,10 +712,11 @@ def test_the_no_rule_example_sweeps_every_fitted_parameter_paired_with_no_rule()
     assert sweep.outcomes[3:] == [f"effect.{i}" for i in sweep.schema.indicators]
 
 
-@pytest.mark.slow  # 2-3 s
+@pytest.mark.slow  # ~10 s: a Dask cluster starts
 def test_a_compared_scenario_runs_at_every_point_with_the_same_seed(tmp_path):
     """compare: each row holds the base's indicators and effect.<indicator> = the compared
-    scenario's run minus the base's, same point, same seed, bit for bit as two direct runs."""
+    scenario's run minus the base's, same point, same seed, bit for bit as two direct runs,
+    and the same rows locally and on Dask."""
     import simulation
     from simulation.engine.randomness import replicate_seeds
     from simulation.runs.ensemble import flatten
@@ -726,6 +727,10 @@ def test_a_compared_scenario_runs_at_every_point_with_the_same_seed(tmp_path):
                               "effect.retention_3y", "effect.share_in_10_largest"]
     rows = run_sweep(sweep, tmp_path / "out", jobs=2)
     assert len(rows) == 6 and (rows["status"] == "ok").all()
+    # the same rows on a real Dask LocalCluster (the compared scenario's inputs scattered once)
+    on_dask = run_sweep(sweep, tmp_path / "dask", jobs=2, scheduler="local")
+    pd.testing.assert_frame_equal(rows.drop(columns="duration_s"),
+                                  on_dask.drop(columns="duration_s"))
     seed = replicate_seeds(3, 1)[0]
     for _, row in rows.iloc[[0, 4]].iterrows():
         values = {n: row[n] for n in sweep.names}

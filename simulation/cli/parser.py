@@ -91,7 +91,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="run K posterior draws (from the fitted file the scenario's parameters "
                         "come from) x the replicates, so intervals include parameter "
                         "uncertainty (a 5-95 %% interval covers 90 %% on average from 19 runs "
-                        "on; from fewer it is the smallest to the largest run)")
+                        "on; from fewer it is the smallest to the largest run; its ends move "
+                        "with the draws chosen: use 100 or more for an answer to forward)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -85,6 +85,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: posterior draws from which a comparison's interval ends stop moving much with the draws
+#: chosen (docs/policy.md, section 1: blocks of 20 draws put the no-rule effect's 5 % end
+#: anywhere from -4.9 to -1.7 points; all 200 put it at -2.9)
+STABLE_DRAWS = 100
+#: that example, as the note quotes it: (draws, 5 % end in points) for the first 20 and all
+#: 200 (tests/test_docs_numbers.py recomputes both from docs/sweeps/posterior-no-rule/)
+FEW_MANY_ENDS = ((20, -1.7), (200, -2.9))
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run scenarios with the same replicate seeds and report paired differences."""
     from simulation.reports.atomic import reserve_output
@@ -139,4 +148,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     diffs = (out / "differences.csv")
     console.print(f"Wrote [bold]{lit(out)}[/] in {time.perf_counter() - t0:.1f} s. "
                   f"Open {lit(out / 'report.html')} (paired differences: {lit(diffs)})")
+    if args.posterior and args.posterior < STABLE_DRAWS:
+        few, many = FEW_MANY_ENDS
+        console.print(f"note: the intervals' ends come from {args.posterior} posterior draws "
+                      "and move with the draws chosen (the no-rule effect's 5 % end: "
+                      f"{few[1]:+.1f} points on {few[0]} draws, {many[1]:+.1f} on {many[0]}); "
+                      f"use --posterior {STABLE_DRAWS} or "
+                      "more for an answer to forward, or a posterior sweep with compare "
+                      "(docs/sweeps.md)", markup=False)
     return 0
