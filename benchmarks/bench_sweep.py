@@ -5,6 +5,9 @@
     python benchmarks/bench_sweep.py --quick    # r = 4 instead of 20 (about 1 minute)
     python benchmarks/bench_sweep.py --posterior-only   # only the posterior example (~2 min)
     python benchmarks/bench_sweep.py --no-rule-only     # only the no-rule effect example (~4 min)
+    python benchmarks/bench_sweep.py --effects-only     # every policy effect over the posterior
+                                                        # (sweeps/posterior-*.yaml with compare,
+                                                        # ~4 min each)
 
 Measures, on sweeps/morris-example.yaml (10 parameters, r = 20: 220 points x 2 replicates =
 440 full 2010-2023 baseline runs):
@@ -17,7 +20,10 @@ Then runs sweeps/posterior-example.yaml (200 whole posterior draws x 2 replicate
 local processes and keeps its tables, runs and index figure in docs/sweeps/posterior/ (its
 time in benchmarks/results/sweep_posterior.json), and sweeps/posterior-no-rule.yaml (the same
 draws, each run as the baseline and as no-rule) into docs/sweeps/posterior-no-rule/ (time in
-benchmarks/results/sweep_posterior_no_rule.json).
+benchmarks/results/sweep_posterior_no_rule.json). ``--effects-only`` runs every such
+compared sweep (sweeps/posterior-<policy>.yaml: the policy against the baseline at every
+draw) into docs/sweeps/posterior-<policy>/, its time in
+benchmarks/results/sweep_posterior_<policy>.json (docs/policy.md reads them).
 """
 
 from __future__ import annotations
@@ -37,6 +43,14 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "sweeps" / "morris-example.yaml"
 POSTERIOR = REPO / "sweeps" / "posterior-example.yaml"
 NO_RULE = REPO / "sweeps" / "posterior-no-rule.yaml"
+
+
+def effect_sweeps() -> list[Path]:
+    """The committed sweeps that compare a policy with the baseline over the posterior."""
+    from simulation.sweeps.spec import load_sweep
+
+    return [p for p in sorted((REPO / "sweeps").glob("posterior-*.yaml"))
+            if load_sweep(p).variant is not None]
 
 
 def _sweep_file(tmp: Path, samples: int | None, source: Path = EXAMPLE) -> Path:
@@ -106,6 +120,9 @@ def main() -> None:
                     help="run only the posterior example")
     ap.add_argument("--no-rule-only", action="store_true",
                     help="run only the no-rule effect over the posterior")
+    ap.add_argument("--effects-only", action="store_true",
+                    help="run only the policy effects over the posterior (every compared "
+                         "sweep)")
     args = ap.parse_args()
     secmig = shutil.which("secmig") or str(Path(sys.executable).parent / "secmig")
     if args.posterior_only:
@@ -113,6 +130,10 @@ def main() -> None:
         return
     if args.no_rule_only:
         _no_rule_example(secmig)
+        return
+    if args.effects_only:
+        for path in effect_sweeps():
+            _effect_example(secmig, path)
         return
     results: dict[str, object] = {"machine": f"{platform.processor() or platform.machine()}, "
                                              f"{os.cpu_count()} cores",
@@ -156,11 +177,17 @@ def main() -> None:
         (out / "sweep.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         _figure(results, REPO / "docs" / "sweeps" / "benchmark.png")
         posterior_example(secmig)
-        _no_rule_example(secmig)
+        for path in effect_sweeps():
+            _effect_example(secmig, path)
 
 
 def _no_rule_example(secmig: str) -> None:
-    posterior_example(secmig, NO_RULE, "posterior-no-rule", "sweep_posterior_no_rule.json")
+    _effect_example(secmig, NO_RULE)
+
+
+def _effect_example(secmig: str, path: Path) -> None:
+    """One compared sweep, kept in docs/sweeps/<its name>/ (timing: sweep_<name>.json)."""
+    posterior_example(secmig, path, path.stem, f"sweep_{path.stem.replace('-', '_')}.json")
 
 
 def _figure(results: dict, path: Path) -> None:

@@ -44,6 +44,12 @@ TWENTY = FIGS / "twenty_draws"  # ... on 20 draws (the page before it moved to 1
 #: `python benchmarks/bench_sweep.py --no-rule-only`)
 ALL_DRAWS = ROOT / "docs" / "sweeps" / "posterior-no-rule"
 BLOCK = 20  # draws per block when the sweep's draws are cut into the page's draw count
+#: the other policies run against the baseline at every posterior draw, by family
+#: (sweeps/posterior-<policy>.yaml, as run by `python benchmarks/bench_sweep.py --effects-only`)
+OTHER_DRAWS = (("rights-rule", "rights-3-years"), ("rights-rule", "rights-7-years"),
+               ("settlement", "no-settlement-under-5000"), ("settlement", "continuity-only"))
+#: the indicators those sweeps record
+DRAW_KEYS = ("retention_5y", "retention_7y_all_cohorts", "moves_per_year", "share_in_10_largest")
 #: the conclusions whose change since the first version the page reports
 CHANGED = (
     ("rights-rule", "no-rule", "retention_5y"),
@@ -220,6 +226,61 @@ def draw_blocks(key: str) -> tuple[pd.Series, float, float]:
     ends = [bounds(part[col].to_numpy(dtype=float))[0]
             for _, part in runs.groupby(runs["point"] // BLOCK)]
     return _effect_row(runs.loc[runs["point"] < BLOCK, col]), min(ends), max(ends)
+
+
+def sweep_effect(policy: str, key: str) -> pd.Series:
+    """``policy`` minus the baseline on ``key`` over every posterior draw of its sweep (the
+    paired runs of docs/sweeps/posterior-<policy>/), as a differences.csv row."""
+    runs = pd.read_csv(ROOT / "docs" / "sweeps" / f"posterior-{policy}" / "runs.csv")
+    row = _effect_row(runs[f"effect.{key}"]).to_dict()
+    return pd.Series({**row, "within_noise": bool(row["p5"] <= 0 <= row["p95"]),
+                      "draws": runs["point"].nunique()}, dtype=object)
+
+
+def end_shift(a: pd.Series, b: pd.Series, kind: str) -> float:
+    """How far the farther-moved interval end lies between two rows as the page prints them
+    (points to 0.1 for shares, whole persons for counts)."""
+    scale, digits = (100.0, 1) if kind == "share" else (1.0, 0)
+    return max(abs(round(scale * a[end], digits) - round(scale * b[end], digits))
+               for end in ("p5", "p95"))
+
+
+def other_draws_section(d: dict[str, pd.DataFrame], k: int) -> str:
+    """Section 1's table of the other policies' answers on the page's first ``k`` draws
+    beside their sweeps over every draw."""
+    lines = [f"| policy | indicator | first {k} draws (the tables) | every draw (a sweep) |",
+             "|---|---|---|---|"]
+    shifts: dict[str, list[tuple[float, str]]] = {"share": [], "count": []}
+    flips = []
+    draws = 0
+    for family, policy in OTHER_DRAWS:
+        for key in DRAW_KEYS:
+            kind = describe(key).kind
+            table, sweep = lookup(d[family], policy, key), sweep_effect(policy, key)
+            draws = int(sweep["draws"])
+            lines.append(f"| {policy} | {describe(key).label} | {difference_cell(table, kind)} "
+                         f"| {difference_cell(sweep, kind)} |")
+            shifts["share" if kind == "share" else "count"].append(
+                (end_shift(table, sweep, kind), f"{policy}, {describe(key).label}"))
+            if bool(table["within_noise"]) != bool(sweep["within_noise"]):
+                flips.append(f"{policy} on {describe(key).label} "
+                             f"({'within' if table['within_noise'] else 'outside'} noise on "
+                             f"{k} draws, {'within' if sweep['within_noise'] else 'outside'} "
+                             f"on {draws})")
+    share, count = max(shifts["share"]), max(shifts["count"])
+    flipped = ("No answer changes whether it can be told apart from zero" if not flips else
+               "These answers change whether they can be told apart from zero: "
+               + "; ".join(flips))
+    return f"""The other policies were run the same way (`sweeps/posterior-<policy>.yaml`, each
+against the baseline at all {draws} draws, 2 seeds a draw; `python benchmarks/bench_sweep.py
+--effects-only`). Their tables above and in section 2 run the first {k} draws:
+
+{chr(10).join(lines)}
+
+Between the first {k} draws and all {draws}, an interval end moves by at most
+{share[0]:.1f} points on the shares ({share[1]}) and by {count[0]:.0f} on moves a year
+({count[1]}). {flipped}.
+"""
 
 
 def cost_means() -> tuple[float, float, int]:
@@ -606,6 +667,7 @@ or relaxed for people who move to a job or who support themselves?
 ![Timing of moves](policy/rights-rule_timing_of_moves.png)
 
 {all_draws_section(args, r)}
+{other_draws_section(d, args.posterior)}
 ### How much the answer rests on an assumption
 
 The register says only that moving shows "no marked break after year 5". The calibration

@@ -447,6 +447,83 @@ def test_policy_page_quotes_the_no_rule_effect_over_all_draws():
     assert f"at every draw, by {lo:.2f} to {hi:.1f} points" in readme
 
 
+def test_policy_page_quotes_the_other_policies_over_all_draws():
+    """docs/policy.md's table of the other policies over every posterior draw: each sweep
+    cell recomputed from docs/sweeps/posterior-<policy>/runs.csv, each first-draws cell the
+    same as that policy's cell in the page's own family table, and the sentence on how far
+    the ends move and which answers change their noise status recomputed from the two."""
+    import pandas as pd
+
+    from simulation.analysis.intervals import bounds
+    from simulation.analysis.registry import describe
+
+    page = (DOCS / "policy.md").read_text(encoding="utf-8")
+    by_label = {describe(k).label: k for k in ("retention_5y", "retention_7y_all_cohorts",
+                                               "moves_per_year", "share_in_10_largest")}
+    head = re.search(r"\| policy \| indicator \| first (\d+) draws \(the tables\) \| every "
+                     r"draw \(a sweep\) \|\n\|---\|---\|---\|---\|\n((?:\|[^\n]*\n)+)", page)
+    assert head, "the other policies' table is missing"
+    k = int(head[1])
+    assert f"replicates 2 x posterior draws\n{k} = " in page
+
+    def family_cell(policy: str, label: str) -> str:
+        """The policy's cell on ``label`` in the family table whose header names it."""
+        for block in page.split("\n\n"):
+            lines = block.splitlines()
+            if not lines or not lines[0].startswith("| indicator |"):
+                continue
+            header = [c.strip() for c in lines[0].strip("|").split("|")]
+            name = f"{policy} − baseline [5–95 %]"
+            if name in header:
+                for line in lines[2:]:
+                    cells = [c.strip() for c in line.strip("|").split("|")]
+                    if cells[0] == label:
+                        return cells[header.index(name)]
+        raise AssertionError((policy, label))
+
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in
+            head[2].strip().splitlines()]
+    assert len(rows) == 16, len(rows)
+    moved = {"share": [], "count": []}
+    flips = 0
+    for policy, label, first, every in rows:
+        key = by_label[label]
+        runs = pd.read_csv(SWEEPS / f"posterior-{policy}" / "runs.csv")
+        assert runs["point"].nunique() == 200 and len(runs) == 400
+        values = runs[f"effect.{key}"].to_numpy(dtype=float)
+        share = describe(key).kind == "share"
+        text = _pt(100 * values) if share else _paired(values)
+        lo, hi = bounds(values)
+        noise = lo <= 0 <= hi
+        assert every == (f"_{text} (noise)_" if noise else text), (policy, key, every)
+        assert first == family_cell(policy, label), (policy, label)
+        first_noise = first.startswith("_")
+        flips += first_noise != noise
+        # the ends as printed in the table cell against the sweep's, in the page's units
+        f_lo, f_hi = (float(x) for x in re.search(
+            r"\[([-+]?[\d.]+),([-+]?[\d.]+)\]", re.sub(r"\s", "", first)).groups())
+        scale, digits = (100.0, 1) if share else (1.0, 0)
+        moved["share" if share else "count"].append(
+            max(abs(f_lo - round(scale * lo, digits)), abs(f_hi - round(scale * hi, digits))))
+    flat = " ".join(page.split())
+    m = re.search(r"Between the first (\d+) draws and all 200, an interval end moves by at "
+                  r"most (\d+\.\d) points on the shares \(([^)]*)\) and by (\d+) on moves a "
+                  r"year \(([^)]*)\)\. (No answer changes|These answers change)", flat)
+    assert m and int(m[1]) == k, m
+    # between the ends as printed (the table's cell and the sweep's, rounded alike)
+    assert m[2] == f"{max(moved['share']):.1f}", (m[2], moved["share"])
+    assert m[4] == f"{max(moved['count']):.0f}", (m[4], moved["count"])
+    assert (m[6] == "No answer changes") == (flips == 0), flips
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert (f"an interval end moves by at most {m[2]} points on the shares and {m[4]} on moves "
+            f"a year, and {'no answer changes' if not flips else 'some answers change'} "
+            "whether it can be told apart from zero") in readme
+    minutes = sorted(json.loads((ROOT / "benchmarks" / "results" /
+                                 f"sweep_posterior_{policy.replace('-', '_')}.json").read_text())
+                     ["cli_2_processes_s"] / 60 for policy in {r[0] for r in rows})
+    assert f"(2 seeds, {minutes[0]:.1f}-{minutes[-1]:.1f} min each;" in readme
+
+
 def _pt(values) -> str:
     """A paired difference in percentage points as the policy page prints it."""
     from simulation.analysis.intervals import bounds

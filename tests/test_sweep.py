@@ -17,6 +17,7 @@ from scipy import stats
 
 from simulation.cli import main
 from simulation.engine.numerics import signature as numerics_signature
+from simulation.inputs.parameters import BY_NAME
 from simulation.inputs.yamlsource import InputError
 from simulation.sweeps.analysis import discover, indices, ranking
 from simulation.sweeps.runner import done_runs
@@ -272,6 +273,60 @@ def test_spread_over_points_and_within_replicates(tmp_path):
     assert np.isclose(got.loc["retention_3y", "sd_between_points"], np.std(means, ddof=1))
     assert np.isclose(got.loc["retention_3y", "sd_replicates"], 0.01 * np.sqrt(2))
     assert got.loc["share_in_10_largest", "sd_between_points"] == 0
+
+
+def test_every_committed_sweep_loads_and_each_effect_sweep_compares_a_policy():
+    """Every file in sweeps/ loads; each posterior-<policy>.yaml with compare pairs the
+    baseline with scenarios/<policy>.yaml over all 200 draws, as docs/policy.md reads it."""
+    files = sorted((REPO / "sweeps").glob("*.yaml"))
+    assert len(files) >= 7
+    compared = {}
+    for path in files:
+        sweep = load_sweep(path)
+        if sweep.variant is not None:
+            compared[path.stem] = sweep
+    assert {"posterior-no-rule", "posterior-rights-3-years", "posterior-rights-7-years",
+            "posterior-no-settlement-under-5000", "posterior-continuity-only"} <= set(compared)
+    for stem, sweep in compared.items():
+        assert sweep.schema.design == "posterior" and sweep.schema.samples == 200
+        assert sweep.base.name == "baseline" and sweep.variant.name == stem[len("posterior-"):]
+        assert sweep.schema.parameters == "fitted"  # every fitted parameter a factor
+
+
+def test_fitted_shorthand_is_every_fitted_parameter(tmp_path):
+    """`parameters: fitted` is the mapping of every parameter the base scenario's fitted file
+    has draws of to {distribution: posterior}: the same factors, in name order, and the same
+    fingerprint as writing them out (so a folder run from the long form resumes)."""
+    short = make(tmp_path, samples=100, design="posterior", parameters="")
+    short.write_text(short.read_text().replace("parameters:\n", "parameters: fitted\n"))
+    sweep = load_sweep(short)
+    fitted = sorted(sweep.base.posterior_draws[0])
+    assert sweep.names == [n for n in fitted if n in BY_NAME] and len(sweep.names) >= 50
+    long_form = "".join(f"  {n}: {{distribution: posterior}}\n" for n in reversed(sweep.names))
+    (tmp_path / "long").mkdir()
+    spelled = make(tmp_path / "long", samples=100, design="posterior", parameters=long_form)
+    assert set(load_sweep(spelled).names) == set(sweep.names)
+    in_order = make(tmp_path / "long", samples=100, design="posterior",
+                    parameters="".join(f"  {n}: {{distribution: posterior}}\n"
+                                       for n in sweep.names))
+    assert load_sweep(in_order).fingerprint() == sweep.fingerprint()
+    # the committed no-rule sweep uses it and keeps the fingerprint of its 60 written names
+    no_rule = load_sweep(REPO / "sweeps" / "posterior-no-rule.yaml")
+    assert no_rule.schema.parameters == "fitted" and no_rule.names == sweep.names
+
+
+def test_fitted_shorthand_needs_a_base_with_draws(tmp_path, capsys):
+    path = make(tmp_path, samples=100, design="posterior", parameters="")
+    (tmp_path / "base.yaml").write_text(
+        "name: base\nperiod: {start: 2010, end: 2014}\n", encoding="utf-8")
+    path.write_text(path.read_text().replace("parameters:\n", "parameters: fitted\n"))
+    err = _refused(tmp_path, path, capsys)
+    assert (f"{path}:7: parameters: got fitted, but the base scenario has no posterior draws; "
+            "allowed: fitted with a base scenario whose parameters come from a fitted file"
+            in err), err
+    path.write_text(path.read_text().replace("parameters: fitted", "parameters: fited"))
+    err = _refused(tmp_path, path, capsys)
+    assert "parameters: got 'fited'; allowed: " in err and "or `fitted` (every parameter" in err
 
 
 @pytest.mark.parametrize("text, samples, expect", [

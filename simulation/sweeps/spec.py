@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -41,6 +41,7 @@ from simulation.inputs.yamlsource import InputError, Problem, Sourced
 DESIGNS = ("grid", "random", "lhs", "sobol", "morris", "posterior")
 Design = Literal["grid", "random", "lhs", "sobol", "morris", "posterior"]
 DISTRIBUTIONS = ("uniform", "normal", "triangular", "posterior")
+FITTED = "fitted"  # parameters: fitted = every fitted parameter, from its posterior
 
 #: most runs (design points x replicates) a sweep may ask for: beyond it the task list alone
 #: would not fit in memory, and the sweep would take years
@@ -95,9 +96,11 @@ class SweepSchema(StrictFinite):
         "a whole number from 1 to 1000 (runs per design point; default 1)"))
     seed: int = Field(0, ge=0, le=MAX_SEED, json_schema_extra=allow(
         f"a whole number from 0 to {MAX_SEED} (default 0)"))
-    parameters: dict[str, Any] = Field(min_length=1, json_schema_extra=allow(
-        "a mapping of at least one registry parameter or settlement lever to a range "
-        "{low: L, high: H} or a distribution"))
+    parameters: Annotated[dict[str, Any], Field(min_length=1)] | Literal["fitted"] = Field(
+        json_schema_extra=allow(
+            "a mapping of at least one registry parameter or settlement lever to a range "
+            "{low: L, high: H} or a distribution, or `fitted` (every parameter the base "
+            "scenario's fitted file fitted, each {distribution: posterior})"))
     indicators: list[str] = Field(min_length=1, json_schema_extra=allow(
         "a list of at least one indicator id, e.g. [retention_5y, hoover_index]"))
     discover: list[Discovery] = Field(default_factory=list, json_schema_extra=allow(
@@ -437,6 +440,8 @@ def load_sweep(path: str | Path) -> Sweep:
         raw = data.get("parameters")
         found["base"] = base = _base(data.get("base"), path, src, problems)
         draws = _draws_by_parameter(base)
+        if raw == FITTED:
+            raw = _fitted_factors(draws, base, src, problems)
         found["factors"] = _factors(raw, src, problems, draws) if isinstance(raw, dict) else []
         if data.get("design") == "posterior":
             problems.extend(_posterior_design_problems(data, src, found["factors"], base))
@@ -578,6 +583,19 @@ def _comparable(scenario: Scenario) -> dict[str, Any]:
     for key in ("name", "description", "seed", "replicates", "outputs"):
         data.pop(key, None)
     return data
+
+
+def _fitted_factors(draws: dict[str, list[float]], base: Scenario | None, src: Sourced,
+                    problems: list[Problem]) -> dict[str, Any]:
+    """``parameters: fitted``: every parameter with posterior draws in the base scenario's
+    fitted file, as a posterior factor (in name order), so that a sweep over the whole
+    posterior need not list sixty names nor miss one the calibration added."""
+    if base is not None and not draws:
+        problems.append(problem_at(src, ("parameters",), "got fitted, but the base scenario "
+                                   "has no posterior draws; allowed: fitted with a base "
+                                   "scenario whose parameters come from a fitted file (e.g. "
+                                   "scenarios/baseline.yaml), or a mapping of parameters"))
+    return {name: {"distribution": "posterior"} for name in draws}
 
 
 def _draws_by_parameter(base: Scenario | None) -> dict[str, list[float]]:
